@@ -1,0 +1,56 @@
+"""Working days in England: Monday to Friday, less England and Wales bank holidays.
+
+Bank holidays come from the maintained `holidays` library (England subdivision, substitute
+days included), never from a hand-typed list.
+"""
+
+from datetime import date, timedelta
+
+import holidays
+
+ONE_DAY = timedelta(days=1)
+
+
+class WorkingDayCalendar:
+    """Answers working-day questions; holiday years are loaded on demand."""
+
+    def __init__(self) -> None:
+        self._bank_holidays = holidays.country_holidays("GB", subdiv="ENG")
+
+    def is_bank_holiday(self, day: date) -> bool:
+        return day in self._bank_holidays
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and not self.is_bank_holiday(day)
+
+    def add_working_days(self, start: date, count: int) -> date:
+        """The `count`-th working day after `start`; `start` itself is never counted."""
+        if count < 0:
+            raise ValueError("count must not be negative")
+        day = start
+        for _ in range(count):
+            day = self.next_working_day_after(day)
+        return day
+
+    def next_working_day_after(self, day: date) -> date:
+        day += ONE_DAY
+        while not self.is_working_day(day):
+            day += ONE_DAY
+        return day
+
+    def roll_forward(self, day: date) -> date:
+        """`day` itself when it is a working day, else the next working day."""
+        return day if self.is_working_day(day) else self.next_working_day_after(day)
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days after `start` up to and including `end` (0 when end <= start)."""
+        count, day = 0, start
+        while day < end:
+            day += ONE_DAY
+            count += self.is_working_day(day)
+        return count
+
+    def bank_holidays_in(self, year: int) -> list[date]:
+        """The bank holidays people get off in `year`: weekdays only, substitutes included."""
+        self._bank_holidays.get(date(year, 1, 1))  # loads the year
+        return sorted(d for d in self._bank_holidays if d.year == year and d.weekday() < 5)

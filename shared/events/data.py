@@ -1,0 +1,251 @@
+"""The `data` payload of every event in the contract, as frozen pydantic models.
+
+Each class names its topic and CloudEvents type; `type` is `qa.<topic>.v<N>` except for
+case events, which share `case.events` and are told apart by type.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Annotated, ClassVar, Self
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from shared.events import topics
+from shared.events.vocabulary import (
+    AuditDomain,
+    AuditKind,
+    FollowUpAction,
+    FollowUpOutcome,
+    FoundBy,
+    Grade,
+    ModerationReason,
+    NotificationChannel,
+    ReminderKind,
+    ServiceArea,
+    grade_difference,
+)
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+"""A timestamp with an explicit offset, normalised to UTC; naive times are refused."""
+
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+"""Ids and case references: pseudonymous tokens, never free text that could hold a name."""
+
+
+class EventData(BaseModel):
+    """Base of every event payload: immutable, strict about unknown fields, keyed by case."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic: ClassVar[str]
+    event_type: ClassVar[str]
+    case_id: Identifier
+
+
+# --- case management system -------------------------------------------------------------
+
+
+class CaseOpened(EventData):
+    topic = topics.CASE_EVENTS
+    event_type = "qa.case.opened.v1"
+    team_id: Identifier
+    practitioner_id: Identifier
+    team_manager_id: Identifier
+    opened_at: UtcDatetime
+
+
+class CaseAllocated(EventData):
+    topic = topics.CASE_EVENTS
+    event_type = "qa.case.allocated.v1"
+    team_id: Identifier
+    practitioner_id: Identifier
+    team_manager_id: Identifier
+    allocated_at: UtcDatetime
+
+
+class CaseClosed(EventData):
+    topic = topics.CASE_EVENTS
+    event_type = "qa.case.closed.v1"
+    closed_at: UtcDatetime
+
+
+# --- audit ------------------------------------------------------------------------------
+
+
+class AuditGraded(EventData):
+    topic = topics.AUDIT_GRADED
+    event_type = "qa.audit.graded.v1"
+    audit_id: Identifier
+    audit_kind: AuditKind
+    reaudit_of: Identifier | None
+    service_area: ServiceArea
+    team_id: Identifier
+    area: Identifier
+    practitioner_id: Identifier
+    team_manager_id: Identifier
+    auditor_id: Identifier
+    overall_grade: Grade
+    domain_grades: dict[AuditDomain, Grade]
+    voice_of_child_evidenced: bool
+    could_be_better_if: tuple[str, ...]
+    themes: tuple[str, ...]
+    graded_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _reaudit_points_at_an_audit(self) -> Self:
+        if (self.audit_kind is AuditKind.REAUDIT) != (self.reaudit_of is not None):
+            raise ValueError("reaudit_of is required for, and only for, audit_kind 'reaudit'")
+        return self
+
+
+class InadequateFound(EventData):
+    topic = topics.AUDIT_INADEQUATE_FOUND
+    event_type = "qa.audit.inadequate-found.v1"
+    audit_id: Identifier
+    service_area: ServiceArea
+    team_id: Identifier
+    graded_at: UtcDatetime
+    found_by: FoundBy
+
+
+# --- moderation -------------------------------------------------------------------------
+
+
+class ModerationRequested(EventData):
+    topic = topics.MODERATION_REQUESTED
+    event_type = "qa.moderation.requested.v1"
+    moderation_id: Identifier
+    audit_id: Identifier
+    moderator_id: Identifier
+    auditor_id: Identifier
+    service_area: ServiceArea
+    auditor_grade: Grade
+    reason: ModerationReason
+    requested_at: UtcDatetime
+
+
+class _ModerationOutcome(EventData):
+    moderation_id: Identifier
+    audit_id: Identifier
+    moderator_id: Identifier
+    auditor_grade: Grade
+    moderated_grade: Grade
+    grade_difference: int = Field(ge=-3, le=3)
+    rationale: str | None = Field(default=None, max_length=4000)
+    moderated_at: UtcDatetime
+
+    @model_validator(mode="after")
+    def _difference_matches_grades(self) -> Self:
+        expected = grade_difference(self.auditor_grade, self.moderated_grade)
+        if self.grade_difference != expected:
+            raise ValueError(f"grade_difference must be {expected} for these grades")
+        return self
+
+
+class ModerationCompleted(_ModerationOutcome):
+    topic = topics.MODERATION_COMPLETED
+    event_type = "qa.moderation.completed.v1"
+
+
+class ModerationDisagreed(_ModerationOutcome):
+    topic = topics.MODERATION_DISAGREED
+    event_type = "qa.moderation.disagreed.v1"
+
+    @model_validator(mode="after")
+    def _grades_differ(self) -> Self:
+        if self.grade_difference == 0:
+            raise ValueError("a disagreement needs the moderated grade to differ")
+        return self
+
+
+# --- scheduler --------------------------------------------------------------------------
+
+
+class _FollowUpStep(EventData):
+    followup_id: Identifier
+    audit_id: Identifier
+    action: FollowUpAction
+    owner_id: Identifier
+    due_on: date
+
+
+class FollowUpScheduled(_FollowUpStep):
+    topic = topics.FOLLOWUP_SCHEDULED
+    event_type = "qa.followup.scheduled.v1"
+    service_area: ServiceArea
+    scheduled_at: UtcDatetime
+
+
+class ReminderDue(_FollowUpStep):
+    topic = topics.FOLLOWUP_REMINDER_DUE
+    event_type = "qa.followup.reminder-due.v1"
+    reminder: ReminderKind
+
+
+class FollowUpOverdue(_FollowUpStep):
+    topic = topics.FOLLOWUP_OVERDUE
+    event_type = "qa.followup.overdue.v1"
+    escalated_to_id: Identifier
+    working_days_overdue: int = Field(ge=1)
+
+
+class FollowUpCompleted(_FollowUpStep):
+    topic = topics.FOLLOWUP_COMPLETED
+    event_type = "qa.followup.completed.v1"
+    outcome: FollowUpOutcome
+    reaudit_id: Identifier
+    completed_at: UtcDatetime
+
+
+class FollowUpCancelled(_FollowUpStep):
+    topic = topics.FOLLOWUP_CANCELLED
+    event_type = "qa.followup.cancelled.v1"
+    reason: str = Field(min_length=1, max_length=500)
+    cancelled_at: UtcDatetime
+
+
+# --- notifications ----------------------------------------------------------------------
+
+
+class _NotificationOutcome(EventData):
+    notification_id: Identifier
+    source_event_id: Identifier
+    recipient_id: Identifier
+    channel: NotificationChannel
+    attempts: int = Field(ge=1)
+
+
+class NotificationDelivered(_NotificationOutcome):
+    topic = topics.NOTIFICATION_DELIVERED
+    event_type = "qa.notification.delivered.v1"
+    delivered_at: UtcDatetime
+
+
+class NotificationFailed(_NotificationOutcome):
+    topic = topics.NOTIFICATION_FAILED
+    event_type = "qa.notification.failed.v1"
+    reason: str = Field(min_length=1, max_length=500)
+    failed_at: UtcDatetime
+
+
+EVENT_DATA_CLASSES: tuple[type[EventData], ...] = (
+    CaseOpened,
+    CaseAllocated,
+    CaseClosed,
+    AuditGraded,
+    InadequateFound,
+    ModerationRequested,
+    ModerationCompleted,
+    ModerationDisagreed,
+    FollowUpScheduled,
+    ReminderDue,
+    FollowUpOverdue,
+    FollowUpCompleted,
+    FollowUpCancelled,
+    NotificationDelivered,
+    NotificationFailed,
+)

@@ -1,0 +1,107 @@
+"""CloudEvents 1.0 structured-mode JSON: the one wire format of every topic.
+
+`new_event` wraps a payload, `serialize` turns it into Kafka key and value bytes and
+`parse_event` turns bytes back, refusing anything malformed with an `EventParseError`
+that says exactly which attribute is wrong.
+"""
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Generic, Literal, TypeVar, cast
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from shared.events.data import EVENT_DATA_CLASSES, EventData, Identifier, UtcDatetime
+
+D = TypeVar("D", bound=EventData)
+
+EVENT_TYPES: dict[str, type[EventData]] = {cls.event_type: cls for cls in EVENT_DATA_CLASSES}
+
+
+class EventParseError(ValueError):
+    """The bytes on the wire are not a valid event of the contract; the message says why."""
+
+
+class CloudEvent(BaseModel, Generic[D]):
+    """A CloudEvents 1.0 envelope whose `data` is one of the contract's payloads."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(min_length=1, max_length=128)
+    source: str = Field(min_length=1, max_length=256)
+    type: str
+    time: UtcDatetime
+    subject: Identifier
+    datacontenttype: Literal["application/json"] = "application/json"
+    correlationid: str | None = Field(default=None, min_length=1, max_length=128)
+    data: D
+
+    @model_validator(mode="after")
+    def _envelope_matches_data(self) -> "CloudEvent[D]":
+        if self.type != self.data.event_type:
+            raise ValueError(f"type {self.type!r} does not match data of {self.data.event_type!r}")
+        if self.subject != self.data.case_id:
+            raise ValueError("subject must equal data.case_id")
+        return self
+
+    @property
+    def topic(self) -> str:
+        return self.data.topic
+
+
+def new_event(data: D, *, source: str, correlation_id: str | None = None) -> CloudEvent[D]:
+    """Wrap a payload in a fresh envelope: new id, current time, subject = case id."""
+    return CloudEvent[type(data)](  # type: ignore[misc]
+        id=str(uuid.uuid4()),
+        source=source,
+        type=data.event_type,
+        time=datetime.now(UTC),
+        subject=data.case_id,
+        correlationid=correlation_id,
+        data=data,
+    )
+
+
+def serialize(event: CloudEvent[Any]) -> bytes:
+    """The structured-mode JSON value; absent optional envelope attributes are left out."""
+    envelope = event.model_dump(mode="json")
+    if envelope["correlationid"] is None:
+        del envelope["correlationid"]
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+def kafka_key(event: CloudEvent[Any]) -> bytes:
+    """Messages are keyed by case id so one case's events stay in order."""
+    return event.subject.encode()
+
+
+def parse_event(raw: bytes | str, expected: type[D] | None = None) -> CloudEvent[D]:
+    """Parse and validate one event, optionally insisting on its payload class."""
+    try:
+        document = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise EventParseError(f"not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise EventParseError("a CloudEvent must be a JSON object")
+    event_type = document.get("type")
+    data_class = EVENT_TYPES.get(event_type) if isinstance(event_type, str) else None
+    if data_class is None:
+        raise EventParseError(f"type: unknown event type {event_type!r}")
+    if expected is not None and data_class is not expected:
+        raise EventParseError(f"type: expected {expected.event_type!r}, got {event_type!r}")
+    try:
+        event = CloudEvent[data_class].model_validate(document)  # type: ignore[valid-type]
+    except ValidationError as exc:
+        raise EventParseError(describe_validation_error(exc)) from exc
+    return cast(CloudEvent[D], event)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, each naming the attribute path, e.g. `data.overall_grade: ...`."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        path = ".".join(str(part) for part in error["loc"]) or "(event)"
+        lines.append(f"{path}: {error['msg']}")
+    return "; ".join(lines)

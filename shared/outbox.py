@@ -1,0 +1,38 @@
+"""Transactional outbox: events are rows written in the same transaction as the state change.
+
+`add_event` is all a handler calls; `OutboxRelay` (shared.relay) later publishes the rows to
+Kafka and marks them sent, so a crash between commit and publish delays an event, never loses it.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, LargeBinary
+from sqlmodel import Field, Session, SQLModel
+
+from shared.events.envelope import CloudEvent, kafka_key, serialize
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=128, unique=True)
+    topic: str = Field(max_length=255)
+    key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=_now)
+    published_at: datetime | None = Field(default=None, index=True)
+
+
+def add_event(session: Session, event: CloudEvent[Any]) -> None:
+    """Queue `event` for publication; it commits or rolls back with the rest of `session`."""
+    session.add(
+        OutboxMessage(
+            event_id=event.id, topic=event.topic, key=kafka_key(event), value=serialize(event)
+        )
+    )
