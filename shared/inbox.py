@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import DateTime, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
@@ -23,7 +23,9 @@ class ProcessedEvent(SQLModel, table=True):
 
     consumer: str = Field(primary_key=True, max_length=128)
     event_id: str = Field(primary_key=True, max_length=128)
-    processed_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    processed_at: datetime = Field(
+        default_factory=lambda: datetime.now(UTC), sa_type=DateTime(timezone=True)
+    )
 
 
 def process_once(engine: Engine, consumer: str, event: CloudEvent[Any], handler: EventHandler) -> bool:

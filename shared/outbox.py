@@ -7,7 +7,7 @@ Kafka and marks them sent, so a crash between commit and publish delays an event
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, LargeBinary
+from sqlalchemy import Column, DateTime, LargeBinary
 from sqlmodel import Field, Session, SQLModel
 
 from shared.events.envelope import CloudEvent, kafka_key, serialize
@@ -25,8 +25,10 @@ class OutboxMessage(SQLModel, table=True):
     topic: str = Field(max_length=255)
     key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created_at: datetime = Field(default_factory=_now)
-    published_at: datetime | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))
+    published_at: datetime | None = Field(
+        default=None, index=True, sa_type=DateTime(timezone=True)
+    )
 
 
 def add_event(session: Session, event: CloudEvent[Any]) -> None:

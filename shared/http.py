@@ -1,0 +1,60 @@
+"""Operational endpoints every service mounts: /health, /ready and /metrics."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine, text
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+def ops_router(checks: Mapping[str, ReadinessCheck]) -> APIRouter:
+    """Liveness always answers; readiness answers 503 naming each dependency that is down."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/ready")
+    async def ready() -> JSONResponse:
+        results = {name: await _safely(check) for name, check in checks.items()}
+        status = 200 if all(results.values()) else 503
+        body = {"status": "ready" if status == 200 else "not ready", "checks": results}
+        return JSONResponse(body, status_code=status)
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _safely(check: ReadinessCheck) -> bool:
+    try:
+        return await asyncio.wait_for(check(), timeout=5)
+    except Exception:
+        return False
+
+
+def database_check(engine: Engine) -> ReadinessCheck:
+    def select_one() -> bool:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+
+    async def check() -> bool:
+        return await asyncio.to_thread(select_one)
+
+    return check
+
+
+def broker_check(broker: KafkaBroker) -> ReadinessCheck:
+    async def check() -> bool:
+        return await broker.ping(timeout=3)
+
+    return check
