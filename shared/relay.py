@@ -29,7 +29,7 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         """Publish up to one batch of pending rows; returns how many were published."""
-        with Session(self._engine) as session:
+        with Session(self._engine, expire_on_commit=False) as session:
             batch = await asyncio.to_thread(self._claim_batch, session)
             for message in batch:
                 await self._publisher.publish(

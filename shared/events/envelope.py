@@ -28,7 +28,7 @@ class CloudEvent(BaseModel, Generic[D]):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    specversion: Literal["1.0"] = "1.0"
+    specversion: Literal["1.0"]
     id: str = Field(min_length=1, max_length=128)
     source: str = Field(min_length=1, max_length=256)
     type: str
@@ -54,6 +54,7 @@ class CloudEvent(BaseModel, Generic[D]):
 def new_event(data: D, *, source: str, correlation_id: str | None = None) -> CloudEvent[D]:
     """Wrap a payload in a fresh envelope: new id, current time, subject = case id."""
     return CloudEvent[type(data)](  # type: ignore[misc]
+        specversion="1.0",
         id=str(uuid.uuid4()),
         source=source,
         type=data.event_type,
