@@ -1,0 +1,119 @@
+"""The shared consumption path on Apache Kafka and PostgreSQL: idempotent, dead-lettering."""
+
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlmodel import Session, SQLModel
+
+from shared.consumer import EventConsumer, subscribe
+from shared.events import AuditGraded, new_event, serialize
+from shared.kafka import BrokerPublisher, make_broker
+from shared.metrics import EVENTS_CONSUMED
+from shared.migrations import upgrade
+from tests.factories import audit_graded, unique_case
+from tests.integration.kafka_tools import committed_offsets, eventually, fresh_topic, read_all
+from tests.support import Receipt, receipts, record_receipt
+
+
+@pytest.fixture
+def engine(postgres_url, postgres_engine):
+    upgrade("audit", postgres_url)
+    SQLModel.metadata.create_all(postgres_engine, tables=[Receipt.__table__])
+    return postgres_engine
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap):
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+async def run_consumer(kafka_bootstrap, engine, topic, handler=record_receipt):
+    group = f"test-group-{uuid.uuid4().hex[:8]}"
+    broker = make_broker(kafka_bootstrap, client_id=group)
+    consumer = EventConsumer(name=group, engine=engine, dead_letters=BrokerPublisher(broker),
+                             handlers={AuditGraded: handler}, max_attempts=2,
+                             retry_backoff_seconds=0.05)
+    subscribe(broker, consumer, topic)
+    await broker.start()
+    return broker, group
+
+
+def receipt_count(engine) -> int:
+    with Session(engine) as session:
+        return len(receipts(session))
+
+
+async def test_a_duplicate_delivery_changes_nothing(kafka_bootstrap, engine, producer):
+    topic = await fresh_topic(kafka_bootstrap)
+    case = unique_case()
+    value = serialize(new_event(audit_graded(case), source="/t"))
+    for _ in range(2):
+        await producer.send_and_wait(topic, value, key=case.encode(), partition=0)
+    broker, group = await run_consumer(kafka_bootstrap, engine, topic)
+    try:
+        duplicates = EVENTS_CONSUMED.labels(group, topic, "duplicate")
+        await eventually(lambda: duplicates._value.get() == 1, what="the duplicate to be seen")
+        assert receipt_count(engine) == 1
+        await eventually(lambda: _committed(kafka_bootstrap, group, topic, {0: 2}),
+                         what="offsets committed past both deliveries")
+    finally:
+        await broker.stop()
+
+
+async def test_poison_message_is_dead_lettered_and_later_messages_on_its_partition_still_flow(
+    kafka_bootstrap, engine, producer
+):
+    topic = await fresh_topic(kafka_bootstrap)
+    case = unique_case()
+    before = serialize(new_event(audit_graded(case), source="/t"))
+    after = serialize(new_event(audit_graded(case), source="/t"))
+    for value in (before, b'{"specversion": "1.0", "type": "qa.audit.graded.v1"', after):
+        await producer.send_and_wait(topic, value, key=case.encode(), partition=0)
+
+    broker, group = await run_consumer(kafka_bootstrap, engine, topic)
+    try:
+        await eventually(lambda: receipt_count(engine) == 2, what="both good events applied")
+        [dead] = await read_all(kafka_bootstrap, f"{topic}.dlq", expected=1)
+        headers = {key: value.decode() for key, value in dead.headers}
+        assert dead.value == b'{"specversion": "1.0", "type": "qa.audit.graded.v1"'
+        assert dead.key == case.encode()
+        assert headers["dlq-reason"].startswith("malformed event: not valid JSON")
+        assert headers["dlq-original-offset"] == "1"
+        assert headers["dlq-consumer"] == group
+        await eventually(lambda: _committed(kafka_bootstrap, group, topic, {0: 3}),
+                         what="the partition to move past the poison message")
+    finally:
+        await broker.stop()
+
+
+async def test_event_whose_handler_keeps_failing_is_dead_lettered_after_bounded_retries(
+    kafka_bootstrap, engine, producer
+):
+    topic = await fresh_topic(kafka_bootstrap)
+    case = unique_case()
+    attempts = []
+
+    def refuse(session, event):
+        attempts.append(event.id)
+        raise RuntimeError("rule violated")
+
+    value = serialize(new_event(audit_graded(case), source="/t"))
+    await producer.send_and_wait(topic, value, key=case.encode(), partition=0)
+    broker, group = await run_consumer(kafka_bootstrap, engine, topic, handler=refuse)
+    try:
+        [dead] = await read_all(kafka_bootstrap, f"{topic}.dlq", expected=1)
+        assert dead.value == value
+        assert dict(dead.headers)["dlq-reason"] == b"handler failed 2 times: RuntimeError: rule violated"
+        assert len(attempts) == 2
+        assert receipt_count(engine) == 0
+    finally:
+        await broker.stop()
+
+
+async def _committed(bootstrap, group, topic, expected):
+    offsets = await committed_offsets(bootstrap, group, topic)
+    return all(offsets.get(partition) == offset for partition, offset in expected.items())
