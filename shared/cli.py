@@ -18,7 +18,7 @@ STATE_FILE = STACK_ROOT / "stack.json"
 def stack_up(args: argparse.Namespace) -> int:
     """Start the stack in the foreground until Ctrl-C or SIGTERM, then stop it cleanly."""
     if STATE_FILE.exists() and _alive(StackInfo.load(STATE_FILE).pid):
-        print(f"The local stack is already running (see `qa stack status`).", file=sys.stderr)
+        print("The local stack is already running (see `qa stack status`).", file=sys.stderr)
         return 1
     STACK_ROOT.mkdir(parents=True, exist_ok=True)
     stack = LocalStack(STACK_ROOT.resolve(), "postgres" if args.postgres else "sqlite")
@@ -79,8 +79,11 @@ def schemas(args: argparse.Namespace) -> int:
         for path in write_schemas():
             print(path)
         return 0
-    stale = [name for name, text in rendered_schemas().items()
-             if not (SCHEMA_DIR / name).exists() or (SCHEMA_DIR / name).read_text() != text]
+    stale = [
+        name
+        for name, text in rendered_schemas().items()
+        if not (SCHEMA_DIR / name).exists() or (SCHEMA_DIR / name).read_text() != text
+    ]
     if stale:
         print("Stale JSON Schemas (run `qa schemas`): " + ", ".join(stale), file=sys.stderr)
         return 1
@@ -104,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     up = stack_commands.add_parser("up", help="start the stack in the foreground")
     up.add_argument("--postgres", action="store_true", help="embedded PostgreSQL, not SQLite")
     up.set_defaults(func=stack_up, note=None)
-    stack_commands.add_parser("status", help="is the stack running?").set_defaults(func=stack_status)
+    stack_commands.add_parser("status", help="is the stack running?").set_defaults(
+        func=stack_status
+    )
     stack_commands.add_parser("down", help="stop a running stack").set_defaults(func=stack_down)
     run = commands.add_parser("run", help="run the system locally on embedded defaults")
     run.add_argument("--postgres", action="store_true", help="embedded PostgreSQL, not SQLite")

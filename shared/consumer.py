@@ -64,18 +64,27 @@ class EventConsumer:
             await self._apply(record, event, handler)
 
     async def _apply(
-        self, record: ConsumerRecord[bytes, bytes], event: CloudEvent[EventData], handler: EventHandler
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        event: CloudEvent[EventData],
+        handler: EventHandler,
     ) -> None:
         for attempt in range(1, self.max_attempts + 1):
             started = time.perf_counter()
             try:
-                applied = await asyncio.to_thread(process_once, self.engine, self.name, event, handler)
-            except Exception as exc:
+                applied = await asyncio.to_thread(
+                    process_once, self.engine, self.name, event, handler
+                )
+            except Exception as exc:  # noqa: BLE001 (any handler failure is retried, then dead-lettered)
                 HANDLER_RETRIES.labels(self.name, record.topic).inc()
                 log.warning(
                     "handler failed",
-                    extra={"event_id": event.id, "event_type": event.type, "attempt": attempt,
-                           "error": type(exc).__name__},
+                    extra={
+                        "event_id": event.id,
+                        "event_type": event.type,
+                        "attempt": attempt,
+                        "error": type(exc).__name__,
+                    },
                 )
                 failure = exc
                 await asyncio.sleep(self.retry_backoff_seconds * 2 ** (attempt - 1))
@@ -87,7 +96,9 @@ class EventConsumer:
         reason = f"handler failed {self.max_attempts} times: {type(failure).__name__}: {failure}"
         await self._dead_letter(record, "handler_failed", reason)
 
-    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], kind: str, reason: str) -> None:
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], kind: str, reason: str
+    ) -> None:
         headers = {key: value.decode(errors="replace") for key, value in record.headers}
         headers.update(
             {
@@ -106,8 +117,12 @@ class EventConsumer:
         EVENTS_CONSUMED.labels(self.name, record.topic, "dead_lettered").inc()
         log.error(
             "message dead-lettered",
-            extra={"topic": record.topic, "partition": record.partition, "offset": record.offset,
-                   "reason_kind": kind},
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason_kind": kind,
+            },
         )
 
 
@@ -115,7 +130,7 @@ def subscribe(broker: KafkaBroker, consumer: EventConsumer, *topics: str) -> Non
     """Register `consumer` on `topics`: offsets are committed only after it returns."""
 
     async def on_message(message: KafkaMessage) -> None:
-        await consumer.consume(message.raw_message)  # type: ignore[arg-type]
+        await consumer.consume(message.raw_message)
 
     broker.subscriber(
         *topics,

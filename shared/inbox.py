@@ -28,7 +28,9 @@ class ProcessedEvent(SQLModel, table=True):
     )
 
 
-def process_once(engine: Engine, consumer: str, event: CloudEvent[Any], handler: EventHandler) -> bool:
+def process_once(
+    engine: Engine, consumer: str, event: CloudEvent[Any], handler: EventHandler
+) -> bool:
     """Apply `handler` unless `consumer` already has; True when the effect was applied now."""
     try:
         with transaction(engine) as session:

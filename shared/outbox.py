@@ -26,9 +26,7 @@ class OutboxMessage(SQLModel, table=True):
     key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))
-    published_at: datetime | None = Field(
-        default=None, index=True, sa_type=DateTime(timezone=True)
-    )
+    published_at: datetime | None = Field(default=None, index=True, sa_type=DateTime(timezone=True))
 
 
 def add_event(session: Session, event: CloudEvent[Any]) -> None:

@@ -7,6 +7,7 @@ FOR UPDATE SKIP LOCKED, so several replicas never publish the same row at once.
 """
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -32,9 +33,7 @@ class OutboxRelay:
         with Session(self._engine, expire_on_commit=False) as session:
             batch = await asyncio.to_thread(self._claim_batch, session)
             for message in batch:
-                await self._publisher.publish(
-                    message.topic, message.key, message.value
-                )
+                await self._publisher.publish(message.topic, message.key, message.value)
             await asyncio.to_thread(self._mark_sent, session, batch)
         for message in batch:
             OUTBOX_PUBLISHED.labels(message.topic).inc()
@@ -57,10 +56,8 @@ class OutboxRelay:
                 log.exception("outbox relay batch failed; will retry")
                 published = 0
             if not published:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll_seconds)
-                except TimeoutError:
-                    pass
 
     def backlog(self) -> int:
         with Session(self._engine) as session:

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-
 class SettingsError(RuntimeError):
     """The environment does not hold a usable configuration; the message says what to set."""
 
@@ -52,7 +51,11 @@ def load_settings(settings_class: type[S]) -> S:
     except ValidationError as exc:
         problems = [
             f"{'.'.join(str(p) for p in error['loc']).upper()}: "
-            + ("missing required environment variable" if error["type"] == "missing" else error["msg"])
+            + (
+                "missing required environment variable"
+                if error["type"] == "missing"
+                else error["msg"]
+            )
             for error in exc.errors(include_url=False)
         ]
         raise SettingsError(

@@ -32,29 +32,59 @@ def unique_case() -> str:
 
 def audit_graded(case_id: str = CASE, grade: str = "inadequate") -> AuditGraded:
     return AuditGraded(
-        case_id=case_id, audit_id="AUD-1", audit_kind="learning", reaudit_of=None,
-        service_area="family_safeguarding", team_id="FS-NORTH-1", area="north",
-        practitioner_id="STAFF-101", team_manager_id="STAFF-102", auditor_id="STAFF-103",
-        overall_grade=grade, domain_grades={"assessment": "good", "visits": grade},
-        voice_of_child_evidenced=False, could_be_better_if=("Record the child's wishes",),
-        themes=("voice_of_child",), graded_at=AT,
+        case_id=case_id,
+        audit_id="AUD-1",
+        audit_kind="learning",
+        reaudit_of=None,
+        service_area="family_safeguarding",
+        team_id="FS-NORTH-1",
+        area="north",
+        practitioner_id="STAFF-101",
+        team_manager_id="STAFF-102",
+        auditor_id="STAFF-103",
+        overall_grade=grade,
+        domain_grades={"assessment": "good", "visits": grade},
+        voice_of_child_evidenced=False,
+        could_be_better_if=("Record the child's wishes",),
+        themes=("voice_of_child",),
+        graded_at=AT,
     )
 
 
 def _step() -> dict[str, object]:
-    return {"case_id": CASE, "followup_id": "FU-1", "audit_id": "AUD-1",
-            "action": "reflective_conversation", "owner_id": "STAFF-201", "due_on": date(2026, 11, 30)}
+    return {
+        "case_id": CASE,
+        "followup_id": "FU-1",
+        "audit_id": "AUD-1",
+        "action": "reflective_conversation",
+        "owner_id": "STAFF-201",
+        "due_on": date(2026, 11, 30),
+    }
 
 
 def _moderation() -> dict[str, object]:
-    return {"case_id": CASE, "moderation_id": "MOD-1", "audit_id": "AUD-1", "moderator_id": "STAFF-301",
-            "auditor_grade": "good", "moderated_grade": "inadequate", "grade_difference": 2,
-            "rationale": "No evidence of management oversight", "moderated_at": AT}
+    return {
+        "case_id": CASE,
+        "moderation_id": "MOD-1",
+        "audit_id": "AUD-1",
+        "moderator_id": "STAFF-301",
+        "auditor_grade": "good",
+        "moderated_grade": "inadequate",
+        "grade_difference": 2,
+        "rationale": "No evidence of management oversight",
+        "moderated_at": AT,
+    }
 
 
 def _notification() -> dict[str, object]:
-    return {"case_id": CASE, "notification_id": "N-1", "source_event_id": "E-1",
-            "recipient_id": "STAFF-201", "channel": "email", "attempts": 1}
+    return {
+        "case_id": CASE,
+        "notification_id": "N-1",
+        "source_event_id": "E-1",
+        "recipient_id": "STAFF-201",
+        "channel": "email",
+        "attempts": 1,
+    }
 
 
 def every_event_data() -> list[EventData]:
@@ -65,19 +95,34 @@ def every_event_data() -> list[EventData]:
         CaseAllocated(case_id=CASE, allocated_at=AT, **team),
         CaseClosed(case_id=CASE, closed_at=AT),
         audit_graded(),
-        InadequateFound(case_id=CASE, audit_id="AUD-1", service_area="family_safeguarding",
-                        team_id="FS-NORTH-1", graded_at=AT, found_by="auditor"),
-        ModerationRequested(case_id=CASE, moderation_id="MOD-1", audit_id="AUD-1",
-                            moderator_id="STAFF-301", auditor_id="STAFF-103",
-                            service_area="early_help", auditor_grade="good", reason="sampled",
-                            requested_at=AT),
+        InadequateFound(
+            case_id=CASE,
+            audit_id="AUD-1",
+            service_area="family_safeguarding",
+            team_id="FS-NORTH-1",
+            graded_at=AT,
+            found_by="auditor",
+        ),
+        ModerationRequested(
+            case_id=CASE,
+            moderation_id="MOD-1",
+            audit_id="AUD-1",
+            moderator_id="STAFF-301",
+            auditor_id="STAFF-103",
+            service_area="early_help",
+            auditor_grade="good",
+            reason="sampled",
+            requested_at=AT,
+        ),
         ModerationCompleted(**_moderation()),
         ModerationDisagreed(**_moderation()),
         FollowUpScheduled(**_step(), service_area="early_help", scheduled_at=AT),
         ReminderDue(**_step(), reminder="due_today"),
         FollowUpOverdue(**_step(), escalated_to_id="STAFF-401", working_days_overdue=1),
         FollowUpCompleted(**_step(), outcome="improved", reaudit_id="AUD-2", completed_at=AT),
-        FollowUpCancelled(**_step(), reason="Moderation regraded the audit as good", cancelled_at=AT),
+        FollowUpCancelled(
+            **_step(), reason="Moderation regraded the audit as good", cancelled_at=AT
+        ),
         NotificationDelivered(**_notification(), delivered_at=AT),
         NotificationFailed(**_notification(), reason="SMTP 550 mailbox unavailable", failed_at=AT),
     ]

@@ -18,7 +18,9 @@ class RecordingPublisher:
     messages: list[PublishedMessage] = field(default_factory=list)
     fail_after: int | None = None
 
-    async def publish(self, topic: str, key: bytes, value: bytes, headers: dict[str, str] | None = None) -> None:
+    async def publish(
+        self, topic: str, key: bytes, value: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         if self.fail_after is not None and len(self.messages) >= self.fail_after:
             raise ConnectionError("broker unavailable")
         self.messages.append(PublishedMessage(topic, key, value, headers or {}))

@@ -16,4 +16,4 @@ def drift_from_models(engine: Engine) -> list[object]:
         table.to_metadata(models)
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), models)
-    return [change for change in diff if not (change[0] == "remove_table")]
+    return [change for change in diff if change[0] != "remove_table"]

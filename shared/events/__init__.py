@@ -1,11 +1,11 @@
 """The event contract: payload models, topics, and the CloudEvents wire format."""
 
 from shared.events.data import (
+    EVENT_DATA_CLASSES,
     AuditGraded,
     CaseAllocated,
     CaseClosed,
     CaseOpened,
-    EVENT_DATA_CLASSES,
     EventData,
     FollowUpCancelled,
     FollowUpCompleted,
@@ -20,8 +20,8 @@ from shared.events.data import (
     ReminderDue,
 )
 from shared.events.envelope import (
-    CloudEvent,
     EVENT_TYPES,
+    CloudEvent,
     EventParseError,
     kafka_key,
     new_event,
@@ -30,13 +30,13 @@ from shared.events.envelope import (
 )
 
 __all__ = [
+    "EVENT_DATA_CLASSES",
+    "EVENT_TYPES",
     "AuditGraded",
     "CaseAllocated",
     "CaseClosed",
     "CaseOpened",
     "CloudEvent",
-    "EVENT_DATA_CLASSES",
-    "EVENT_TYPES",
     "EventData",
     "EventParseError",
     "FollowUpCancelled",

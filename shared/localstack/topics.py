@@ -21,7 +21,10 @@ async def ensure_topics(bootstrap_servers: str, topics: list[str] | None = None)
         missing = [topic for topic in wanted if topic not in existing]
         if missing:
             await admin.create_topics(
-                [NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1) for topic in missing]
+                [
+                    NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1)
+                    for topic in missing
+                ]
             )
         return missing
     finally:

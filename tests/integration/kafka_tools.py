@@ -19,10 +19,17 @@ async def fresh_topic(bootstrap: str, prefix: str = "test") -> str:
     return topic
 
 
-async def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[ConsumerRecord]:
+async def read_all(
+    bootstrap: str, topic: str, expected: int, timeout: float = 30
+) -> list[ConsumerRecord]:
     """Every record on `topic`, waiting until at least `expected` have arrived."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     records: list[ConsumerRecord] = []
     deadline = time.monotonic() + timeout

@@ -26,7 +26,9 @@ class SlowPublisher(BrokerPublisher):
 async def main(database_url: str, bootstrap: str, delay: float) -> None:
     broker = make_broker(bootstrap, client_id="relay-under-test")
     await broker.connect()
-    relay = OutboxRelay(create_db_engine(database_url), SlowPublisher(broker, delay), batch_size=100)
+    relay = OutboxRelay(
+        create_db_engine(database_url), SlowPublisher(broker, delay), batch_size=100
+    )
     await relay.run(asyncio.Event(), poll_seconds=0.1)
 
 

@@ -34,9 +34,14 @@ async def producer(kafka_bootstrap):
 async def run_consumer(kafka_bootstrap, engine, topic, handler=record_receipt):
     group = f"test-group-{uuid.uuid4().hex[:8]}"
     broker = make_broker(kafka_bootstrap, client_id=group)
-    consumer = EventConsumer(name=group, engine=engine, dead_letters=BrokerPublisher(broker),
-                             handlers={AuditGraded: handler}, max_attempts=2,
-                             retry_backoff_seconds=0.05)
+    consumer = EventConsumer(
+        name=group,
+        engine=engine,
+        dead_letters=BrokerPublisher(broker),
+        handlers={AuditGraded: handler},
+        max_attempts=2,
+        retry_backoff_seconds=0.05,
+    )
     subscribe(broker, consumer, topic)
     await broker.start()
     return broker, group
@@ -58,8 +63,10 @@ async def test_a_duplicate_delivery_changes_nothing(kafka_bootstrap, engine, pro
         duplicates = EVENTS_CONSUMED.labels(group, topic, "duplicate")
         await eventually(lambda: duplicates._value.get() == 1, what="the duplicate to be seen")
         assert receipt_count(engine) == 1
-        await eventually(lambda: _committed(kafka_bootstrap, group, topic, {0: 2}),
-                         what="offsets committed past both deliveries")
+        await eventually(
+            lambda: _committed(kafka_bootstrap, group, topic, {0: 2}),
+            what="offsets committed past both deliveries",
+        )
     finally:
         await broker.stop()
 
@@ -84,8 +91,10 @@ async def test_poison_message_is_dead_lettered_and_later_messages_on_its_partiti
         assert headers["dlq-reason"].startswith("malformed event: not valid JSON")
         assert headers["dlq-original-offset"] == "1"
         assert headers["dlq-consumer"] == group
-        await eventually(lambda: _committed(kafka_bootstrap, group, topic, {0: 3}),
-                         what="the partition to move past the poison message")
+        await eventually(
+            lambda: _committed(kafka_bootstrap, group, topic, {0: 3}),
+            what="the partition to move past the poison message",
+        )
     finally:
         await broker.stop()
 
@@ -103,11 +112,14 @@ async def test_event_whose_handler_keeps_failing_is_dead_lettered_after_bounded_
 
     value = serialize(new_event(audit_graded(case), source="/t"))
     await producer.send_and_wait(topic, value, key=case.encode(), partition=0)
-    broker, group = await run_consumer(kafka_bootstrap, engine, topic, handler=refuse)
+    broker, _group = await run_consumer(kafka_bootstrap, engine, topic, handler=refuse)
     try:
         [dead] = await read_all(kafka_bootstrap, f"{topic}.dlq", expected=1)
         assert dead.value == value
-        assert dict(dead.headers)["dlq-reason"] == b"handler failed 2 times: RuntimeError: rule violated"
+        assert (
+            dict(dead.headers)["dlq-reason"]
+            == b"handler failed 2 times: RuntimeError: rule violated"
+        )
         assert len(attempts) == 2
         assert receipt_count(engine) == 0
     finally:

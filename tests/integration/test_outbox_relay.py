@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
@@ -23,8 +24,14 @@ def queue_rows(engine, topic: str, count: int) -> list[str]:
     ids = [str(uuid.uuid4()) for _ in range(count)]
     with transaction(engine) as session:
         for event_id in ids:
-            session.add(OutboxMessage(event_id=event_id, topic=topic, key=b"CASE-1",
-                                      value=f'{{"id":"{event_id}"}}'.encode()))
+            session.add(
+                OutboxMessage(
+                    event_id=event_id,
+                    topic=topic,
+                    key=b"CASE-1",
+                    value=f'{{"id":"{event_id}"}}'.encode(),
+                )
+            )
     return ids
 
 
@@ -46,12 +53,21 @@ async def test_outbox_loses_nothing_when_the_relay_is_killed_mid_batch(
     event_ids = queue_rows(postgres_engine, topic, ROWS)
 
     relay_process = subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.relay_process", postgres_url, kafka_bootstrap, "0.01"],
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.relay_process",
+            postgres_url,
+            kafka_bootstrap,
+            "0.01",
+        ],
+        env={**os.environ, "PYTHONPATH": str(Path.cwd())},
     )
     try:
-        await eventually(lambda: _at_least(kafka_bootstrap, topic, 30),
-                         what="the relay to publish part of its first batch")
+        await eventually(
+            lambda: _at_least(kafka_bootstrap, topic, 30),
+            what="the relay to publish part of its first batch",
+        )
     finally:
         relay_process.send_signal(signal.SIGKILL)
         relay_process.wait()
@@ -68,9 +84,11 @@ async def test_outbox_loses_nothing_when_the_relay_is_killed_mid_batch(
     published_ids = {record.value.decode()[7:-2] for record in records}
     assert published_ids == set(event_ids)
     assert marked_sent(postgres_engine) == ROWS
-    print(f"\noutbox kill test: {ROWS} rows, {on_kafka_at_kill} on Kafka and {marked_at_kill} "
-          f"marked at the kill, {len(records)} delivered after restart "
-          f"({len(records) - ROWS} harmless duplicates, 0 lost)")
+    print(
+        f"\noutbox kill test: {ROWS} rows, {on_kafka_at_kill} on Kafka and {marked_at_kill} "
+        f"marked at the kill, {len(records)} delivered after restart "
+        f"({len(records) - ROWS} harmless duplicates, 0 lost)"
+    )
 
 
 async def test_two_relays_on_postgresql_never_publish_the_same_row(
@@ -79,17 +97,23 @@ async def test_two_relays_on_postgresql_never_publish_the_same_row(
     upgrade("audit", postgres_url)
     topic = await fresh_topic(kafka_bootstrap, "test.relay")
     queue_rows(postgres_engine, topic, ROWS)
-    async with make_broker(kafka_bootstrap, client_id="relay-a") as broker_a, \
-            make_broker(kafka_bootstrap, client_id="relay-b") as broker_b:
-        relays = [OutboxRelay(postgres_engine, BrokerPublisher(b), batch_size=20)
-                  for b in (broker_a, broker_b)]
+    async with (
+        make_broker(kafka_bootstrap, client_id="relay-a") as broker_a,
+        make_broker(kafka_bootstrap, client_id="relay-b") as broker_b,
+    ):
+        relays = [
+            OutboxRelay(postgres_engine, BrokerPublisher(b), batch_size=20)
+            for b in (broker_a, broker_b)
+        ]
         published = await asyncio.gather(*(relay.drain() for relay in relays))
     assert sum(published) == ROWS
     assert all(count > 0 for count in published), "both relays should have taken part"
     assert await topic_size(kafka_bootstrap, topic) == ROWS
 
 
-async def test_relay_reports_backlog_until_published(kafka_bootstrap, postgres_url, postgres_engine):
+async def test_relay_reports_backlog_until_published(
+    kafka_bootstrap, postgres_url, postgres_engine
+):
     upgrade("audit", postgres_url)
     topic = await fresh_topic(kafka_bootstrap, "test.relay")
     queue_rows(postgres_engine, topic, 5)

@@ -16,9 +16,19 @@ from tests.support import Receipt, receipts, record_receipt
 
 
 def record(value: bytes, offset: int = 7, topic: str = "audit.graded") -> ConsumerRecord:
-    return ConsumerRecord(topic=topic, partition=1, offset=offset, timestamp=0, timestamp_type=0,
-                          key=b"CASE-000123", value=value, checksum=None, serialized_key_size=11,
-                          serialized_value_size=len(value), headers=[("trace", b"abc")])
+    return ConsumerRecord(
+        topic=topic,
+        partition=1,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"CASE-000123",
+        value=value,
+        checksum=None,
+        serialized_key_size=11,
+        serialized_value_size=len(value),
+        headers=[("trace", b"abc")],
+    )
 
 
 @pytest.fixture
@@ -29,9 +39,14 @@ def engine(sqlite_engine, tmp_path):
 
 
 def consumer(engine, publisher, handler=record_receipt, **options):
-    return EventConsumer(name="unit-consumer", engine=engine, dead_letters=publisher,
-                         handlers={AuditGraded: handler, CaseClosed: ignore},
-                         retry_backoff_seconds=0, **options)
+    return EventConsumer(
+        name="unit-consumer",
+        engine=engine,
+        dead_letters=publisher,
+        handlers={AuditGraded: handler, CaseClosed: ignore},
+        retry_backoff_seconds=0,
+        **options,
+    )
 
 
 async def test_an_event_is_applied_with_its_outbox_event_in_one_transaction(engine):
@@ -60,10 +75,14 @@ async def test_malformed_message_goes_to_the_dead_letter_topic_with_its_reason(e
     assert dead.topic == "audit.graded.dlq"
     assert dead.value == b'{"type": "qa.audit.graded.v1"}'
     assert dead.key == b"CASE-000123"
-    assert dead.headers["dlq-reason"].startswith("malformed event: specversion: Field required; id: Field required")
+    assert dead.headers["dlq-reason"].startswith(
+        "malformed event: specversion: Field required; id: Field required"
+    )
     assert dead.headers["dlq-original-offset"] == "7"
     assert dead.headers["trace"] == "abc"
-    assert DEAD_LETTERS.labels("unit-consumer", "audit.graded", "malformed")._value.get() == before + 1
+    assert (
+        DEAD_LETTERS.labels("unit-consumer", "audit.graded", "malformed")._value.get() == before + 1
+    )
 
 
 async def test_failing_handler_is_retried_then_dead_lettered_and_nothing_is_half_applied(engine):
@@ -76,10 +95,13 @@ async def test_failing_handler_is_retried_then_dead_lettered_and_nothing_is_half
 
     publisher = RecordingPublisher()
     await consumer(engine, publisher, explode, max_attempts=3).consume(
-        record(serialize(new_event(audit_graded(), source="/t"))))
+        record(serialize(new_event(audit_graded(), source="/t")))
+    )
     assert len(attempts) == 3
     [dead] = publisher.messages
-    assert dead.headers["dlq-reason"] == "handler failed 3 times: RuntimeError: downstream rule broke"
+    assert (
+        dead.headers["dlq-reason"] == "handler failed 3 times: RuntimeError: downstream rule broke"
+    )
     with Session(engine) as session:
         assert receipts(session) == []
 
@@ -94,7 +116,9 @@ async def test_a_handler_that_recovers_within_its_attempts_is_applied_once(engin
         record_receipt(session, event)
 
     publisher = RecordingPublisher()
-    await consumer(engine, publisher, flaky).consume(record(serialize(new_event(audit_graded(), source="/t"))))
+    await consumer(engine, publisher, flaky).consume(
+        record(serialize(new_event(audit_graded(), source="/t")))
+    )
     assert publisher.messages == []
     with Session(engine) as session:
         assert len(receipts(session)) == 1
@@ -104,7 +128,9 @@ async def test_event_type_without_a_handler_is_dead_lettered_not_dropped(engine)
     publisher = RecordingPublisher()
     data = next(d for d in every_event_data() if isinstance(d, InadequateFound))
     await consumer(engine, publisher).consume(record(serialize(new_event(data, source="/t"))))
-    assert publisher.messages[0].headers["dlq-reason"] == "no handler for qa.audit.inadequate-found.v1"
+    assert (
+        publisher.messages[0].headers["dlq-reason"] == "no handler for qa.audit.inadequate-found.v1"
+    )
 
 
 async def test_event_type_registered_as_ignored_is_consumed_without_effect(engine):

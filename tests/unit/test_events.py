@@ -1,4 +1,5 @@
 import json
+import re
 from datetime import datetime
 
 import pytest
@@ -64,9 +65,14 @@ def test_type_is_qa_topic_v1_and_envelope_carries_the_case_as_subject():
 
 
 def test_times_with_another_offset_are_normalised_to_utc():
-    data = InadequateFound(case_id=CASE, audit_id="A", service_area="early_help", team_id="T",
-                           graded_at=datetime.fromisoformat("2026-06-01T10:00:00+01:00"),
-                           found_by="auditor")
+    data = InadequateFound(
+        case_id=CASE,
+        audit_id="A",
+        service_area="early_help",
+        team_id="T",
+        graded_at=datetime.fromisoformat("2026-06-01T10:00:00+01:00"),
+        found_by="auditor",
+    )
     assert data.graded_at.isoformat() == "2026-06-01T09:00:00+00:00"
 
 
@@ -93,7 +99,10 @@ def _wire(**changes):
         (_wire(data__overall_grade="terrible"), "data.overall_grade: Input should be"),
         (_wire(data__case_id=...), "data.case_id: Field required"),
         (_wire(subject="CASE-OTHER"), "subject must equal data.case_id"),
-        (_wire(data__graded_at="2026-11-23T10:30:00"), "data.graded_at: Input should have timezone"),
+        (
+            _wire(data__graded_at="2026-11-23T10:30:00"),
+            "data.graded_at: Input should have timezone",
+        ),
         (_wire(data__child_name="Jane"), "data.child_name: Extra inputs are not permitted"),
         (_wire(specversion="0.3"), "specversion: Input should be '1.0'"),
         (_wire(data__audit_kind="reaudit"), "reaudit_of is required for, and only for"),
@@ -109,13 +118,20 @@ def test_malformed_events_are_refused_with_a_precise_error(raw, message):
 def test_parse_can_insist_on_one_event_type():
     raw = serialize(new_event(audit_graded(), source="/qa/audit"))
     assert parse_event(raw, AuditGraded).data.audit_id == "AUD-1"
-    with pytest.raises(EventParseError, match="expected 'qa.audit.inadequate-found.v1'"):
+    with pytest.raises(EventParseError, match=re.escape("expected 'qa.audit.inadequate-found.v1'")):
         parse_event(raw, InadequateFound)
 
 
 def test_moderation_grade_difference_must_match_the_grades():
-    fields = {"case_id": CASE, "moderation_id": "M", "audit_id": "A", "moderator_id": "S",
-              "auditor_grade": "good", "moderated_grade": "inadequate", "moderated_at": "2026-11-23T10:00:00Z"}
+    fields = {
+        "case_id": CASE,
+        "moderation_id": "M",
+        "audit_id": "A",
+        "moderator_id": "S",
+        "auditor_grade": "good",
+        "moderated_grade": "inadequate",
+        "moderated_at": "2026-11-23T10:00:00Z",
+    }
     assert ModerationDisagreed(**fields, grade_difference=2).grade_difference == 2
     with pytest.raises(ValueError, match="grade_difference must be 2"):
         ModerationDisagreed(**fields, grade_difference=-2)

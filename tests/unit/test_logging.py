@@ -21,8 +21,11 @@ def test_log_lines_are_json_with_service_and_correlation_id():
 
 
 def test_email_addresses_never_reach_the_log():
-    line = render("could not deliver to %s", "jane.smith@council.example.gov.uk",
-                  recipient="j.smith@example.org")
+    line = render(
+        "could not deliver to %s",
+        "jane.smith@council.example.gov.uk",
+        recipient="j.smith@example.org",
+    )
     text = json.dumps(line)
     assert "jane.smith" not in text
     assert "j.smith@example.org" not in text

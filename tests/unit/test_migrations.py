@@ -8,7 +8,9 @@ from tests.migration_checks import drift_from_models
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_service_history_creates_the_messaging_tables_on_sqlite(service, sqlite_engine):
     upgrade(service, str(sqlite_engine.url))
-    assert {"outbox", "processed_events", "alembic_version"} <= set(inspect(sqlite_engine).get_table_names())
+    assert {"outbox", "processed_events", "alembic_version"} <= set(
+        inspect(sqlite_engine).get_table_names()
+    )
     assert drift_from_models(sqlite_engine) == []
 
 
