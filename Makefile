@@ -1,0 +1,46 @@
+# The verbs a newcomer guesses. Each one installs what it needs first (a virtualenv in .venv).
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: install run stack test test-unit test-integration lint fmt schemas clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
+	@echo "Installing the project and its tools into $(VENV) ..."
+	@test -x $(BIN)/python || python3 -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check --progress-bar off -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+run: install  ## run the system locally on embedded defaults (Ctrl-C stops it)
+	$(BIN)/qa run
+
+stack: install  ## the local stack with embedded PostgreSQL instead of SQLite
+	$(BIN)/qa stack up --postgres
+
+test: lint  ## the whole suite: lint, types, schemas, then unit, integration and e2e tests
+	$(BIN)/pytest
+
+test-unit: install
+	$(BIN)/pytest -m unit
+
+test-integration: install
+	$(BIN)/pytest -m integration
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared services
+	$(BIN)/qa schemas --check
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+schemas: install
+	$(BIN)/qa schemas
+
+clean:
+	rm -rf $(VENV) .qa .mypy_cache .ruff_cache .pytest_cache
