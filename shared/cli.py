@@ -11,22 +11,29 @@ from shared.events.schemas import SCHEMA_DIR, rendered_schemas, write_schemas
 from shared.localstack.processes import StackError, port_open
 from shared.localstack.stack import LocalStack, StackInfo
 
-STACK_ROOT = Path(os.environ.get("QA_STACK_DIR", ".qa/stack"))
-STATE_FILE = STACK_ROOT / "stack.json"
+
+def stack_root() -> Path:
+    """Where the local stack keeps its data (QA_STACK_DIR, default .qa/stack)."""
+    return Path(os.environ.get("QA_STACK_DIR", ".qa/stack"))
+
+
+def state_file() -> Path:
+    return stack_root() / "stack.json"
 
 
 def stack_up(args: argparse.Namespace) -> int:
     """Start the stack in the foreground until Ctrl-C or SIGTERM, then stop it cleanly."""
-    if STATE_FILE.exists() and _alive(StackInfo.load(STATE_FILE).pid):
+    state = state_file()
+    if state.exists() and _alive(StackInfo.load(state).pid):
         print("The local stack is already running (see `qa stack status`).", file=sys.stderr)
         return 1
-    STACK_ROOT.mkdir(parents=True, exist_ok=True)
-    stack = LocalStack(STACK_ROOT.resolve(), "postgres" if args.postgres else "sqlite")
+    stack_root().mkdir(parents=True, exist_ok=True)
+    stack = LocalStack(stack_root().resolve(), "postgres" if args.postgres else "sqlite")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         info = stack.start(progress=lambda line: print(f"... {line}", flush=True))
-        info.save(STATE_FILE)
+        info.save(state)
         print(f"broker:   {info.broker} at {info.bootstrap_servers}")
         print(f"database: {info.database}")
         for name, value in info.environment().items():
@@ -43,15 +50,16 @@ def stack_up(args: argparse.Namespace) -> int:
     finally:
         print("Stopping the local stack...", flush=True)
         stack.stop()
-        STATE_FILE.unlink(missing_ok=True)
+        state.unlink(missing_ok=True)
     return 0
 
 
 def stack_status(_args: argparse.Namespace) -> int:
-    if not STATE_FILE.exists():
+    state = state_file()
+    if not state.exists():
         print("The local stack is not running.")
         return 1
-    info = StackInfo.load(STATE_FILE)
+    info = StackInfo.load(state)
     port = int(info.bootstrap_servers.rsplit(":", 1)[1])
     healthy = _alive(info.pid) and port_open(port)
     print(f"stack:    {'running' if healthy else 'NOT RESPONDING'} (pid {info.pid})")
@@ -61,15 +69,16 @@ def stack_status(_args: argparse.Namespace) -> int:
 
 
 def stack_down(_args: argparse.Namespace) -> int:
-    if not STATE_FILE.exists():
+    state = state_file()
+    if not state.exists():
         print("The local stack is not running.")
         return 0
-    pid = StackInfo.load(STATE_FILE).pid
+    pid = StackInfo.load(state).pid
     if _alive(pid):
         os.kill(pid, signal.SIGTERM)
         print(f"Asked the local stack (pid {pid}) to stop.")
     else:
-        STATE_FILE.unlink()
+        state.unlink()
         print("Removed the record of a stack that was no longer running.")
     return 0
 

@@ -1,0 +1,108 @@
+"""The `qa` local stack as a newcomer uses it, and the no-Java fallback broker."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+
+import shared.localstack.stack as stack_module
+from shared.kafka import BrokerPublisher, make_broker
+from shared.localstack.processes import port_open
+from shared.localstack.stack import LocalStack
+
+QA = [sys.executable, "-m", "shared.cli"]
+
+
+def qa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*QA, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 120) -> list[str]:
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        lines.append(line.rstrip())
+        if text in line:
+            return lines
+    raise AssertionError(f"never saw {text!r}; output so far:\n" + "\n".join(lines))
+
+
+def test_stack_up_status_and_down_with_apache_kafka_and_postgresql(server_root: Path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")
+    }
+    env["QA_STACK_DIR"] = str(server_root / "cli-stack")
+    up = subprocess.Popen(
+        [*QA, "stack", "up", "--postgres"],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        output = wait_for_line(up, "Running. Press Ctrl-C to stop.")
+        assert any(
+            line.startswith("broker:   Apache Kafka 4.1.1 (KRaft) at 127.0.0.1:") for line in output
+        )
+        assert any(line.startswith("database: PostgreSQL 18") for line in output)
+        port = int(
+            next(line for line in output if "export KAFKA_BOOTSTRAP_SERVERS" in line).rsplit(
+                ":", 1
+            )[1]
+        )
+
+        status = qa("stack", "status", env=env)
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "stack:    running" in status.stdout
+
+        assert qa("stack", "up", env=env).returncode == 1  # a second stack is refused
+
+        assert qa("stack", "down", env=env).returncode == 0
+        assert up.wait(timeout=60) == 0
+        assert not port_open(port), "the broker should have stopped with the stack"
+        after = qa("stack", "status", env=env)
+        assert after.returncode == 1
+        assert "not running" in after.stdout
+    finally:
+        if up.poll() is None:
+            up.kill()
+
+
+async def test_without_java_the_stack_falls_back_to_tansu_with_a_warning(server_root, monkeypatch):
+    monkeypatch.setattr(stack_module, "java_available", lambda: False)
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    progress: list[str] = []
+    stack = LocalStack(server_root / "tansu-stack")
+    info = await asyncio.to_thread(stack.start, progress.append)
+    try:
+        assert any("Tansu (memory only)" in line for line in progress)
+        assert info.broker.startswith("Tansu")
+        assert info.environment()["KAFKA_IDEMPOTENT_PRODUCER"] == "false"
+        async with make_broker(
+            info.bootstrap_servers, client_id="fallback", idempotent_producer=False
+        ) as broker:
+            await BrokerPublisher(broker).publish("audit.graded", b"CASE-1", b"hello")
+        consumer = AIOKafkaConsumer(
+            "audit.graded",
+            bootstrap_servers=info.bootstrap_servers,
+            auto_offset_reset="earliest",
+            group_id="fallback-check",
+        )
+        await consumer.start()
+        try:
+            record = await asyncio.wait_for(consumer.getone(), timeout=30)
+        finally:
+            await consumer.stop()
+        assert record.value == b"hello"
+    finally:
+        stack.stop()
