@@ -7,6 +7,7 @@ path). PostgreSQL is used in production and in the integration tests.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +63,8 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes even for timezone-aware columns; they were UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

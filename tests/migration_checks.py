@@ -2,17 +2,24 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.engine import Engine
 
+from services.audit.models import Audit, RegisteredCase, SubmissionKey
 from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxMessage
 
 
-def drift_from_models(engine: Engine) -> list[object]:
-    """Differences between the migrated schema and the shared messaging models (none expected)."""
+def service_tables(service: str) -> list[Table]:
+    """The tables a service's models define: the shared messaging ones plus its own."""
+    own = {"audit": [Audit.__table__, SubmissionKey.__table__, RegisteredCase.__table__]}
+    return [OutboxMessage.__table__, ProcessedEvent.__table__, *own.get(service, [])]
+
+
+def drift_from_models(engine: Engine, service: str) -> list[object]:
+    """Differences between the migrated schema and the service's models (none expected)."""
     models = MetaData()
-    for table in (OutboxMessage.__table__, ProcessedEvent.__table__):
+    for table in service_tables(service):
         table.to_metadata(models)
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), models)

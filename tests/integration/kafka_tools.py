@@ -20,9 +20,9 @@ async def fresh_topic(bootstrap: str, prefix: str = "test") -> str:
 
 
 async def read_all(
-    bootstrap: str, topic: str, expected: int, timeout: float = 30
+    bootstrap: str, topic: str, expected: int, timeout: float = 30, key: bytes | None = None
 ) -> list[ConsumerRecord]:
-    """Every record on `topic`, waiting until at least `expected` have arrived."""
+    """Every record on `topic` (with `key`, if given), waiting until `expected` have arrived."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -37,10 +37,10 @@ async def read_all(
         while len(records) < expected and time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=500)
             for batch in batches.values():
-                records.extend(batch)
+                records.extend(r for r in batch if key is None or r.key == key)
         # One more short read: anything beyond `expected` (duplicates) must be seen too.
         for batch in (await consumer.getmany(timeout_ms=1000)).values():
-            records.extend(batch)
+            records.extend(r for r in batch if key is None or r.key == key)
     finally:
         await consumer.stop()
     return records

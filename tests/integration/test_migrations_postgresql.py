@@ -11,4 +11,4 @@ def test_each_service_history_migrates_postgresql_to_the_models(
 ):
     upgrade(service, postgres_url)
     assert {"outbox", "processed_events"} <= set(inspect(postgres_engine).get_table_names())
-    assert drift_from_models(postgres_engine) == []
+    assert drift_from_models(postgres_engine, service) == []

@@ -11,7 +11,7 @@ def test_each_service_history_creates_the_messaging_tables_on_sqlite(service, sq
     assert {"outbox", "processed_events", "alembic_version"} <= set(
         inspect(sqlite_engine).get_table_names()
     )
-    assert drift_from_models(sqlite_engine) == []
+    assert drift_from_models(sqlite_engine, service) == []
 
 
 def test_upgrading_twice_is_harmless(sqlite_engine):

@@ -1,0 +1,53 @@
+"""The audit service's app factory: wiring only, nothing runs until the app starts."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.audit.api import AuditDependencies, audit_router
+from services.audit.handlers import register_case
+from services.audit.metrics import LEARNING_AUDITS_MONTH_TO_DATE, MONTHLY_AUDIT_TARGET
+from services.audit.queries import learning_audits_in_month
+from services.audit.settings import AuditSettings
+from shared.calendar import WorkingDayCalendar
+from shared.clock import Clock, SystemClock
+from shared.events import CaseAllocated, CaseClosed, CaseOpened
+from shared.events.topics import CASE_EVENTS
+from shared.organisation import load_organisation
+from shared.runtime import ServiceRuntime
+
+
+def create_app(settings: AuditSettings, clock: Clock | None = None) -> FastAPI:
+    clock = clock or SystemClock()
+    runtime = ServiceRuntime.build(settings)
+    runtime.consume(
+        {CaseOpened: register_case, CaseAllocated: register_case, CaseClosed: register_case},
+        CASE_EVENTS,
+    )
+    deps = AuditDependencies(
+        engine=runtime.engine,
+        organisation=load_organisation(settings.organisation_file),
+        clock=clock,
+        calendar=WorkingDayCalendar(),
+        monthly_target=settings.monthly_audit_target,
+    )
+    MONTHLY_AUDIT_TARGET.set(settings.monthly_audit_target)
+    LEARNING_AUDITS_MONTH_TO_DATE.set_function(
+        lambda: learning_audits_in_month(runtime.engine, clock.now().date())
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.running():
+            yield
+
+    app = FastAPI(
+        title="Audit service",
+        description="Records graded case audits and publishes AuditGraded and InadequateFound.",
+        lifespan=lifespan,
+    )
+    app.include_router(runtime.ops_router())
+    app.include_router(audit_router(deps))
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,62 @@
+"""The audit service's tables."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime
+from sqlmodel import Field, SQLModel
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _timestamp(**options: Any) -> Any:
+    return Field(sa_type=DateTime(timezone=True), **options)
+
+
+class Audit(SQLModel, table=True):
+    __tablename__ = "audits"
+
+    id: str = Field(primary_key=True, max_length=64)
+    case_id: str = Field(index=True, max_length=64)
+    audit_kind: str = Field(index=True, max_length=32)
+    reaudit_of: str | None = Field(default=None, max_length=64)
+    service_area: str = Field(index=True, max_length=64)
+    team_id: str = Field(index=True, max_length=64)
+    area: str = Field(index=True, max_length=64)
+    practitioner_id: str = Field(max_length=64)
+    team_manager_id: str = Field(max_length=64)
+    auditor_id: str = Field(max_length=64)
+    overall_grade: str = Field(index=True, max_length=32)
+    domain_grades: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    voice_of_child_evidenced: bool
+    voice_of_child_note: str | None = None
+    could_be_better_if: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    themes: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    graded_at: datetime = _timestamp(index=True)
+    recorded_at: datetime = _timestamp(default_factory=_now)
+
+
+class SubmissionKey(SQLModel, table=True):
+    """A client's idempotency key and the audit its first submission created."""
+
+    __tablename__ = "submission_keys"
+
+    key: str = Field(primary_key=True, max_length=128)
+    fingerprint: str = Field(max_length=64)
+    audit_id: str = Field(max_length=64)
+    created_at: datetime = _timestamp(default_factory=_now)
+
+
+class RegisteredCase(SQLModel, table=True):
+    """The case register: who holds each case, as the case management system last told us."""
+
+    __tablename__ = "case_register"
+
+    case_id: str = Field(primary_key=True, max_length=64)
+    team_id: str = Field(max_length=64)
+    practitioner_id: str = Field(max_length=64)
+    team_manager_id: str = Field(max_length=64)
+    open: bool = True
+    as_of: datetime = _timestamp()

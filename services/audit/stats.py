@@ -1,0 +1,111 @@
+"""Grade distribution (the report's chart, section 2.4) and progress against the monthly target.
+
+Pure functions over rows the repository hands in, so the arithmetic is tested by hand.
+"""
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from shared.calendar import WorkingDayCalendar
+from shared.events.vocabulary import Grade
+
+
+class Grouping(StrEnum):
+    COUNTY = "county"
+    SERVICE_AREA = "service_area"
+    AREA = "area"
+    TEAM = "team"
+
+
+@dataclass(frozen=True)
+class GradedRow:
+    graded_at: datetime
+    overall_grade: Grade
+    team_id: str
+    service_area: str
+    area: str
+
+    def group(self, by: Grouping) -> str:
+        return {
+            Grouping.COUNTY: "county",
+            Grouping.SERVICE_AREA: self.service_area,
+            Grouping.AREA: self.area,
+            Grouping.TEAM: self.team_id,
+        }[by]
+
+
+class GradeBucket(BaseModel):
+    month: str
+    group: str
+    total: int
+    counts: dict[Grade, int]
+    percentages: dict[Grade, float]
+
+
+def grade_distribution(rows: Iterable[GradedRow], by: Grouping) -> list[GradeBucket]:
+    """Count and % of audits per overall grade, for each month and group (best grade first)."""
+    tallies: dict[tuple[str, str], Counter[Grade]] = defaultdict(Counter)
+    for row in rows:
+        tallies[(row.graded_at.strftime("%Y-%m"), row.group(by))][row.overall_grade] += 1
+    buckets = []
+    for (month, group), tally in sorted(tallies.items()):
+        total = sum(tally.values())
+        buckets.append(
+            GradeBucket(
+                month=month,
+                group=group,
+                total=total,
+                counts={grade: tally[grade] for grade in Grade},
+                percentages={grade: round(100 * tally[grade] / total, 1) for grade in Grade},
+            )
+        )
+    return buckets
+
+
+class TargetProgress(BaseModel):
+    month: str
+    target: int
+    done: int
+    remaining: int
+    working_days_in_month: int
+    working_days_left: int
+    expected_by_now: int
+    on_pace: bool
+    needed_per_working_day: float
+
+
+def month_bounds(day: date) -> tuple[date, date]:
+    """First and last day of `day`'s month."""
+    first = day.replace(day=1)
+    next_first = (first + timedelta(days=32)).replace(day=1)
+    return first, next_first - timedelta(days=1)
+
+
+def target_progress(
+    done: int, target: int, today: date, calendar: WorkingDayCalendar
+) -> TargetProgress:
+    """How far the month's audits are from the target, and the pace needed from today on."""
+    first, last = month_bounds(today)
+    before_month = first - timedelta(days=1)
+    in_month = calendar.working_days_between(before_month, last)
+    elapsed = calendar.working_days_between(before_month, today - timedelta(days=1))
+    left = in_month - elapsed
+    remaining = max(0, target - done)
+    expected = math.floor(target * elapsed / in_month) if in_month else target
+    return TargetProgress(
+        month=today.strftime("%Y-%m"),
+        target=target,
+        done=done,
+        remaining=remaining,
+        working_days_in_month=in_month,
+        working_days_left=left,
+        expected_by_now=expected,
+        on_pace=done >= expected,
+        needed_per_working_day=round(remaining / left, 1) if left else float(remaining),
+    )

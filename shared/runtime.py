@@ -1,0 +1,105 @@
+"""What every service process has: settings, a database, a broker, the outbox relay, ops routes.
+
+A service builds one `ServiceRuntime` in its app factory (nothing connects at import), adds its
+consumers, and runs its HTTP app inside `runtime.running()`.
+"""
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from faststream.kafka import KafkaBroker
+from sqlalchemy import Engine
+
+from shared.consumer import EventConsumer, subscribe
+from shared.db import create_db_engine
+from shared.events.data import EventData
+from shared.http import broker_check, database_check, ops_router
+from shared.inbox import EventHandler
+from shared.kafka import BrokerPublisher, make_broker
+from shared.logging import configure_logging
+from shared.migrations import upgrade
+from shared.relay import OutboxRelay
+from shared.settings import S, ServiceSettings, SettingsError, load_settings
+
+
+@dataclass
+class ServiceRuntime:
+    settings: ServiceSettings
+    engine: Engine
+    broker: KafkaBroker
+    relay: OutboxRelay
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    def build(cls, settings: ServiceSettings) -> "ServiceRuntime":
+        engine = create_db_engine(settings.resolved_database_url)
+        broker = make_broker(
+            settings.kafka_bootstrap_servers,
+            client_id=f"qa-{settings.service_name}",
+            idempotent_producer=settings.kafka_idempotent_producer,
+        )
+        relay = OutboxRelay(engine, BrokerPublisher(broker), batch_size=settings.outbox_batch_size)
+        return cls(settings, engine, broker, relay)
+
+    @property
+    def name(self) -> str:
+        return self.settings.service_name
+
+    def consume(
+        self, handlers: Mapping[type[EventData], EventHandler], *topics: str, group: str = ""
+    ) -> EventConsumer:
+        """Subscribe `handlers` to `topics` in this service's consumer group."""
+        consumer = EventConsumer(
+            name=group or f"qa-{self.name}",
+            engine=self.engine,
+            dead_letters=BrokerPublisher(self.broker),
+            handlers=handlers,
+            max_attempts=self.settings.consumer_max_attempts,
+            retry_backoff_seconds=self.settings.consumer_retry_backoff_seconds,
+        )
+        subscribe(self.broker, consumer, *topics)
+        return consumer
+
+    def ops_router(self) -> APIRouter:
+        return ops_router(
+            {"database": database_check(self.engine), "broker": broker_check(self.broker)}
+        )
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Migrate, connect, consume and relay for the life of the block; then stop cleanly."""
+        await asyncio.to_thread(upgrade, self.name, self.settings.resolved_database_url)
+        await self.broker.start()
+        self._stop.clear()
+        relay = asyncio.create_task(
+            self.relay.run(self._stop, self.settings.outbox_poll_seconds), name="outbox-relay"
+        )
+        try:
+            yield
+        finally:
+            self._stop.set()
+            await relay
+            await self.broker.stop()
+            self.engine.dispose()
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run a service's app in this process until SIGINT/SIGTERM, logging JSON lines."""
+    configure_logging(settings.service_name, settings.log_level)
+    uvicorn.run(
+        app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
+    )
+
+
+def settings_or_exit(settings_class: type[S]) -> S:
+    """Load settings, or print which variables are missing and exit with status 2."""
+    try:
+        return load_settings(settings_class)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc

@@ -1,0 +1,291 @@
+"""The audit service on real PostgreSQL and Apache Kafka, driven through its HTTP API."""
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from services.audit.app import create_app
+from services.audit.domain import AuditForm
+from services.audit.handlers import submit_audit
+from services.audit.settings import AuditSettings
+from shared.db import create_db_engine, transaction
+from shared.events import CaseOpened, new_event, serialize
+from shared.events.topics import AUDIT_GRADED, AUDIT_INADEQUATE_FOUND, CASE_EVENTS
+from shared.localstack.topics import ensure_topics
+from shared.migrations import upgrade
+from shared.organisation import load_organisation
+from tests.factories import unique_case
+from tests.integration.kafka_tools import eventually, read_all
+
+DOMAINS = (
+    "assessment",
+    "planning",
+    "visits",
+    "voice_of_child",
+    "management_oversight",
+    "recording",
+)
+
+
+def audit_body(case_id: str, grade: str = "inadequate", **changes) -> dict:
+    body = {
+        "case_id": case_id,
+        "auditor_id": "S0003",
+        "team_id": "EH-NORTH",
+        "practitioner_id": "S0006",
+        "domain_grades": dict.fromkeys(DOMAINS, grade),
+        "overall_grade": grade,
+        "voice_of_child": {"evidenced": False, "note": "Wishes not recorded"},
+        "could_be_better_if": ["The plan named who does what by when"],
+        "themes": ["planning"],
+        "graded_at": "2026-11-20T14:00:00Z",
+    }
+    body.update(changes)
+    return body
+
+
+@pytest.fixture
+async def audit_service(kafka_bootstrap, postgres_url):
+    await ensure_topics(kafka_bootstrap)
+    settings = AuditSettings(
+        kafka_bootstrap_servers=kafka_bootstrap, database_url=postgres_url, outbox_poll_seconds=0.1
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://audit") as client:
+            yield client
+
+
+async def events_for(bootstrap: str, topic: str, case_id: str, expected: int) -> list[dict]:
+    records = await read_all(bootstrap, topic, expected, key=case_id.encode())
+    return [json.loads(record.value) for record in records]
+
+
+async def test_an_inadequate_audit_yields_one_audit_graded_and_one_inadequate_found(
+    audit_service, kafka_bootstrap
+):
+    case = unique_case()
+    response = await audit_service.post("/audits", json=audit_body(case))
+    assert response.status_code == 201, response.text
+    audit_id = response.json()["id"]
+    assert response.headers["location"] == f"/audits/{audit_id}"
+
+    [graded] = await events_for(kafka_bootstrap, AUDIT_GRADED, case, 1)
+    [found] = await events_for(kafka_bootstrap, AUDIT_INADEQUATE_FOUND, case, 1)
+    assert graded["type"] == "qa.audit.graded.v1"
+    assert graded["subject"] == case
+    assert graded["data"] == {
+        "case_id": case,
+        "audit_id": audit_id,
+        "audit_kind": "learning",
+        "reaudit_of": None,
+        "service_area": "early_help",
+        "team_id": "EH-NORTH",
+        "area": "north",
+        "practitioner_id": "S0006",
+        "team_manager_id": "S0005",
+        "auditor_id": "S0003",
+        "overall_grade": "inadequate",
+        "domain_grades": dict.fromkeys(DOMAINS, "inadequate"),
+        "voice_of_child_evidenced": False,
+        "could_be_better_if": ["The plan named who does what by when"],
+        "themes": ["planning"],
+        "graded_at": "2026-11-20T14:00:00Z",
+    }
+    assert found["type"] == "qa.audit.inadequate-found.v1"
+    assert found["data"] == {
+        "case_id": case,
+        "audit_id": audit_id,
+        "service_area": "early_help",
+        "team_id": "EH-NORTH",
+        "graded_at": "2026-11-20T14:00:00Z",
+        "found_by": "auditor",
+    }
+    assert found["correlationid"] == graded["correlationid"] == audit_id
+
+
+async def test_a_retried_post_with_the_same_key_yields_no_duplicate(audit_service, kafka_bootstrap):
+    case = unique_case()
+    key = str(uuid.uuid4())
+    first = await audit_service.post(
+        "/audits", json=audit_body(case), headers={"Idempotency-Key": key}
+    )
+    again = await audit_service.post(
+        "/audits", json=audit_body(case), headers={"Idempotency-Key": key}
+    )
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert len(await events_for(kafka_bootstrap, AUDIT_GRADED, case, 1)) == 1
+    assert len(await events_for(kafka_bootstrap, AUDIT_INADEQUATE_FOUND, case, 1)) == 1
+    listed = await audit_service.get("/audits", params={"team_id": "EH-NORTH"})
+    assert [a["id"] for a in listed.json()] == [first.json()["id"]]
+
+
+async def test_the_same_key_for_a_different_audit_is_refused(audit_service):
+    key = str(uuid.uuid4())
+    case = unique_case()
+    await audit_service.post("/audits", json=audit_body(case), headers={"Idempotency-Key": key})
+    changed = await audit_service.post(
+        "/audits", json=audit_body(case, "good"), headers={"Idempotency-Key": key}
+    )
+    assert changed.status_code == 422
+    assert changed.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+
+
+async def test_rule_violations_answer_422_naming_each_field(audit_service):
+    response = await audit_service.post(
+        "/audits",
+        json=audit_body(
+            unique_case(), auditor_id="S0006", team_id="NOWHERE", graded_at="2099-01-01T00:00:00Z"
+        ),
+    )
+    assert response.status_code == 422
+    named = {tuple(d["loc"]): d["msg"] for d in response.json()["detail"]}
+    assert set(named) == {("body", "auditor_id"), ("body", "team_id"), ("body", "graded_at")}
+
+
+async def test_grade_statistics_match_a_hand_computed_month(audit_service):
+    # June 2026, county and by service area, counted by hand:
+    #   early_help: good, requires_improvement x2, inadequate            -> 4
+    #   family_safeguarding (FS-SOUTH): outstanding, requires_improvement -> 2
+    seeded = [
+        ("EH-NORTH", "S0006", "good"),
+        ("EH-NORTH", "S0006", "requires_improvement"),
+        ("EH-SOUTH", "S0010", "requires_improvement"),
+        ("EH-SOUTH", "S0010", "inadequate"),
+        ("FS-SOUTH", "S0024", "outstanding"),
+        ("FS-SOUTH", "S0024", "requires_improvement"),
+    ]
+    for day, (team, practitioner, grade) in enumerate(seeded, start=1):
+        response = await audit_service.post(
+            "/audits",
+            json=audit_body(
+                unique_case(),
+                grade,
+                team_id=team,
+                practitioner_id=practitioner,
+                graded_at=f"2026-06-{day:02d}T09:00:00Z",
+            ),
+        )
+        assert response.status_code == 201, response.text
+    await audit_service.post(
+        "/audits", json=audit_body(unique_case(), graded_at="2026-07-01T09:00:00Z")
+    )
+
+    county = (
+        await audit_service.get(
+            "/stats/grades", params={"from_month": "2026-06", "to_month": "2026-06"}
+        )
+    ).json()
+    assert county == [
+        {
+            "month": "2026-06",
+            "group": "county",
+            "total": 6,
+            "counts": {"outstanding": 1, "good": 1, "requires_improvement": 3, "inadequate": 1},
+            "percentages": {
+                "outstanding": 16.7,
+                "good": 16.7,
+                "requires_improvement": 50.0,
+                "inadequate": 16.7,
+            },
+        }
+    ]
+    by_area = (
+        await audit_service.get(
+            "/stats/grades",
+            params={"from_month": "2026-06", "to_month": "2026-07", "by": "service_area"},
+        )
+    ).json()
+    assert [(b["month"], b["group"], b["total"]) for b in by_area] == [
+        ("2026-06", "early_help", 4),
+        ("2026-06", "family_safeguarding", 2),
+        ("2026-07", "early_help", 1),
+    ]
+    assert by_area[1]["percentages"]["outstanding"] == 50.0
+    june = (
+        await audit_service.get(
+            "/audits", params={"month": "2026-06", "grade": "requires_improvement"}
+        )
+    ).json()
+    assert len(june) == 3
+
+
+async def test_case_register_defaults_the_team_fields_and_dead_letters_malformed_case_events(
+    audit_service, kafka_bootstrap
+):
+    case = unique_case()
+    opened = new_event(
+        CaseOpened(
+            case_id=case,
+            team_id="FS-SOUTH",
+            practitioner_id="S0024",
+            team_manager_id="S0023",
+            opened_at="2026-11-01T09:00:00Z",
+        ),
+        source="/case-management",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            CASE_EVENTS, b'{"type": "qa.case.opened.v1", "garbage": true}', key=case.encode()
+        )
+        await producer.send_and_wait(CASE_EVENTS, serialize(opened), key=case.encode())
+    finally:
+        await producer.stop()
+
+    body = audit_body(case, "good")
+    del body["team_id"], body["practitioner_id"]
+    await eventually(lambda: _registered(audit_service, case), what="the case to be registered")
+    response = await audit_service.post("/audits", json=body)
+    assert response.status_code == 201, response.text
+    audit = response.json()
+    assert (
+        audit["team_id"],
+        audit["service_area"],
+        audit["practitioner_id"],
+        audit["team_manager_id"],
+    ) == ("FS-SOUTH", "family_safeguarding", "S0024", "S0023")
+    [dead] = await read_all(kafka_bootstrap, f"{CASE_EVENTS}.dlq", 1, key=case.encode())
+    assert dict(dead.headers)["dlq-reason"].startswith(b"malformed event:")
+
+
+async def test_an_audit_committed_before_a_restart_is_published_once_after_it(
+    kafka_bootstrap, postgres_url
+):
+    await ensure_topics(kafka_bootstrap)
+    case = unique_case()
+    upgrade("audit", postgres_url)
+    engine = create_db_engine(postgres_url)
+    form = AuditForm.model_validate(audit_body(case))
+    with transaction(engine) as session:  # committed, never relayed: the process "died" here
+        audit, _ = submit_audit(session, form, None, load_organisation(), datetime.now(UTC))
+    engine.dispose()
+
+    app = create_app(
+        AuditSettings(
+            kafka_bootstrap_servers=kafka_bootstrap,
+            database_url=postgres_url,
+            outbox_poll_seconds=0.1,
+        )
+    )
+    async with app.router.lifespan_context(app):
+        graded = await events_for(kafka_bootstrap, AUDIT_GRADED, case, 1)
+        found = await events_for(kafka_bootstrap, AUDIT_INADEQUATE_FOUND, case, 1)
+    assert [e["data"]["audit_id"] for e in graded] == [audit.id]
+    assert [e["data"]["audit_id"] for e in found] == [audit.id]
+
+
+async def _registered(client: httpx.AsyncClient, case: str) -> bool:
+    """True once a team-less audit of `case` would pass: a dry probe with a bad grade date."""
+    body = audit_body(case, graded_at="2099-01-01T00:00:00Z")
+    del body["team_id"], body["practitioner_id"]
+    fields = {d["loc"][1] for d in (await client.post("/audits", json=body)).json()["detail"]}
+    return "team_id" not in fields
