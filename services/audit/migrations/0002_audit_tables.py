@@ -35,8 +35,15 @@ def upgrade() -> None:
         sa.Column("graded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     )
-    for column in ("case_id", "audit_kind", "service_area", "team_id", "area", "overall_grade",
-                   "graded_at"):
+    for column in (
+        "case_id",
+        "audit_kind",
+        "service_area",
+        "team_id",
+        "area",
+        "overall_grade",
+        "graded_at",
+    ):
         op.create_index(f"ix_audits_{column}", "audits", [column])
     op.create_table(
         "submission_keys",
