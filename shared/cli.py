@@ -9,7 +9,9 @@ from pathlib import Path
 
 from shared.events.schemas import SCHEMA_DIR, rendered_schemas, write_schemas
 from shared.localstack.processes import StackError, port_open
+from shared.localstack.services import BUILT_SERVICES, ServiceProcess
 from shared.localstack.stack import LocalStack, StackInfo
+from shared.migrations import SERVICES
 
 
 def stack_root() -> Path:
@@ -23,23 +25,45 @@ def state_file() -> Path:
 
 def stack_up(args: argparse.Namespace) -> int:
     """Start the stack in the foreground until Ctrl-C or SIGTERM, then stop it cleanly."""
+    return _run_in_foreground(args, services=())
+
+
+def run_system(args: argparse.Namespace) -> int:
+    """The stack plus every service built so far, each as its own process."""
+    return _run_in_foreground(args, services=BUILT_SERVICES)
+
+
+def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> int:
     state = state_file()
     if state.exists() and _alive(StackInfo.load(state).pid):
         print("The local stack is already running (see `qa stack status`).", file=sys.stderr)
         return 1
-    stack_root().mkdir(parents=True, exist_ok=True)
-    stack = LocalStack(stack_root().resolve(), "postgres" if args.postgres else "sqlite")
+    root = stack_root().resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    stack = LocalStack(root, "postgres" if args.postgres else "sqlite")
+    started: list[ServiceProcess] = []
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        info = stack.start(progress=lambda line: print(f"... {line}", flush=True))
+        info = stack.start(progress=_progress)
         info.save(state)
         print(f"broker:   {info.broker} at {info.bootstrap_servers}")
         print(f"database: {info.database}")
-        for name, value in info.environment().items():
-            print(f"  export {name}={value}")
-        if args.note:
-            print(args.note)
+        for name in services:
+            _progress(f"Starting the {name} service")
+            service = ServiceProcess(name, root / "logs")
+            started.append(service)
+            service.start(info, data_dir=root / "data")
+            print(
+                f"{name}: API {service.url}  docs {service.url}/docs  "
+                f"metrics {service.url}/metrics  log {service.log_file}"
+            )
+        if not services:
+            for name, value in info.environment().items():
+                print(f"  export {name}={value}")
+        missing = [name for name in SERVICES if name not in services]
+        if services and missing:
+            print(f"Not built yet, so not started: {', '.join(missing)}.")
         print("Running. Press Ctrl-C to stop.", flush=True)
         stop.wait()
     except KeyboardInterrupt:
@@ -48,10 +72,16 @@ def stack_up(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        print("Stopping the local stack...", flush=True)
+        print("Stopping...", flush=True)
+        for service in reversed(started):
+            service.stop()
         stack.stop()
         state.unlink(missing_ok=True)
     return 0
+
+
+def _progress(line: str) -> None:
+    print(f"... {line}", flush=True)
 
 
 def stack_status(_args: argparse.Namespace) -> int:
@@ -115,17 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     stack_commands = stack.add_subparsers(dest="stack_command", required=True)
     up = stack_commands.add_parser("up", help="start the stack in the foreground")
     up.add_argument("--postgres", action="store_true", help="embedded PostgreSQL, not SQLite")
-    up.set_defaults(func=stack_up, note=None)
+    up.set_defaults(func=stack_up)
     stack_commands.add_parser("status", help="is the stack running?").set_defaults(
         func=stack_status
     )
     stack_commands.add_parser("down", help="stop a running stack").set_defaults(func=stack_down)
     run = commands.add_parser("run", help="run the system locally on embedded defaults")
     run.add_argument("--postgres", action="store_true", help="embedded PostgreSQL, not SQLite")
-    run.set_defaults(
-        func=stack_up,
-        note="The four services are not built yet: this starts the local stack only.",
-    )
+    run.set_defaults(func=run_system)
     check = commands.add_parser("schemas", help="regenerate docs/schemas from the event models")
     check.add_argument("--check", action="store_true", help="fail when the committed copy is stale")
     check.set_defaults(func=schemas)

@@ -93,7 +93,7 @@ class LocalStack:
             progress("Using the database at DATABASE_URL")
             return server_version(external), external
         if self.database == "sqlite":
-            return f"SQLite (one file per service under {self.root})", None
+            return f"SQLite (one file per service under {self.root / 'data'})", None
         progress("Starting PostgreSQL (embedded)")
         self._postgres = EmbeddedPostgres(self.root / "postgres")
         url = create_database(self._postgres.start(), "qa")

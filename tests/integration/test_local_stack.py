@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 from aiokafka import AIOKafkaConsumer
 
 import shared.localstack.stack as stack_module
@@ -15,6 +16,19 @@ from shared.localstack.processes import port_open
 from shared.localstack.stack import LocalStack
 
 QA = [sys.executable, "-m", "shared.cli"]
+AUDIT = {
+    "case_id": "CASE-LOCAL-1",
+    "auditor_id": "S0003",
+    "team_id": "EH-NORTH",
+    "practitioner_id": "S0006",
+    "overall_grade": "good",
+    "voice_of_child": {"evidenced": True},
+    "domain_grades": dict.fromkeys(
+        ["assessment", "planning", "visits", "voice_of_child", "management_oversight", "recording"],
+        "good",
+    ),
+    "graded_at": "2026-11-02T10:00:00Z",
+}
 
 
 def qa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -34,7 +48,9 @@ def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 12
     raise AssertionError(f"never saw {text!r}; output so far:\n" + "\n".join(lines))
 
 
-def test_stack_up_status_and_down_with_apache_kafka_and_postgresql(server_root: Path):
+def test_qa_run_serves_the_audit_service_on_kafka_and_postgresql_then_stops_cleanly(
+    server_root: Path,
+):
     env = {
         key: value
         for key, value in os.environ.items()
@@ -42,7 +58,7 @@ def test_stack_up_status_and_down_with_apache_kafka_and_postgresql(server_root: 
     }
     env["QA_STACK_DIR"] = str(server_root / "cli-stack")
     up = subprocess.Popen(
-        [*QA, "stack", "up", "--postgres"],
+        [*QA, "run", "--postgres"],
         env=env,
         text=True,
         stdout=subprocess.PIPE,
@@ -54,11 +70,15 @@ def test_stack_up_status_and_down_with_apache_kafka_and_postgresql(server_root: 
             line.startswith("broker:   Apache Kafka 4.1.1 (KRaft) at 127.0.0.1:") for line in output
         )
         assert any(line.startswith("database: PostgreSQL 18") for line in output)
-        port = int(
-            next(line for line in output if "export KAFKA_BOOTSTRAP_SERVERS" in line).rsplit(
-                ":", 1
-            )[1]
-        )
+        port = int(next(line for line in output if line.startswith("broker:")).rsplit(":", 1)[1])
+
+        audit_url = next(line for line in output if line.startswith("audit: API ")).split()[2]
+        submitted = httpx.post(f"{audit_url}/audits", json=AUDIT, timeout=10)
+        assert submitted.status_code == 201, submitted.text
+        assert httpx.get(f"{audit_url}/ready", timeout=10).json()["checks"] == {
+            "database": True,
+            "broker": True,
+        }
 
         status = qa("stack", "status", env=env)
         assert status.returncode == 0, status.stdout + status.stderr
@@ -69,6 +89,7 @@ def test_stack_up_status_and_down_with_apache_kafka_and_postgresql(server_root: 
         assert qa("stack", "down", env=env).returncode == 0
         assert up.wait(timeout=60) == 0
         assert not port_open(port), "the broker should have stopped with the stack"
+        assert not port_open(int(audit_url.rsplit(":", 1)[1])), "the audit service should stop too"
         after = qa("stack", "status", env=env)
         assert after.returncode == 1
         assert "not running" in after.stdout

@@ -107,6 +107,12 @@ async def test_an_inadequate_audit_yields_one_audit_graded_and_one_inadequate_fo
         "found_by": "auditor",
     }
     assert found["correlationid"] == graded["correlationid"] == audit_id
+    metrics = (await audit_service.get("/metrics")).text
+    assert (
+        'qa_audits_graded_total{grade="inadequate",kind="learning",service_area="early_help"}'
+        in metrics
+    )
+    assert "qa_learning_audits_monthly_target 50.0" in metrics
 
 
 async def test_a_retried_post_with_the_same_key_yields_no_duplicate(audit_service, kafka_bootstrap):
