@@ -2,10 +2,12 @@
 
 For each message: the CloudEvent is parsed (malformed → dead letter at once, retrying cannot
 help); the handler for its type runs through `process_once`, so the effect and the
-processed-event record commit together; a failing handler is retried with backoff up to
-`max_attempts`, then the original message and the reason go to `<topic>.dlq`. Only then does
-the subscriber return and FastStream commit the offset. If even the dead-letter publish fails
-the subscriber raises, the offset is not committed and the message is delivered again.
+processed-event record commit together. A handler that fails because of the event (a broken
+rule, bad data) is retried with backoff up to `max_attempts`, then the original message and
+the reason go to `<topic>.dlq` and the partition moves on. A failure of the infrastructure
+(database or broker unreachable) is not the event's fault: the subscriber raises, the offset
+is not committed and the message is read again after a pause, so an outage delays events and
+never dead-letters good ones. The same happens when the dead-letter publish itself fails.
 """
 
 import asyncio
@@ -14,12 +16,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared.events.data import EventData
 from shared.events.envelope import CloudEvent, EventParseError, parse_event
@@ -31,7 +36,19 @@ from shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_RETRIES, HANDL
 
 log = logging.getLogger(__name__)
 
-REASON_MAX_CHARS = 1000
+REASON_MAX_CHARS = 500
+REDELIVERY_PAUSE_SECONDS = 2.0
+
+
+class DeliveryDeferred(Exception):
+    """The message could not be processed for reasons outside it; it will be read again."""
+
+
+def is_infrastructure_failure(error: BaseException) -> bool:
+    """Failures that say nothing about the event: the database or the network is away."""
+    if isinstance(error, OperationalError | ConnectionError | TimeoutError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def ignore(_session: object, _event: object) -> None:
@@ -48,9 +65,17 @@ class EventConsumer:
     handlers: Mapping[type[EventData], EventHandler]
     max_attempts: int = 5
     retry_backoff_seconds: float = 0.2
+    redelivery_pause_seconds: float = REDELIVERY_PAUSE_SECONDS
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
 
     async def consume(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Process one Kafka record to the end: applied, duplicate, or dead-lettered."""
+        """Process one Kafka record to the end: applied, duplicate, or dead-lettered.
+
+        Raises `DeliveryDeferred` when it must be delivered again later.
+        """
         try:
             event: CloudEvent[EventData] = parse_event(record.value or b"")
         except EventParseError as exc:
@@ -75,7 +100,8 @@ class EventConsumer:
                 applied = await asyncio.to_thread(
                     process_once, self.engine, self.name, event, handler
                 )
-            except Exception as exc:  # noqa: BLE001 (any handler failure is retried, then dead-lettered)
+            except Exception as exc:  # noqa: BLE001 (classified below: retried, deferred or dead-lettered)
+                failure = exc
                 HANDLER_RETRIES.labels(self.name, record.topic).inc()
                 log.warning(
                     "handler failed",
@@ -86,20 +112,23 @@ class EventConsumer:
                         "error": type(exc).__name__,
                     },
                 )
-                failure = exc
-                await asyncio.sleep(self.retry_backoff_seconds * 2 ** (attempt - 1))
+                if attempt < self.max_attempts:
+                    await asyncio.sleep(self.retry_backoff_seconds * 2 ** (attempt - 1))
                 continue
             HANDLER_SECONDS.labels(self.name, record.topic).observe(time.perf_counter() - started)
-            outcome = "processed" if applied else "duplicate"
-            EVENTS_CONSUMED.labels(self.name, record.topic, outcome).inc()
+            EVENTS_CONSUMED.labels(
+                self.name, record.topic, "processed" if applied else "duplicate"
+            ).inc()
             return
+        if is_infrastructure_failure(failure):
+            await self._defer(f"{type(failure).__name__} while applying {event.type}")
         reason = f"handler failed {self.max_attempts} times: {type(failure).__name__}: {failure}"
         await self._dead_letter(record, "handler_failed", reason)
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], kind: str, reason: str
     ) -> None:
-        headers = {key: value.decode(errors="replace") for key, value in record.headers}
+        headers = {key: (value or b"").decode(errors="replace") for key, value in record.headers}
         headers.update(
             {
                 "dlq-reason": reason[:REASON_MAX_CHARS],
@@ -110,9 +139,12 @@ class EventConsumer:
                 "dlq-failed-at": datetime.now(UTC).isoformat(),
             }
         )
-        await self.dead_letters.publish(
-            dead_letter_topic(record.topic), record.key or b"", record.value or b"", headers
-        )
+        try:
+            await self.dead_letters.publish(
+                dead_letter_topic(record.topic), record.key or b"", record.value or b"", headers
+            )
+        except Exception as exc:  # noqa: BLE001 (any failure here means: try the message again)
+            await self._defer(f"dead-letter publish failed: {type(exc).__name__}")
         DEAD_LETTERS.labels(self.name, record.topic, kind).inc()
         EVENTS_CONSUMED.labels(self.name, record.topic, "dead_lettered").inc()
         log.error(
@@ -124,6 +156,16 @@ class EventConsumer:
                 "reason_kind": kind,
             },
         )
+
+    async def _defer(self, why: str) -> None:
+        log.error("message deferred; it will be delivered again", extra={"reason": why})
+        await asyncio.sleep(self.redelivery_pause_seconds)  # no hot loop while an outage lasts
+        raise DeliveryDeferred(why)
+
+
+async def raw_body(message: StreamMessage[Any]) -> bytes:
+    """Leave decoding to `parse_event`: FastStream's own JSON decoding would fail before us."""
+    return message.body
 
 
 def subscribe(broker: KafkaBroker, consumer: EventConsumer, *topics: str) -> None:
@@ -137,4 +179,5 @@ def subscribe(broker: KafkaBroker, consumer: EventConsumer, *topics: str) -> Non
         group_id=consumer.name,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,
     )(on_message)

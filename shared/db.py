@@ -25,14 +25,20 @@ def normalise_url(url: str) -> str:
 
 
 def create_db_engine(url: str) -> Engine:
-    """An engine for `url`; for SQLite the file's folder is created and writes serialised."""
+    """An engine for `url`; for SQLite the file's folder is created and writes serialised.
+
+    Statement parameters are hidden from error messages: they hold case data, and errors end
+    up in logs and dead-letter reasons.
+    """
     url = normalise_url(url)
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+    )
     _serialise_sqlite_writes(engine)
     return engine
 

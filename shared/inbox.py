@@ -1,6 +1,7 @@
 """Idempotent consumption: a processed-event row is saved in the same transaction as the effect.
 
-Running a handler for an event this consumer has already processed changes nothing.
+Running a handler for an event this consumer has already processed changes nothing. An event
+is known by its CloudEvents `source` and `id` together, the pair the spec makes unique.
 """
 
 from collections.abc import Callable
@@ -22,6 +23,7 @@ class ProcessedEvent(SQLModel, table=True):
     __tablename__ = "processed_events"
 
     consumer: str = Field(primary_key=True, max_length=128)
+    event_source: str = Field(primary_key=True, max_length=256)
     event_id: str = Field(primary_key=True, max_length=128)
     processed_at: datetime = Field(
         default_factory=lambda: datetime.now(UTC), sa_type=DateTime(timezone=True)
@@ -34,18 +36,20 @@ def process_once(
     """Apply `handler` unless `consumer` already has; True when the effect was applied now."""
     try:
         with transaction(engine) as session:
-            if session.get(ProcessedEvent, (consumer, event.id)) is not None:
+            if _already_processed(session, consumer, event):
                 return False
             handler(session, event)
-            session.add(ProcessedEvent(consumer=consumer, event_id=event.id))
+            session.add(
+                ProcessedEvent(consumer=consumer, event_source=event.source, event_id=event.id)
+            )
     except IntegrityError:
         # Another replica committed the same event first; its effect stands, ours rolled back.
-        if _already_processed(engine, consumer, event.id):
-            return False
+        with Session(engine) as session:
+            if _already_processed(session, consumer, event):
+                return False
         raise
     return True
 
 
-def _already_processed(engine: Engine, consumer: str, event_id: str) -> bool:
-    with Session(engine) as session:
-        return session.get(ProcessedEvent, (consumer, event_id)) is not None
+def _already_processed(session: Session, consumer: str, event: CloudEvent[Any]) -> bool:
+    return session.get(ProcessedEvent, (consumer, event.source, event.id)) is not None

@@ -7,7 +7,7 @@ Kafka and marks them sent, so a crash between commit and publish delays an event
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, LargeBinary
+from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary
 from sqlmodel import Field, Session, SQLModel
 
 from shared.events.envelope import CloudEvent, kafka_key, serialize
@@ -20,7 +20,12 @@ def _now() -> datetime:
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(
+        default=None,
+        primary_key=True,
+        # 64-bit on PostgreSQL; SQLite autoincrements only a column declared INTEGER.
+        sa_type=BigInteger().with_variant(Integer(), "sqlite"),
+    )
     event_id: str = Field(max_length=128, unique=True)
     topic: str = Field(max_length=255)
     key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -2,8 +2,13 @@
 
 A batch is marked sent only after every message in it was acknowledged (acks=all), so a relay
 killed mid-batch republishes the unmarked rest on restart: at-least-once, and the consumers'
-processed-event records make the duplicates harmless. On PostgreSQL the batch is claimed with
-FOR UPDATE SKIP LOCKED, so several replicas never publish the same row at once.
+processed-event records make the duplicates harmless.
+
+Only one relay publishes a service's outbox at a time, so events leave in commit order and
+per-case ordering on Kafka holds. On PostgreSQL replicas take turns through a transaction-level
+advisory lock held while the batch is published and marked. On SQLite there is one process,
+and the rows are read in one short transaction and marked in another, so the database's single
+write lock is never held while waiting for Kafka.
 """
 
 import asyncio
@@ -21,6 +26,8 @@ from shared.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
 
+RELAY_LOCK_KEY = 0x7161_6F75_7462  # "qaoutb": one advisory lock per service database
+
 
 class OutboxRelay:
     def __init__(self, engine: Engine, publisher: EventPublisher, *, batch_size: int = 100) -> None:
@@ -34,13 +41,14 @@ class OutboxRelay:
             batch = await asyncio.to_thread(self._claim_batch, session)
             for message in batch:
                 await self._publisher.publish(message.topic, message.key, message.value)
-            await asyncio.to_thread(self._mark_sent, session, batch)
+            if batch:
+                await asyncio.to_thread(self._mark_sent, session, batch)
         for message in batch:
             OUTBOX_PUBLISHED.labels(message.topic).inc()
         return len(batch)
 
     async def drain(self) -> int:
-        """Publish until nothing is pending; returns the total published."""
+        """Publish until nothing is pending (or another replica holds the turn)."""
         total = 0
         while published := await self.publish_batch():
             total += published
@@ -65,15 +73,21 @@ class OutboxRelay:
             return session.exec(query).one()
 
     def _claim_batch(self, session: Session) -> list[OutboxMessage]:
+        postgres = is_postgresql(self._engine)
+        if postgres and not session.exec(
+            select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY))
+        ).one():
+            return []  # another replica is relaying; its transaction ends its turn
         query = (
             select(OutboxMessage)
             .where(col(OutboxMessage.published_at).is_(None))
             .order_by(col(OutboxMessage.id))
             .limit(self._batch_size)
         )
-        if is_postgresql(self._engine):
-            query = query.with_for_update(skip_locked=True)
-        return list(session.exec(query).all())
+        batch = list(session.exec(query).all())
+        if not postgres:
+            session.commit()  # release SQLite's write lock before talking to Kafka
+        return batch
 
     @staticmethod
     def _mark_sent(session: Session, batch: list[OutboxMessage]) -> None:

@@ -6,6 +6,7 @@ that says exactly which attribute is wrong.
 """
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar, cast
@@ -23,10 +24,17 @@ class EventParseError(ValueError):
     """The bytes on the wire are not a valid event of the contract; the message says why."""
 
 
-class CloudEvent(BaseModel, Generic[D]):
-    """A CloudEvents 1.0 envelope whose `data` is one of the contract's payloads."""
+EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+
+class CloudEvent(BaseModel, Generic[D]):
+    """A CloudEvents 1.0 envelope whose `data` is one of the contract's payloads.
+
+    Extension attributes (e.g. `traceparent`) from other systems are kept, not refused; their
+    names must follow the spec (lower-case letters and digits).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     specversion: Literal["1.0"]
     id: str = Field(min_length=1, max_length=128)
@@ -34,12 +42,16 @@ class CloudEvent(BaseModel, Generic[D]):
     type: str
     time: UtcDatetime
     subject: Identifier
-    datacontenttype: Literal["application/json"] = "application/json"
+    datacontenttype: str = Field(default="application/json", pattern=r"^application/json\s*(;.*)?$")
+    dataschema: str | None = Field(default=None, min_length=1, max_length=512)
     correlationid: str | None = Field(default=None, min_length=1, max_length=128)
     data: D
 
     @model_validator(mode="after")
     def _envelope_matches_data(self) -> "CloudEvent[D]":
+        for name in self.model_extra or {}:
+            if not EXTENSION_NAME.match(name):
+                raise ValueError(f"{name}: not a valid CloudEvents extension attribute name")
         if self.type != self.data.event_type:
             raise ValueError(f"type {self.type!r} does not match data of {self.data.event_type!r}")
         if self.subject != self.data.case_id:
@@ -69,8 +81,9 @@ def new_event(data: D, *, source: str, correlation_id: str | None = None) -> Clo
 def serialize(event: CloudEvent[Any]) -> bytes:
     """The structured-mode JSON value; absent optional envelope attributes are left out."""
     envelope = event.model_dump(mode="json")
-    if envelope["correlationid"] is None:
-        del envelope["correlationid"]
+    for optional in ("correlationid", "dataschema"):
+        if envelope[optional] is None:
+            del envelope[optional]
     return json.dumps(envelope, separators=(",", ":")).encode()
 
 
@@ -83,8 +96,8 @@ def parse_event(raw: bytes | str, expected: type[D] | None = None) -> CloudEvent
     """Parse and validate one event, optionally insisting on its payload class."""
     try:
         document = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise EventParseError(f"not valid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError too
+        raise EventParseError(f"not valid JSON: {type(exc).__name__}: {exc}") from exc
     if not isinstance(document, dict):
         raise EventParseError("a CloudEvent must be a JSON object")
     event_type = document.get("type")
@@ -97,6 +110,8 @@ def parse_event(raw: bytes | str, expected: type[D] | None = None) -> CloudEvent
         event = CloudEvent[data_class].model_validate(document)  # type: ignore[valid-type]
     except ValidationError as exc:
         raise EventParseError(describe_validation_error(exc)) from exc
+    except RecursionError as exc:
+        raise EventParseError("nested too deeply to be an event") from exc
     return cast(CloudEvent[D], event)
 
 

@@ -2,11 +2,13 @@
 
 import pytest
 from aiokafka import ConsumerRecord
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, select
 
-from shared.consumer import EventConsumer, ignore
+from shared.consumer import DeliveryDeferred, EventConsumer, ignore
 from shared.events import AuditGraded, CaseClosed, new_event, serialize
 from shared.events.data import InadequateFound
+from shared.inbox import ProcessedEvent
 from shared.metrics import DEAD_LETTERS
 from shared.migrations import upgrade
 from shared.outbox import OutboxMessage
@@ -45,6 +47,7 @@ def consumer(engine, publisher, handler=record_receipt, **options):
         dead_letters=publisher,
         handlers={AuditGraded: handler, CaseClosed: ignore},
         retry_backoff_seconds=0,
+        redelivery_pause_seconds=0,
         **options,
     )
 
@@ -136,11 +139,56 @@ async def test_event_type_without_a_handler_is_dead_lettered_not_dropped(engine)
 async def test_event_type_registered_as_ignored_is_consumed_without_effect(engine):
     publisher = RecordingPublisher()
     data = next(d for d in every_event_data() if isinstance(d, CaseClosed))
-    await consumer(engine, publisher).consume(record(serialize(new_event(data, source="/t"))))
+    event = new_event(data, source="/t")
+    await consumer(engine, publisher).consume(record(serialize(event)))
+    assert publisher.messages == []
+    with Session(engine) as session:
+        assert session.get(ProcessedEvent, ("unit-consumer", "/t", event.id)) is not None
+        assert receipts(session) == []
+
+
+async def test_when_the_dead_letter_topic_is_unreachable_the_message_is_deferred(engine):
+    # The subscriber must raise so the offset is not committed and the message comes again.
+    with pytest.raises(DeliveryDeferred, match="dead-letter publish failed: ConnectionError"):
+        await consumer(engine, RecordingPublisher(fail_after=0)).consume(record(b"garbage"))
+
+
+async def test_a_database_outage_defers_the_event_instead_of_dead_lettering_it(engine):
+    def database_down(session, event):
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    publisher = RecordingPublisher()
+    with pytest.raises(DeliveryDeferred, match="OperationalError while applying"):
+        await consumer(engine, publisher, database_down, max_attempts=2).consume(
+            record(serialize(new_event(audit_graded(), source="/t")))
+        )
     assert publisher.messages == []
 
 
-async def test_when_the_dead_letter_topic_is_unreachable_the_error_propagates(engine):
-    # The subscriber must raise so the offset is not committed and the message comes again.
-    with pytest.raises(ConnectionError):
-        await consumer(engine, RecordingPublisher(fail_after=0)).consume(record(b"garbage"))
+@pytest.mark.parametrize(
+    "value",
+    [
+        b'{"n": ' + b"9" * 5000 + b"}",  # int too large for Python's JSON decoder
+        b"[" * 100_000 + b"]" * 100_000,  # nested past the recursion limit
+        b"\xff\xfe not utf-8",
+        b"",
+    ],
+    ids=["huge-int", "deep-nesting", "not-utf8", "empty"],
+)
+async def test_any_unparseable_value_is_dead_lettered_not_retried_forever(engine, value):
+    publisher = RecordingPublisher()
+    await consumer(engine, publisher).consume(record(value))
+    assert publisher.messages[0].headers["dlq-reason"].startswith("malformed event: ")
+
+
+async def test_headers_without_values_survive_dead_lettering(engine):
+    publisher = RecordingPublisher()
+    message = record(b"garbage")
+    message.headers.append(("empty", None))
+    await consumer(engine, publisher).consume(message)
+    assert publisher.messages[0].headers["empty"] == ""
+
+
+def test_at_least_one_attempt_is_required(engine):
+    with pytest.raises(ValueError, match="max_attempts must be at least 1"):
+        consumer(engine, RecordingPublisher(), max_attempts=0)

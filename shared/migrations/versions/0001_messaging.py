@@ -16,7 +16,12 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "outbox",
-        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
         sa.Column("event_id", sa.String(length=128), nullable=False, unique=True),
         sa.Column("topic", sa.String(length=255), nullable=False),
         sa.Column("key", sa.LargeBinary(), nullable=False),
@@ -28,6 +33,7 @@ def upgrade() -> None:
     op.create_table(
         "processed_events",
         sa.Column("consumer", sa.String(length=128), primary_key=True),
+        sa.Column("event_source", sa.String(length=256), primary_key=True),
         sa.Column("event_id", sa.String(length=128), primary_key=True),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
     )
