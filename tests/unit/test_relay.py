@@ -4,7 +4,6 @@ import asyncio
 import uuid
 
 import pytest
-
 from sqlmodel import Session, select
 
 from shared.db import transaction
