@@ -1,10 +1,12 @@
-"""`qa`: the project's command line: the local stack, and the event schemas."""
+"""`qa`: the project's command line: the local stack, the services, and the event schemas."""
 
 import argparse
 import os
+import shlex
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from shared.events.schemas import SCHEMA_DIR, rendered_schemas, write_schemas
@@ -12,6 +14,10 @@ from shared.localstack.processes import StackError, port_open
 from shared.localstack.services import BUILT_SERVICES, ServiceProcess
 from shared.localstack.stack import LocalStack, StackInfo
 from shared.migrations import SERVICES
+
+# Command-line fragments that identify the processes a stack starts, so that cleaning up after
+# a stack whose `qa` died never signals an unrelated process that reused a pid.
+OUR_PROCESSES = ("kafka.Kafka", "postgres", "tansu", "services.")
 
 
 def stack_root() -> Path:
@@ -35,9 +41,11 @@ def run_system(args: argparse.Namespace) -> int:
 
 def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> int:
     state = state_file()
-    if state.exists() and _alive(StackInfo.load(state).pid):
-        print("The local stack is already running (see `qa stack status`).", file=sys.stderr)
-        return 1
+    if state.exists():
+        if _alive(StackInfo.load(state).pid):
+            print("The local stack is already running (see `qa stack status`).", file=sys.stderr)
+            return 1
+        _clean_up_after(StackInfo.load(state), state)
     root = stack_root().resolve()
     root.mkdir(parents=True, exist_ok=True)
     stack = LocalStack(root, "postgres" if args.postgres else "sqlite")
@@ -47,22 +55,19 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
     try:
         info = stack.start(progress=_progress)
         info.save(state)
-        print(f"broker:   {info.broker} at {info.bootstrap_servers}")
-        print(f"database: {info.database}")
+        _describe(info, show_environment=not services)
         for name in services:
             _progress(f"Starting the {name} service")
             service = ServiceProcess(name, root / "logs")
             started.append(service)
-            service.start(info, data_dir=root / "data")
+            service.start(info)
+            info = info.with_children([service.process.pid] if service.process else [])
+            info.save(state)
             print(
                 f"{name}: API {service.url}  docs {service.url}/docs  "
                 f"metrics {service.url}/metrics  log {service.log_file}"
             )
-        if not services:
-            for name, value in info.environment().items():
-                print(f"  export {name}={value}")
-        missing = [name for name in SERVICES if name not in services]
-        if services and missing:
+        if missing := [name for name in SERVICES if services and name not in services]:
             print(f"Not built yet, so not started: {', '.join(missing)}.")
         print("Running. Press Ctrl-C to stop.", flush=True)
         stop.wait()
@@ -72,12 +77,25 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
         print("Stopping...", flush=True)
         for service in reversed(started):
             service.stop()
         stack.stop()
         state.unlink(missing_ok=True)
     return 0
+
+
+def _describe(info: StackInfo, show_environment: bool) -> None:
+    print(f"broker:   {info.broker} at {info.bootstrap_servers}")
+    print(f"database: {info.database}")
+    if not show_environment:
+        return
+    print("A service's environment (DATABASE_URL only when PostgreSQL is used):")
+    for name, value in info.environment().items():
+        print(f"  export {name}={shlex.quote(value)}")
+    for service, url in info.database_urls.items():
+        print(f"  {service}: export DATABASE_URL={shlex.quote(url)}")
 
 
 def _progress(line: str) -> None:
@@ -90,27 +108,73 @@ def stack_status(_args: argparse.Namespace) -> int:
         print("The local stack is not running.")
         return 1
     info = StackInfo.load(state)
-    port = int(info.bootstrap_servers.rsplit(":", 1)[1])
-    healthy = _alive(info.pid) and port_open(port)
+    host, _, port = info.bootstrap_servers.split(",")[0].rpartition(":")
+    broker_up = port_open(int(port), host or "127.0.0.1")
+    healthy = _alive(info.pid) and broker_up
     print(f"stack:    {'running' if healthy else 'NOT RESPONDING'} (pid {info.pid})")
-    print(f"broker:   {info.broker} at {info.bootstrap_servers}")
+    print(
+        f"broker:   {info.broker} at {info.bootstrap_servers} "
+        f"({'reachable' if broker_up else 'unreachable'})"
+    )
     print(f"database: {info.database}")
     return 0 if healthy else 1
 
 
 def stack_down(_args: argparse.Namespace) -> int:
+    """Stop a stack running in another terminal, or clean up after one whose `qa` died."""
     state = state_file()
     if not state.exists():
         print("The local stack is not running.")
         return 0
-    pid = StackInfo.load(state).pid
-    if _alive(pid):
-        os.kill(pid, signal.SIGTERM)
-        print(f"Asked the local stack (pid {pid}) to stop.")
-    else:
-        state.unlink()
-        print("Removed the record of a stack that was no longer running.")
+    info = StackInfo.load(state)
+    if not _alive(info.pid):
+        _clean_up_after(info, state)
+        return 0
+    os.kill(info.pid, signal.SIGTERM)
+    print(f"Stopping the local stack (pid {info.pid})...", flush=True)
+    deadline = time.monotonic() + 90
+    while _alive(info.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _alive(info.pid):
+        print("It did not stop within 90 seconds.", file=sys.stderr)
+        return 1
+    print("Stopped.")
     return 0
+
+
+def _clean_up_after(info: StackInfo, state: Path) -> None:
+    """The `qa` that ran this stack died: stop the servers and services it left behind."""
+    orphans = [pid for pid in info.child_pids if _alive(pid) and _is_ours(pid)]
+    for pid in orphans:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in orphans) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in orphans:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    state.unlink(missing_ok=True)
+    print(
+        f"Cleaned up after a stack that was no longer running ({len(orphans)} processes stopped)."
+    )
+
+
+def _is_ours(pid: int) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return any(marker in command for marker in OUR_PROCESSES)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return Path(f"/proc/{pid}/stat").exists() and " Z " not in Path(f"/proc/{pid}/stat").read_text()
 
 
 def schemas(args: argparse.Namespace) -> int:
@@ -130,29 +194,21 @@ def schemas(args: argparse.Namespace) -> int:
     return 0
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the stack and the services built so far")
+    run.add_argument("--postgres", action="store_true", help="embedded PostgreSQL, not SQLite")
+    run.set_defaults(func=run_system)
     stack = commands.add_parser("stack", help="the local Kafka broker and database")
     stack_commands = stack.add_subparsers(dest="stack_command", required=True)
     up = stack_commands.add_parser("up", help="start the stack in the foreground")
     up.add_argument("--postgres", action="store_true", help="embedded PostgreSQL, not SQLite")
     up.set_defaults(func=stack_up)
-    stack_commands.add_parser("status", help="is the stack running?").set_defaults(
-        func=stack_status
-    )
-    stack_commands.add_parser("down", help="stop a running stack").set_defaults(func=stack_down)
-    run = commands.add_parser("run", help="run the system locally on embedded defaults")
-    run.add_argument("--postgres", action="store_true", help="embedded PostgreSQL, not SQLite")
-    run.set_defaults(func=run_system)
+    status = stack_commands.add_parser("status", help="is the stack running?")
+    status.set_defaults(func=stack_status)
+    down = stack_commands.add_parser("down", help="stop a running stack")
+    down.set_defaults(func=stack_down)
     check = commands.add_parser("schemas", help="regenerate docs/schemas from the event models")
     check.add_argument("--check", action="store_true", help="fail when the committed copy is stale")
     check.set_defaults(func=schemas)

@@ -74,9 +74,10 @@ class OutboxRelay:
 
     def _claim_batch(self, session: Session) -> list[OutboxMessage]:
         postgres = is_postgresql(self._engine)
-        if postgres and not session.exec(
-            select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY))
-        ).one():
+        if (
+            postgres
+            and not session.exec(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY))).one()
+        ):
             return []  # another replica is relaying; its transaction ends its turn
         query = (
             select(OutboxMessage)

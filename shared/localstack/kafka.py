@@ -13,7 +13,14 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.localstack.processes import StackError, free_port, stop_process, tail, wait_until
+from shared.localstack.processes import (
+    StackError,
+    free_port,
+    port_open,
+    stop_process,
+    tail,
+    wait_until,
+)
 
 KAFKA_VERSION = "4.1.1"
 LOG4J_VERSION = "2.24.3"
@@ -40,6 +47,7 @@ _LOG4J2 = """status = warn
 appender.file.type = File
 appender.file.name = file
 appender.file.fileName = ${sys:kafka.logs.dir}/server.log
+appender.file.append = false
 appender.file.layout.type = PatternLayout
 appender.file.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = INFO
@@ -117,6 +125,7 @@ class KafkaServer:
             raise StackError("Java is not installed, so Apache Kafka cannot run here")
         classpath = f"{kafka_jars()}/*"
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_file.unlink(missing_ok=True)  # readiness and version are read from this run's log
         properties = self._write_config()
         if not (self.data_dir / "logs" / "meta.properties").exists():
             self._java(
@@ -140,16 +149,19 @@ class KafkaServer:
         )
 
     def version(self) -> str:
-        match = re.search(r"Kafka version: (\S+)", self.log_file.read_text(errors="replace"))
-        return match.group(1) if match else "unknown"
+        found = re.findall(r"Kafka version: (\S+)", self.log_file.read_text(errors="replace"))
+        return found[-1] if found else "unknown"
 
     def stop(self) -> None:
         if self.process is not None:
             stop_process(self.process)
 
     def _started(self) -> bool:
-        return self.log_file.exists() and "Kafka Server started" in self.log_file.read_text(
-            errors="replace"
+        # The log is rewritten at each start (append = false), so the line is this run's.
+        return (
+            self.log_file.exists()
+            and "Kafka Server started" in self.log_file.read_text(errors="replace")
+            and port_open(self.port)
         )
 
     def _write_config(self) -> Path:

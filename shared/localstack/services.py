@@ -7,7 +7,6 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.localstack.postgres import create_database
 from shared.localstack.processes import free_port, stop_process, wait_until
 from shared.localstack.stack import StackInfo
 
@@ -30,15 +29,8 @@ class ServiceProcess:
     def log_file(self) -> Path:
         return self.log_dir / f"{self.name}.log"
 
-    def start(self, stack: StackInfo, data_dir: Path) -> None:
-        env = {
-            **os.environ,
-            **stack.environment(),
-            "HTTP_PORT": str(self.port),
-            "DATA_DIR": str(data_dir),
-        }
-        if stack.database_url:
-            env["DATABASE_URL"] = create_database(stack.database_url, self.name)
+    def start(self, stack: StackInfo) -> None:
+        env = {**os.environ, **stack.environment(self.name), "HTTP_PORT": str(self.port)}
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(

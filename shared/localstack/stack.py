@@ -1,14 +1,15 @@
 """The whole local stack: a broker and a database, started together, stopped together.
 
-External servers win: with KAFKA_BOOTSTRAP_SERVERS set no broker is started, with DATABASE_URL
-set no database is started.
+External servers win: with KAFKA_BOOTSTRAP_SERVERS set no broker is started; with DATABASE_URL
+set no database server is started, and the services' databases are created on that server.
+Each service gets a database of its own (the same names as deploy/postgres/init.sql).
 """
 
 import asyncio
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,7 @@ from shared.localstack.kafka import KAFKA_VERSION, KafkaServer, java_available
 from shared.localstack.postgres import EmbeddedPostgres, create_database, server_version
 from shared.localstack.tansu import MEMORY_ONLY_WARNING, TansuServer
 from shared.localstack.topics import ensure_topics
+from shared.migrations import SERVICES
 
 Database = Literal["sqlite", "postgres"]
 Progress = Callable[[str], None]
@@ -23,22 +25,30 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class StackInfo:
+    """Where the stack's servers are, saved so that `qa stack status/down` can find them."""
+
     broker: str
     bootstrap_servers: str
     idempotent_producer: bool
     database: str
-    database_url: str | None
+    database_urls: dict[str, str]
+    data_dir: str
     pid: int
+    child_pids: list[int] = field(default_factory=list)
 
-    def environment(self) -> dict[str, str]:
+    def environment(self, service: str | None = None) -> dict[str, str]:
         """What a service process needs in its environment to use this stack."""
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
             "KAFKA_IDEMPOTENT_PRODUCER": str(self.idempotent_producer).lower(),
+            "DATA_DIR": self.data_dir,
         }
-        if self.database_url:
-            env["DATABASE_URL"] = self.database_url
+        if service is not None and service in self.database_urls:
+            env["DATABASE_URL"] = self.database_urls[service]
         return env
+
+    def with_children(self, pids: list[int]) -> "StackInfo":
+        return replace(self, child_pids=[*self.child_pids, *pids])
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2))
@@ -60,17 +70,34 @@ class LocalStack:
             broker, bootstrap, idempotent = self._start_broker(progress)
             progress("Creating the contract's topics and dead-letter topics")
             asyncio.run(ensure_topics(bootstrap))
-            database, url = self._start_database(progress)
+            database, urls = self._start_database(progress)
         except BaseException:
             self.stop()
             raise
-        return StackInfo(broker, bootstrap, idempotent, database, url, os.getpid())
+        return StackInfo(
+            broker,
+            bootstrap,
+            idempotent,
+            database,
+            urls,
+            str(self.root / "data"),
+            os.getpid(),
+            self._server_pids(),
+        )
 
     def stop(self) -> None:
         if self._broker is not None:
             self._broker.stop()
         if self._postgres is not None:
             self._postgres.stop()
+
+    def _server_pids(self) -> list[int]:
+        pids = []
+        if self._broker is not None and self._broker.process is not None:
+            pids.append(self._broker.process.pid)
+        if self._postgres is not None and (pid := self._postgres.pid()) is not None:
+            pids.append(pid)
+        return pids
 
     def _start_broker(self, progress: Progress) -> tuple[str, str, bool]:
         external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -87,14 +114,15 @@ class LocalStack:
         tansu.start()
         return f"Tansu {tansu.version()} (memory only)", tansu.bootstrap_servers, False
 
-    def _start_database(self, progress: Progress) -> tuple[str, str | None]:
-        external = os.environ.get("DATABASE_URL")
-        if external:
-            progress("Using the database at DATABASE_URL")
-            return server_version(external), external
-        if self.database == "sqlite":
-            return f"SQLite (one file per service under {self.root / 'data'})", None
-        progress("Starting PostgreSQL (embedded)")
-        self._postgres = EmbeddedPostgres(self.root / "postgres")
-        url = create_database(self._postgres.start(), "qa")
-        return server_version(url), url
+    def _start_database(self, progress: Progress) -> tuple[str, dict[str, str]]:
+        server_url = os.environ.get("DATABASE_URL")
+        if server_url:
+            progress("Using the PostgreSQL server at DATABASE_URL")
+        elif self.database == "sqlite":
+            return f"SQLite (one file per service under {self.root / 'data'})", {}
+        else:
+            progress("Starting PostgreSQL (embedded)")
+            self._postgres = EmbeddedPostgres(self.root / "postgres")
+            server_url = self._postgres.start()
+        urls = {service: create_database(server_url, service) for service in SERVICES}
+        return f"{server_version(server_url)} (one database per service)", urls

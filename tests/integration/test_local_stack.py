@@ -1,7 +1,9 @@
 """The `qa` local stack as a newcomer uses it, and the no-Java fallback broker."""
 
 import asyncio
+import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,7 +14,6 @@ from aiokafka import AIOKafkaConsumer
 
 import shared.localstack.stack as stack_module
 from shared.kafka import BrokerPublisher, make_broker
-from shared.localstack.processes import port_open
 from shared.localstack.stack import LocalStack
 
 QA = [sys.executable, "-m", "shared.cli"]
@@ -48,30 +49,47 @@ def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 12
     raise AssertionError(f"never saw {text!r}; output so far:\n" + "\n".join(lines))
 
 
+def stack_env(root: Path) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")
+    }
+    env["QA_STACK_DIR"] = str(root)
+    return env
+
+
+def start(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], list[str]]:
+    process = subprocess.Popen(
+        [*QA, *args], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        return process, wait_for_line(process, "Running. Press Ctrl-C to stop.")
+    except BaseException:
+        process.kill()
+        raise
+
+
+def children(env: dict[str, str]) -> list[int]:
+    return json.loads((Path(env["QA_STACK_DIR"]) / "stack.json").read_text())["child_pids"]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+
+
 def test_qa_run_serves_the_audit_service_on_kafka_and_postgresql_then_stops_cleanly(
     server_root: Path,
 ):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")
-    }
-    env["QA_STACK_DIR"] = str(server_root / "cli-stack")
-    up = subprocess.Popen(
-        [*QA, "run", "--postgres"],
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    env = stack_env(server_root / "cli-stack")
+    up, output = start(env, "run", "--postgres")
     try:
-        output = wait_for_line(up, "Running. Press Ctrl-C to stop.")
         assert any(
             line.startswith("broker:   Apache Kafka 4.1.1 (KRaft) at 127.0.0.1:") for line in output
         )
         assert any(line.startswith("database: PostgreSQL 18") for line in output)
-        port = int(next(line for line in output if line.startswith("broker:")).rsplit(":", 1)[1])
-
         audit_url = next(line for line in output if line.startswith("audit: API ")).split()[2]
         submitted = httpx.post(f"{audit_url}/audits", json=AUDIT, timeout=10)
         assert submitted.status_code == 201, submitted.text
@@ -79,23 +97,48 @@ def test_qa_run_serves_the_audit_service_on_kafka_and_postgresql_then_stops_clea
             "database": True,
             "broker": True,
         }
+        pids = children(env)
+        assert len(pids) == 3  # Kafka, PostgreSQL, the audit service
 
         status = qa("stack", "status", env=env)
         assert status.returncode == 0, status.stdout + status.stderr
         assert "stack:    running" in status.stdout
-
         assert qa("stack", "up", env=env).returncode == 1  # a second stack is refused
 
-        assert qa("stack", "down", env=env).returncode == 0
-        assert up.wait(timeout=60) == 0
-        assert not port_open(port), "the broker should have stopped with the stack"
-        assert not port_open(int(audit_url.rsplit(":", 1)[1])), "the audit service should stop too"
+        down = qa("stack", "down", env=env)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert up.wait(timeout=10) == 0
+        assert [pid for pid in pids if alive(pid)] == []
         after = qa("stack", "status", env=env)
-        assert after.returncode == 1
-        assert "not running" in after.stdout
+        assert (after.returncode, after.stdout.strip()) == (1, "The local stack is not running.")
     finally:
         if up.poll() is None:
             up.kill()
+
+
+def test_after_qa_is_killed_down_cleans_up_and_the_stack_starts_again_in_the_same_folder(
+    server_root: Path,
+):
+    env = stack_env(server_root / "restart-stack")
+    first, _ = start(env, "stack", "up")
+    pids = children(env)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert all(alive(pid) for pid in pids), "the broker outlives a killed qa"
+
+    down = qa("stack", "down", env=env)
+    assert (
+        "Cleaned up after a stack that was no longer running (1 processes stopped)" in down.stdout
+    )
+    assert [pid for pid in pids if alive(pid)] == []
+
+    second, output = start(env, "stack", "up")
+    try:
+        assert any(line.startswith("broker:   Apache Kafka 4.1.1 (KRaft)") for line in output)
+        assert qa("stack", "status", env=env).returncode == 0
+    finally:
+        assert qa("stack", "down", env=env).returncode == 0
+        second.wait(timeout=10)
 
 
 async def test_without_java_the_stack_falls_back_to_tansu_with_a_warning(server_root, monkeypatch):

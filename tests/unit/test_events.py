@@ -143,3 +143,28 @@ def test_event_payloads_are_immutable():
     data = audit_graded()
     with pytest.raises(ValueError, match="frozen"):
         data.overall_grade = "good"
+
+
+def test_other_systems_cloudevents_attributes_are_accepted_and_kept():
+    envelope = json.loads(_wire())
+    envelope.update(
+        {
+            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            "dataschema": "https://qa.example/schemas/qa.audit.graded.v1.json",
+            "datacontenttype": "application/json; charset=utf-8",
+        }
+    )
+    event = parse_event(json.dumps(envelope))
+    assert event.model_extra == {"traceparent": envelope["traceparent"]}
+    assert json.loads(serialize(event))["traceparent"] == envelope["traceparent"]
+    assert event.dataschema == envelope["dataschema"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("Trace-Parent", "x"), ("datacontenttype", "text/xml")]
+)
+def test_badly_named_extensions_and_other_content_types_are_refused(name, value):
+    envelope = json.loads(_wire())
+    envelope[name] = value
+    with pytest.raises(EventParseError, match=name.lower() if name != "Trace-Parent" else name):
+        parse_event(json.dumps(envelope))

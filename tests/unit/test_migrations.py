@@ -1,5 +1,5 @@
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from shared.migrations import SERVICES, upgrade
 from tests.migration_checks import drift_from_models
@@ -17,6 +17,10 @@ def test_each_service_history_creates_the_messaging_tables_on_sqlite(service, sq
 def test_upgrading_twice_is_harmless(sqlite_engine):
     upgrade("audit", str(sqlite_engine.url))
     upgrade("audit", str(sqlite_engine.url))
+    with sqlite_engine.connect() as connection:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    assert revision == "0002_audit_tables"
+    assert drift_from_models(sqlite_engine, "audit") == []
 
 
 def test_unknown_service_is_refused():
