@@ -1,5 +1,6 @@
 """The Kafka adapter: one way to build a broker and to publish, for every service."""
 
+import logging
 from typing import Protocol
 
 from faststream.kafka import KafkaBroker
@@ -28,7 +29,8 @@ def make_broker(
         client_id=client_id,
         acks="all",
         enable_idempotence=idempotent_producer,
-        logger=None,
+        # One line per message would drown the logs: those go to DEBUG; failures stay visible.
+        log_level=logging.DEBUG,
     )
 
 

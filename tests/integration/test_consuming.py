@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel
 
 from shared.consumer import EventConsumer, subscribe
@@ -12,7 +13,13 @@ from shared.kafka import BrokerPublisher, make_broker
 from shared.metrics import EVENTS_CONSUMED
 from shared.migrations import upgrade
 from tests.factories import audit_graded, unique_case
-from tests.integration.kafka_tools import committed_offsets, eventually, fresh_topic, read_all
+from tests.integration.kafka_tools import (
+    committed_offsets,
+    eventually,
+    fresh_topic,
+    read_all,
+    topic_size,
+)
 from tests.support import Receipt, receipts, record_receipt
 
 
@@ -31,13 +38,14 @@ async def producer(kafka_bootstrap):
     await producer.stop()
 
 
-async def run_consumer(kafka_bootstrap, engine, topic, handler=record_receipt):
+async def run_consumer(kafka_bootstrap, engine, topic, handler=record_receipt, dead_letters=None):
     group = f"test-group-{uuid.uuid4().hex[:8]}"
     broker = make_broker(kafka_bootstrap, client_id=group)
     consumer = EventConsumer(
         name=group,
         engine=engine,
-        dead_letters=BrokerPublisher(broker),
+        dead_letters=dead_letters or BrokerPublisher(broker),
+        redelivery_pause_seconds=0.2,
         handlers={AuditGraded: handler},
         max_attempts=2,
         retry_backoff_seconds=0.05,
@@ -129,3 +137,68 @@ async def test_event_whose_handler_keeps_failing_is_dead_lettered_after_bounded_
 async def _committed(bootstrap, group, topic, expected):
     offsets = await committed_offsets(bootstrap, group, topic)
     return all(offsets.get(partition) == offset for partition, offset in expected.items())
+
+
+async def test_a_database_outage_delays_an_event_and_never_dead_letters_it(
+    kafka_bootstrap, engine, producer
+):
+    topic = await fresh_topic(kafka_bootstrap)
+    case = unique_case()
+    calls = []
+
+    def database_comes_back(session, event):
+        calls.append(event.id)
+        if len(calls) <= 3:  # the first delivery (2 attempts) and one more attempt fail
+            raise OperationalError("INSERT", {}, ConnectionRefusedError("database restarting"))
+        record_receipt(session, event)
+
+    value = serialize(new_event(audit_graded(case), source="/t"))
+    await producer.send_and_wait(topic, value, key=case.encode(), partition=0)
+    broker, group = await run_consumer(kafka_bootstrap, engine, topic, database_comes_back)
+    try:
+        await eventually(
+            lambda: receipt_count(engine) == 1, what="the event applied after the outage"
+        )
+        await eventually(
+            lambda: _committed(kafka_bootstrap, group, topic, {0: 1}),
+            what="the offset committed once applied",
+        )
+        assert len(calls) == 4
+        assert await topic_size(kafka_bootstrap, f"{topic}.dlq") == 0
+    finally:
+        await broker.stop()
+
+
+class DeadLetterTopicDownOnce:
+    """The real dead-letter publisher, refusing its first call as an unreachable broker would."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.publisher: BrokerPublisher | None = None
+
+    async def publish(self, topic, key, value, headers=None):
+        self.calls += 1
+        if self.calls == 1:
+            raise ConnectionError("broker unreachable")
+        await self.publisher.publish(topic, key, value, headers)
+
+
+async def test_a_poison_message_whose_dead_lettering_fails_is_delivered_again_not_skipped(
+    kafka_bootstrap, engine, producer
+):
+    topic = await fresh_topic(kafka_bootstrap)
+    case = unique_case()
+    await producer.send_and_wait(topic, b"not an event", key=case.encode(), partition=0)
+    dead_letters = DeadLetterTopicDownOnce()
+    broker, group = await run_consumer(kafka_bootstrap, engine, topic, dead_letters=dead_letters)
+    dead_letters.publisher = BrokerPublisher(broker)
+    try:
+        [dead] = await read_all(kafka_bootstrap, f"{topic}.dlq", expected=1)
+        assert dead.value == b"not an event"
+        assert dead_letters.calls == 2
+        await eventually(
+            lambda: _committed(kafka_bootstrap, group, topic, {0: 1}),
+            what="the offset committed only after the dead letter was written",
+        )
+    finally:
+        await broker.stop()
