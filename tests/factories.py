@@ -20,6 +20,7 @@ from shared.events import (
     NotificationDelivered,
     NotificationFailed,
     ReminderDue,
+    SamplingRateChanged,
 )
 
 AT = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
@@ -116,6 +117,15 @@ def every_event_data() -> list[EventData]:
         ),
         ModerationCompleted(**_moderation()),
         ModerationDisagreed(**_moderation()),
+        SamplingRateChanged(
+            service_area="early_help",
+            previous_rate=0.25,
+            new_rate=0.5,
+            reason="adaptive",
+            changed_by=None,
+            disagreement_rate=0.35,
+            changed_at=AT,
+        ),
         FollowUpScheduled(**_step(), service_area="early_help", scheduled_at=AT),
         ReminderDue(**_step(), reminder="due_today"),
         FollowUpOverdue(**_step(), escalated_to_id="STAFF-401", working_days_overdue=1),

@@ -135,7 +135,7 @@ def _earlier(session: Session, form: AuditForm) -> EarlierAudit | None:
 def register_case(session: Session, event: CloudEvent[EventData]) -> None:
     """Apply a case event to the register; an event older than what we hold changes nothing."""
     data = event.data
-    case = session.get(RegisteredCase, data.case_id)
+    case = session.get(RegisteredCase, event.subject)
     match data:
         case CaseOpened(opened_at=when) | CaseAllocated(allocated_at=when):
             if case is not None and as_utc(case.as_of) > when:

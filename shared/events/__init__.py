@@ -5,6 +5,7 @@ from shared.events.data import (
     AuditGraded,
     CaseAllocated,
     CaseClosed,
+    CaseEventData,
     CaseOpened,
     EventData,
     FollowUpCancelled,
@@ -18,6 +19,7 @@ from shared.events.data import (
     NotificationDelivered,
     NotificationFailed,
     ReminderDue,
+    SamplingRateChanged,
 )
 from shared.events.envelope import (
     EVENT_TYPES,
@@ -35,6 +37,7 @@ __all__ = [
     "AuditGraded",
     "CaseAllocated",
     "CaseClosed",
+    "CaseEventData",
     "CaseOpened",
     "CloudEvent",
     "EventData",
@@ -50,6 +53,7 @@ __all__ = [
     "NotificationDelivered",
     "NotificationFailed",
     "ReminderDue",
+    "SamplingRateChanged",
     "kafka_key",
     "new_event",
     "parse_event",

@@ -20,6 +20,7 @@ from shared.events.vocabulary import (
     ModerationReason,
     NotificationChannel,
     ReminderKind,
+    SamplingChangeReason,
     ServiceArea,
     grade_difference,
 )
@@ -39,19 +40,33 @@ Identifier = Annotated[
 
 
 class EventData(BaseModel):
-    """Base of every event payload: immutable, strict about unknown fields, keyed by case."""
+    """Base of every event payload: immutable and strict about unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     topic: ClassVar[str]
     event_type: ClassVar[str]
+
+    @property
+    def subject(self) -> str:
+        """The CloudEvents subject and Kafka key: what the event is about."""
+        raise NotImplementedError
+
+
+class CaseEventData(EventData):
+    """An event about one case: keyed by case id, so one case's events stay in order."""
+
     case_id: Identifier
+
+    @property
+    def subject(self) -> str:
+        return self.case_id
 
 
 # --- case management system -------------------------------------------------------------
 
 
-class CaseOpened(EventData):
+class CaseOpened(CaseEventData):
     topic = topics.CASE_EVENTS
     event_type = "qa.case.opened.v1"
     team_id: Identifier
@@ -60,7 +75,7 @@ class CaseOpened(EventData):
     opened_at: UtcDatetime
 
 
-class CaseAllocated(EventData):
+class CaseAllocated(CaseEventData):
     topic = topics.CASE_EVENTS
     event_type = "qa.case.allocated.v1"
     team_id: Identifier
@@ -69,7 +84,7 @@ class CaseAllocated(EventData):
     allocated_at: UtcDatetime
 
 
-class CaseClosed(EventData):
+class CaseClosed(CaseEventData):
     topic = topics.CASE_EVENTS
     event_type = "qa.case.closed.v1"
     closed_at: UtcDatetime
@@ -78,7 +93,7 @@ class CaseClosed(EventData):
 # --- audit ------------------------------------------------------------------------------
 
 
-class AuditGraded(EventData):
+class AuditGraded(CaseEventData):
     topic = topics.AUDIT_GRADED
     event_type = "qa.audit.graded.v1"
     audit_id: Identifier
@@ -104,7 +119,7 @@ class AuditGraded(EventData):
         return self
 
 
-class InadequateFound(EventData):
+class InadequateFound(CaseEventData):
     topic = topics.AUDIT_INADEQUATE_FOUND
     event_type = "qa.audit.inadequate-found.v1"
     audit_id: Identifier
@@ -117,7 +132,7 @@ class InadequateFound(EventData):
 # --- moderation -------------------------------------------------------------------------
 
 
-class ModerationRequested(EventData):
+class ModerationRequested(CaseEventData):
     topic = topics.MODERATION_REQUESTED
     event_type = "qa.moderation.requested.v1"
     moderation_id: Identifier
@@ -130,7 +145,7 @@ class ModerationRequested(EventData):
     requested_at: UtcDatetime
 
 
-class _ModerationOutcome(EventData):
+class _ModerationOutcome(CaseEventData):
     moderation_id: Identifier
     audit_id: Identifier
     moderator_id: Identifier
@@ -164,10 +179,28 @@ class ModerationDisagreed(_ModerationOutcome):
         return self
 
 
+class SamplingRateChanged(EventData):
+    """A service area's moderation sample rate changed, by a person or by adaptive moderation."""
+
+    topic = topics.MODERATION_SAMPLING_RATE_CHANGED
+    event_type = "qa.moderation.sampling-rate-changed.v1"
+    service_area: ServiceArea
+    previous_rate: float = Field(ge=0, le=1)
+    new_rate: float = Field(ge=0, le=1)
+    reason: SamplingChangeReason
+    changed_by: Identifier | None
+    disagreement_rate: float | None = Field(default=None, ge=0, le=1)
+    changed_at: UtcDatetime
+
+    @property
+    def subject(self) -> str:
+        return self.service_area.value
+
+
 # --- scheduler --------------------------------------------------------------------------
 
 
-class _FollowUpStep(EventData):
+class _FollowUpStep(CaseEventData):
     followup_id: Identifier
     audit_id: Identifier
     action: FollowUpAction
@@ -213,7 +246,7 @@ class FollowUpCancelled(_FollowUpStep):
 # --- notifications ----------------------------------------------------------------------
 
 
-class _NotificationOutcome(EventData):
+class _NotificationOutcome(CaseEventData):
     notification_id: Identifier
     source_event_id: Identifier
     recipient_id: Identifier
@@ -243,6 +276,7 @@ EVENT_DATA_CLASSES: tuple[type[EventData], ...] = (
     ModerationRequested,
     ModerationCompleted,
     ModerationDisagreed,
+    SamplingRateChanged,
     FollowUpScheduled,
     ReminderDue,
     FollowUpOverdue,

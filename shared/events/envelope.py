@@ -54,8 +54,8 @@ class CloudEvent(BaseModel, Generic[D]):
                 raise ValueError(f"{name}: not a valid CloudEvents extension attribute name")
         if self.type != self.data.event_type:
             raise ValueError(f"type {self.type!r} does not match data of {self.data.event_type!r}")
-        if self.subject != self.data.case_id:
-            raise ValueError("subject must equal data.case_id")
+        if self.subject != self.data.subject:
+            raise ValueError(f"subject must be {self.data.subject!r}, what the data is about")
         return self
 
     @property
@@ -72,7 +72,7 @@ def new_event(data: D, *, source: str, correlation_id: str | None = None) -> Clo
         source=source,
         type=data.event_type,
         time=datetime.now(UTC),
-        subject=data.case_id,
+        subject=data.subject,
         correlationid=correlation_id,
         data=data,
     )

@@ -8,6 +8,7 @@ AUDIT_INADEQUATE_FOUND: Final = "audit.inadequate-found"
 MODERATION_REQUESTED: Final = "moderation.requested"
 MODERATION_COMPLETED: Final = "moderation.completed"
 MODERATION_DISAGREED: Final = "moderation.disagreed"
+MODERATION_SAMPLING_RATE_CHANGED: Final = "moderation.sampling-rate-changed"
 FOLLOWUP_SCHEDULED: Final = "followup.scheduled"
 FOLLOWUP_REMINDER_DUE: Final = "followup.reminder-due"
 FOLLOWUP_OVERDUE: Final = "followup.overdue"
@@ -23,6 +24,7 @@ ALL_TOPICS: Final = (
     MODERATION_REQUESTED,
     MODERATION_COMPLETED,
     MODERATION_DISAGREED,
+    MODERATION_SAMPLING_RATE_CHANGED,
     FOLLOWUP_SCHEDULED,
     FOLLOWUP_REMINDER_DUE,
     FOLLOWUP_OVERDUE,

@@ -56,6 +56,11 @@ class ModerationReason(StrEnum):
     SAMPLED = "sampled"
 
 
+class SamplingChangeReason(StrEnum):
+    MANUAL = "manual"
+    ADAPTIVE = "adaptive"
+
+
 class FollowUpAction(StrEnum):
     REFLECTIVE_CONVERSATION = "reflective_conversation"
     REAUDIT = "reaudit"
