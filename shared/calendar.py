@@ -4,7 +4,7 @@ Bank holidays come from the maintained `holidays` library (England subdivision, 
 days included), never from a hand-typed list.
 """
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import holidays
 
@@ -54,3 +54,15 @@ class WorkingDayCalendar:
         """The bank holidays people get off in `year`: weekdays only, substitutes included."""
         self._bank_holidays.get(date(year, 1, 1))  # loads the year
         return sorted(d for d in self._bank_holidays if d.year == year and d.weekday() < 5)
+
+
+def month_bounds(day: date) -> tuple[date, date]:
+    """First and last day of `day`'s month."""
+    first = day.replace(day=1)
+    next_first = (first + timedelta(days=32)).replace(day=1)
+    return first, next_first - ONE_DAY
+
+
+def utc_midnight(day: date) -> datetime:
+    """The first instant of `day`, in UTC, for range queries on timestamps."""
+    return datetime.combine(day, time.min, tzinfo=UTC)

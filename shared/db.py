@@ -5,13 +5,13 @@ BEGIN IMMEDIATE, so concurrent writers queue instead of failing half-way (the si
 path). PostgreSQL is used in production and in the integration tests.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -55,7 +55,7 @@ def _serialise_sqlite_writes(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def is_postgresql(engine: Engine) -> bool:
+def is_postgresql(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
 
 
@@ -74,3 +74,8 @@ def transaction(engine: Engine) -> Iterator[Session]:
 def as_utc(moment: datetime) -> datetime:
     """SQLite gives back naive datetimes even for timezone-aware columns; they were UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run `action` once `session` commits, never if it rolls back (e.g. metrics of a change)."""
+    event.listen(session, "after_commit", lambda _session: action(), once=True)

@@ -31,25 +31,29 @@ def unique_case() -> str:
     return f"CASE-{uuid.uuid4().hex[:10]}"
 
 
-def audit_graded(case_id: str = CASE, grade: str = "inadequate") -> AuditGraded:
-    return AuditGraded(
-        case_id=case_id,
-        audit_id="AUD-1",
-        audit_kind="learning",
-        reaudit_of=None,
-        service_area="family_safeguarding",
-        team_id="FS-NORTH-1",
-        area="north",
-        practitioner_id="STAFF-101",
-        team_manager_id="STAFF-102",
-        auditor_id="STAFF-103",
-        overall_grade=grade,
-        domain_grades={"assessment": "good", "visits": grade},
-        voice_of_child_evidenced=False,
-        could_be_better_if=("Record the child's wishes",),
-        themes=("voice_of_child",),
-        graded_at=AT,
-    )
+def audit_graded(
+    case_id: str = CASE, grade: str = "inadequate", audit_id: str = "AUD-1", **changes: object
+) -> AuditGraded:
+    fields: dict[str, object] = {
+        "case_id": case_id,
+        "audit_id": audit_id,
+        "audit_kind": "learning",
+        "reaudit_of": None,
+        "service_area": "family_safeguarding",
+        "team_id": "FS-NORTH-1",
+        "area": "north",
+        "practitioner_id": "STAFF-101",
+        "team_manager_id": "STAFF-102",
+        "auditor_id": "STAFF-103",
+        "overall_grade": grade,
+        "domain_grades": {"assessment": "good", "visits": grade},
+        "voice_of_child_evidenced": False,
+        "could_be_better_if": ("Record the child's wishes",),
+        "themes": ("voice_of_child",),
+        "graded_at": AT,
+    }
+    fields.update(changes)
+    return AuditGraded.model_validate(fields)
 
 
 def _step() -> dict[str, object]:

@@ -6,13 +6,17 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.engine import Engine
 
 from services.audit.models import Audit, RegisteredCase, SubmissionKey
+from services.moderation.models import Moderation, SamplingRate
 from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxMessage
 
 
 def service_tables(service: str) -> list[Table]:
     """The tables a service's models define: the shared messaging ones plus its own."""
-    own = {"audit": [Audit.__table__, SubmissionKey.__table__, RegisteredCase.__table__]}
+    own = {
+        "audit": [Audit.__table__, SubmissionKey.__table__, RegisteredCase.__table__],
+        "moderation": [Moderation.__table__, SamplingRate.__table__],
+    }
     return [OutboxMessage.__table__, ProcessedEvent.__table__, *own.get(service, [])]
 
 

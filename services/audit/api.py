@@ -21,10 +21,9 @@ from services.audit.stats import (
     Grouping,
     TargetProgress,
     grade_distribution,
-    month_bounds,
     target_progress,
 )
-from shared.calendar import WorkingDayCalendar
+from shared.calendar import WorkingDayCalendar, month_bounds
 from shared.clock import Clock
 from shared.db import as_utc, transaction
 from shared.events.vocabulary import AuditKind, Grade

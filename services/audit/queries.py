@@ -1,14 +1,15 @@
 """Read side of the audit service: filtered lists and the rows the statistics need."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from services.audit.models import Audit
-from services.audit.stats import GradedRow, month_bounds
+from services.audit.stats import GradedRow
+from shared.calendar import month_bounds, utc_midnight
 from shared.db import as_utc
 from shared.events.vocabulary import AuditKind, Grade
 
@@ -23,14 +24,10 @@ class AuditFilter:
     kind: AuditKind | None = None
 
 
-def start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def _graded_between(query: SelectOfScalar[Audit], first: date, last: date) -> SelectOfScalar[Audit]:
     return query.where(
-        col(Audit.graded_at) >= start_of(first),
-        col(Audit.graded_at) < start_of(last + timedelta(days=1)),
+        col(Audit.graded_at) >= utc_midnight(first),
+        col(Audit.graded_at) < utc_midnight(last + timedelta(days=1)),
     )
 
 
@@ -70,8 +67,8 @@ def learning_audits_in_month(engine: Engine, day: date) -> int:
         .select_from(Audit)
         .where(
             col(Audit.audit_kind) == AuditKind.LEARNING.value,
-            col(Audit.graded_at) >= start_of(first),
-            col(Audit.graded_at) < start_of(last + timedelta(days=1)),
+            col(Audit.graded_at) >= utc_midnight(first),
+            col(Audit.graded_at) < utc_midnight(last + timedelta(days=1)),
         )
     )
     with Session(engine) as session:

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from shared.calendar import WorkingDayCalendar
+from shared.calendar import WorkingDayCalendar, month_bounds
 from shared.events.vocabulary import Grade
 
 
@@ -78,13 +78,6 @@ class TargetProgress(BaseModel):
     expected_by_now: int
     on_pace: bool
     needed_per_working_day: float
-
-
-def month_bounds(day: date) -> tuple[date, date]:
-    """First and last day of `day`'s month."""
-    first = day.replace(day=1)
-    next_first = (first + timedelta(days=32)).replace(day=1)
-    return first, next_first - timedelta(days=1)
 
 
 def target_progress(
