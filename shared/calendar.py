@@ -38,6 +38,14 @@ class WorkingDayCalendar:
             day += ONE_DAY
         return day
 
+    def working_days_before(self, day: date, count: int) -> date:
+        """The working day `count` working days before `day`."""
+        for _ in range(count):
+            day -= ONE_DAY
+            while not self.is_working_day(day):
+                day -= ONE_DAY
+        return day
+
     def roll_forward(self, day: date) -> date:
         """`day` itself when it is a working day, else the next working day."""
         return day if self.is_working_day(day) else self.next_working_day_after(day)

@@ -233,6 +233,7 @@ class FollowUpCompleted(_FollowUpStep):
     event_type = "qa.followup.completed.v1"
     outcome: FollowUpOutcome
     reaudit_id: Identifier
+    escalated_to_id: Identifier | None = None
     completed_at: UtcDatetime
 
 

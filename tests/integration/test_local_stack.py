@@ -98,7 +98,7 @@ def test_qa_run_serves_the_audit_service_on_kafka_and_postgresql_then_stops_clea
             "broker": True,
         }
         pids = children(env)
-        assert len(pids) == 3  # Kafka, PostgreSQL, the audit service
+        assert len(pids) == 4  # Kafka, PostgreSQL, the audit and moderation services
 
         status = qa("stack", "status", env=env)
         assert status.returncode == 0, status.stdout + status.stderr

@@ -106,3 +106,10 @@ def test_working_days_between_counts_after_start_up_to_end():
 def test_negative_counts_are_refused():
     with pytest.raises(ValueError, match="must not be negative"):
         calendar.add_working_days(date(2026, 11, 23), -1)
+
+
+def test_working_days_before_skips_back_over_holidays():
+    assert calendar.working_days_before(date(2027, 1, 4), 1) == date(2026, 12, 31)
+    assert calendar.working_days_before(date(2027, 1, 4), 2) == date(2026, 12, 30)
+    assert calendar.working_days_before(date(2027, 3, 30), 1) == date(2027, 3, 25)  # Easter
+    assert calendar.working_days_before(date(2026, 11, 30), 0) == date(2026, 11, 30)
