@@ -88,6 +88,10 @@ class Organisation(_Frozen):
     def leads(self) -> dict[ServiceArea, ServiceAreaLeads]:
         return {leads.service_area: leads for leads in self.service_areas}
 
+    def leads_of(self, service_area: str) -> ServiceAreaLeads:
+        """Head of Service and Assistant Director of an area (every area has both)."""
+        return self.leads[ServiceArea(service_area)]
+
     def moderators(self) -> list[StaffMember]:
         return [member for member in self.staff if member.role in MODERATOR_ROLES]
 

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 
 from services.audit.models import Audit, RegisteredCase, SubmissionKey
 from services.moderation.models import Moderation, SamplingRate
+from services.scheduler.models import AuditFact, FollowUp, ModerationFact, TimelineEntry, Timer
 from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxMessage
 
@@ -16,6 +17,13 @@ def service_tables(service: str) -> list[Table]:
     own = {
         "audit": [Audit.__table__, SubmissionKey.__table__, RegisteredCase.__table__],
         "moderation": [Moderation.__table__, SamplingRate.__table__],
+        "scheduler": [
+            FollowUp.__table__,
+            TimelineEntry.__table__,
+            Timer.__table__,
+            AuditFact.__table__,
+            ModerationFact.__table__,
+        ],
     }
     return [OutboxMessage.__table__, ProcessedEvent.__table__, *own.get(service, [])]
 

@@ -1,0 +1,91 @@
+"""The scheduler's tables: follow-ups, their timelines, durable timers, and facts it learns."""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _timestamp(**options: Any) -> Any:
+    return Field(sa_type=DateTime(timezone=True), **options)
+
+
+class FollowUp(SQLModel, table=True):
+    """One Inadequate finding's follow-up: the conversation, then the re-audit."""
+
+    __tablename__ = "followups"
+
+    id: str = Field(primary_key=True, max_length=64)
+    audit_id: str = Field(unique=True, max_length=64)
+    case_id: str = Field(max_length=64)
+    service_area: str = Field(index=True, max_length=64)
+    team_id: str = Field(max_length=64)
+    found_by: str = Field(max_length=16)
+    grading_day: date
+    status: str = Field(index=True, max_length=16)  # open, completed, cancelled
+    step: str = Field(max_length=32)  # reflective_conversation, reaudit
+    owner_id: str = Field(index=True, max_length=64)
+    due_on: date
+    conversation_due_on: date
+    conversation_held_on: date | None = None
+    conversation_late: bool | None = None
+    attendees: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    agreed_actions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reaudit_due_on: date | None = None
+    reaudit_id: str | None = Field(default=None, max_length=64)
+    reaudit_graded_on: date | None = None
+    outcome: str | None = Field(default=None, max_length=32)
+    cancelled_reason: str | None = None
+    opened_at: datetime = _timestamp()
+    closed_at: datetime | None = _timestamp(default=None)
+
+
+class TimelineEntry(SQLModel, table=True):
+    __tablename__ = "followup_timeline"
+
+    id: int | None = Field(default=None, primary_key=True)
+    followup_id: str = Field(index=True, max_length=64)
+    at: datetime = _timestamp()
+    what: str = Field(max_length=64)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Timer(SQLModel, table=True):
+    """A reminder or escalation due at `fire_at`; fired once, whatever the replicas or restarts."""
+
+    __tablename__ = "timers"
+    __table_args__ = (UniqueConstraint("followup_id", "step", "kind", "sequence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    followup_id: str = Field(max_length=64)
+    step: str = Field(max_length=32)
+    kind: str = Field(max_length=32)
+    sequence: int = 0
+    fire_at: datetime = _timestamp(index=True)
+    fired_at: datetime | None = _timestamp(default=None)
+    cancelled: bool = False
+
+
+class AuditFact(SQLModel, table=True):
+    """What the scheduler needs of every graded audit: its auditor, and what it re-audits."""
+
+    __tablename__ = "audit_facts"
+
+    audit_id: str = Field(primary_key=True, max_length=64)
+    case_id: str = Field(max_length=64)
+    auditor_id: str = Field(max_length=64)
+    overall_grade: str = Field(max_length=32)
+    reaudit_of: str | None = Field(default=None, index=True, max_length=64)
+    graded_at: datetime = _timestamp()
+
+
+class ModerationFact(SQLModel, table=True):
+    """A moderated grade, kept so that its order against InadequateFound does not matter."""
+
+    __tablename__ = "moderation_facts"
+
+    audit_id: str = Field(primary_key=True, max_length=64)
+    moderation_id: str = Field(max_length=64)
+    moderated_grade: str = Field(max_length=32)
+    moderated_at: datetime = _timestamp()

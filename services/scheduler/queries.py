@@ -1,0 +1,132 @@
+"""Read side of the scheduler: follow-up lists, timelines, timeliness, gauges."""
+
+from collections import defaultdict
+from datetime import date
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from services.scheduler import metrics
+from services.scheduler.domain import UK
+from services.scheduler.models import FollowUp, TimelineEntry
+from shared.clock import Clock
+from shared.events.vocabulary import FollowUpOutcome, ServiceArea
+
+
+class Timeliness(BaseModel):
+    month: str
+    service_area: str
+    followups: int
+    conversations_decided: int
+    conversations_on_time: int
+    conversations_on_time_pct: float | None
+    reaudits_done: int
+    reaudits_on_time: int
+    reaudits_on_time_pct: float | None
+    improved: int
+    improved_pct: float | None
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def list_followups(
+    engine: Engine, status: str | None, owner: str | None, area: str | None, today: date
+) -> list[FollowUp]:
+    query = select(FollowUp)
+    if status == "overdue":
+        query = query.where(FollowUp.status == "open", col(FollowUp.due_on) < today)
+    elif status is not None:
+        query = query.where(FollowUp.status == status)
+    if owner is not None:
+        query = query.where(FollowUp.owner_id == owner)
+    if area is not None:
+        query = query.where(FollowUp.service_area == area)
+    with Session(engine) as session:
+        return list(session.exec(query.order_by(col(FollowUp.due_on))).all())
+
+
+def followup_with_timeline(
+    engine: Engine, followup_id: str
+) -> tuple[FollowUp, list[TimelineEntry]] | None:
+    with Session(engine) as session:
+        followup = session.get(FollowUp, followup_id)
+        if followup is None:
+            return None
+        query = (
+            select(TimelineEntry)
+            .where(TimelineEntry.followup_id == followup_id)
+            .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
+        )
+        return followup, list(session.exec(query).all())
+
+
+def timeliness(engine: Engine, first: date, last: date, today: date) -> list[Timeliness]:
+    """Per month of grading and area: conversations within 5 working days, re-audits on time,
+    and improvement at re-audit. A conversation counts once it is held or its due date passed."""
+    query = select(FollowUp).where(
+        col(FollowUp.grading_day) >= first,
+        col(FollowUp.grading_day) <= last,
+        FollowUp.status != "cancelled",
+    )
+    groups: dict[tuple[str, str], list[FollowUp]] = defaultdict(list)
+    with Session(engine) as session:
+        for followup in session.exec(query).all():
+            groups[(followup.grading_day.strftime("%Y-%m"), followup.service_area)].append(followup)
+    return [
+        _timeliness(month, area, found, today) for (month, area), found in sorted(groups.items())
+    ]
+
+
+def _timeliness(month: str, area: str, found: list[FollowUp], today: date) -> Timeliness:
+    decided = [
+        f for f in found if f.conversation_held_on is not None or f.conversation_due_on < today
+    ]
+    on_time = [f for f in decided if f.conversation_held_on is not None and not f.conversation_late]
+    reaudited = [
+        f for f in found if f.reaudit_graded_on is not None and f.reaudit_due_on is not None
+    ]
+    reaudits_on_time = [
+        f
+        for f in reaudited
+        if f.reaudit_graded_on and f.reaudit_due_on and f.reaudit_graded_on <= f.reaudit_due_on
+    ]
+    completed = [f for f in found if f.outcome is not None]
+    improved = [f for f in completed if f.outcome == FollowUpOutcome.IMPROVED]
+    return Timeliness(
+        month=month,
+        service_area=area,
+        followups=len(found),
+        conversations_decided=len(decided),
+        conversations_on_time=len(on_time),
+        conversations_on_time_pct=_pct(len(on_time), len(decided)),
+        reaudits_done=len(reaudited),
+        reaudits_on_time=len(reaudits_on_time),
+        reaudits_on_time_pct=_pct(len(reaudits_on_time), len(reaudited)),
+        improved=len(improved),
+        improved_pct=_pct(len(improved), len(completed)),
+    )
+
+
+def refresh_gauges(engine: Engine, clock: Clock) -> None:
+    """Open and overdue counts, and conversation timeliness, for every step and area."""
+    today = clock.now().astimezone(UK).date()
+    with Session(engine) as session:
+        followups = list(session.exec(select(FollowUp)).all())
+    for area in ServiceArea:
+        mine = [f for f in followups if f.service_area == area]
+        for step in ("reflective_conversation", "reaudit"):
+            open_now = [f for f in mine if f.status == "open" and f.step == step]
+            metrics.OPEN_FOLLOWUPS.labels(step, area.value).set(len(open_now))
+            metrics.OVERDUE_FOLLOWUPS.labels(step, area.value).set(
+                sum(f.due_on < today for f in open_now)
+            )
+        figures = _timeliness(
+            "all", area.value, [f for f in mine if f.status != "cancelled"], today
+        )
+        if figures.conversations_on_time_pct is not None:
+            metrics.CONVERSATIONS_ON_TIME.labels(area.value).set(
+                figures.conversations_on_time_pct / 100
+            )
