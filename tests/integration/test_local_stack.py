@@ -98,7 +98,7 @@ def test_qa_run_serves_the_audit_service_on_kafka_and_postgresql_then_stops_clea
             "broker": True,
         }
         pids = children(env)
-        assert len(pids) == 4  # Kafka, PostgreSQL, the audit and moderation services
+        assert len(pids) == 5  # Kafka, PostgreSQL, audit, moderation and scheduler
 
         status = qa("stack", "status", env=env)
         assert status.returncode == 0, status.stdout + status.stderr

@@ -1,0 +1,251 @@
+"""The scheduler on real PostgreSQL and Apache Kafka with a controlled clock."""
+
+import asyncio
+import json
+import threading
+from datetime import UTC, datetime
+from functools import partial
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from sqlmodel import Session, col, select
+
+from services.scheduler.app import create_app
+from services.scheduler.handlers import SchedulerContext, on_inadequate_found
+from services.scheduler.models import Timer
+from services.scheduler.settings import SchedulerSettings
+from services.scheduler.timers import TimerService
+from shared.calendar import WorkingDayCalendar
+from shared.clock import FixedClock
+from shared.db import create_db_engine
+from shared.events import InadequateFound, kafka_key, new_event, serialize
+from shared.events.topics import (
+    AUDIT_GRADED,
+    AUDIT_INADEQUATE_FOUND,
+    FOLLOWUP_COMPLETED,
+    FOLLOWUP_OVERDUE,
+    FOLLOWUP_REMINDER_DUE,
+    FOLLOWUP_SCHEDULED,
+)
+from shared.inbox import process_once
+from shared.localstack.topics import ensure_topics
+from shared.migrations import upgrade
+from shared.organisation import load_organisation
+from shared.outbox import OutboxMessage
+from tests.factories import audit_graded, unique_case
+from tests.integration.kafka_tools import read_all
+
+HEAD_OF_SERVICE, AUDITOR = "S0003", "S0004"
+GRADED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def settings(kafka_bootstrap: str, postgres_url: str) -> SchedulerSettings:
+    return SchedulerSettings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        database_url=postgres_url,
+        outbox_poll_seconds=0.1,
+        timer_poll_seconds=0.1,
+    )
+
+
+async def events_for(bootstrap, topic, case, expected):
+    return [
+        json.loads(r.value) for r in await read_all(bootstrap, topic, expected, key=case.encode())
+    ]
+
+
+def inadequate(case: str, audit_id: str) -> InadequateFound:
+    return InadequateFound(
+        case_id=case,
+        audit_id=audit_id,
+        service_area="early_help",
+        team_id="EH-NORTH",
+        graded_at=GRADED,
+        found_by="auditor",
+    )
+
+
+async def test_full_life_cycle_on_kafka_and_postgresql_with_a_controlled_clock(
+    kafka_bootstrap, postgres_url
+):
+    await ensure_topics(kafka_bootstrap)
+    clock = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
+    case, audit_id = unique_case(), f"AUD-{unique_case()}"
+    app = create_app(settings(kafka_bootstrap, postgres_url), clock)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+
+    async def publish(topic, data):
+        event = new_event(data, source="/tests")
+        await producer.send_and_wait(topic, serialize(event), key=kafka_key(event))
+
+    try:
+        async with app.router.lifespan_context(app):
+            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s")
+            await publish(
+                AUDIT_GRADED,
+                audit_graded(
+                    case,
+                    "inadequate",
+                    audit_id,
+                    auditor_id=AUDITOR,
+                    service_area="early_help",
+                    team_id="EH-NORTH",
+                    graded_at=GRADED,
+                ),
+            )
+            await publish(AUDIT_INADEQUATE_FOUND, inadequate(case, audit_id))
+            [scheduled] = await events_for(kafka_bootstrap, FOLLOWUP_SCHEDULED, case, 1)
+            assert (scheduled["data"]["owner_id"], scheduled["data"]["due_on"]) == (
+                HEAD_OF_SERVICE,
+                "2026-11-30",
+            )
+            followup_id = scheduled["data"]["followup_id"]
+
+            clock.at = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # two working days before
+            [reminder] = await events_for(kafka_bootstrap, FOLLOWUP_REMINDER_DUE, case, 1)
+            assert reminder["data"]["reminder"] == "two_working_days_before"
+
+            clock.at = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+            due_today = (await events_for(kafka_bootstrap, FOLLOWUP_REMINDER_DUE, case, 2))[1]
+            assert due_today["data"]["reminder"] == "due_today"
+            held = await client.post(
+                f"/followups/{followup_id}/reflective-conversation",
+                json={
+                    "held_on": "2026-11-30",
+                    "recorded_by": HEAD_OF_SERVICE,
+                    "attendees": [HEAD_OF_SERVICE, "S0005", "S0006"],
+                    "agreed_actions": ["Update the child's plan with the family within 10 days"],
+                },
+            )
+            assert held.status_code == 200, held.text
+            assert (held.json()["step"], held.json()["due_on"]) == ("reaudit", "2027-01-11")
+            assert len(await events_for(kafka_bootstrap, FOLLOWUP_SCHEDULED, case, 2)) == 2
+
+            clock.at = datetime(2027, 1, 8, 12, 0, tzinfo=UTC)
+            await publish(
+                AUDIT_GRADED,
+                audit_graded(
+                    case,
+                    "requires_improvement",
+                    f"{audit_id}-R",
+                    auditor_id=AUDITOR,
+                    audit_kind="reaudit",
+                    reaudit_of=audit_id,
+                    service_area="early_help",
+                    team_id="EH-NORTH",
+                    graded_at=datetime(2027, 1, 8, 11, tzinfo=UTC),
+                ),
+            )
+            [completed] = await events_for(kafka_bootstrap, FOLLOWUP_COMPLETED, case, 1)
+            assert completed["data"]["outcome"] == "improved"
+
+            view = (await client.get(f"/followups/{followup_id}")).json()
+            assert view["status"] == "completed"
+            assert [line["what"] for line in view["timeline"]] == [
+                "opened",
+                "reflective_conversation scheduled",
+                "two_working_days_before",
+                "due_today",
+                "reflective conversation held",
+                "reaudit scheduled",
+                "completed",
+            ]
+            stats = (
+                await client.get(
+                    "/stats/timeliness", params={"from_month": "2026-11", "to_month": "2026-11"}
+                )
+            ).json()
+            mine = next(s for s in stats if s["service_area"] == "early_help")
+            assert mine["conversations_on_time"] >= 1
+            await client.aclose()
+    finally:
+        await producer.stop()
+
+
+def open_followups(engine, ctx, count: int) -> None:
+    for n in range(count):
+        event = new_event(inadequate(f"CASE-R{n}", f"AUD-R{n}"), source="/tests")
+        process_once(engine, "scheduler", event, partial(on_inadequate_found, ctx=ctx))
+
+
+def scheduler_events(engine) -> list[dict]:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(OutboxMessage).where(
+                col(OutboxMessage.topic).in_([FOLLOWUP_REMINDER_DUE, FOLLOWUP_OVERDUE])
+            )
+        ).all()
+    return [json.loads(row.value) for row in rows]
+
+
+def test_two_replicas_on_one_postgresql_fire_each_timer_exactly_once(postgres_url):
+    upgrade("scheduler", postgres_url)
+    clock = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
+    organisation, calendar = load_organisation(), WorkingDayCalendar()
+    replicas = []
+    for _ in range(2):
+        engine = create_db_engine(postgres_url)  # each replica has its own connections
+        replicas.append(
+            (
+                engine,
+                TimerService(
+                    engine, SchedulerContext(organisation, calendar, clock, 2, 8), batch_size=7
+                ),
+            )
+        )
+    open_followups(replicas[0][0], replicas[0][1]._ctx, 40)
+    clock.at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 3 timers due per follow-up
+
+    fired = [0, 0]
+    start = threading.Barrier(2)
+
+    def replica(index: int) -> None:
+        start.wait()
+        while (count := replicas[index][1].fire_due()) > 0:
+            fired[index] += count
+
+    threads = [threading.Thread(target=replica, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    events = scheduler_events(replicas[0][0])
+    assert sum(fired) == len(events) == 120
+    assert all(fired), f"both replicas should have fired timers: {fired}"
+    keys = {(e["data"]["followup_id"], e["type"], e["data"].get("reminder")) for e in events}
+    assert len(keys) == 120  # no timer fired twice
+    with Session(replicas[0][0]) as session:
+        unfired = session.exec(
+            select(Timer).where(col(Timer.fired_at).is_(None), col(Timer.fire_at) <= clock.at)
+        ).all()
+    assert unfired == []
+    for engine, _ in replicas:
+        engine.dispose()
+
+
+async def test_a_timer_fired_before_a_crash_is_published_exactly_once_after_restart(
+    kafka_bootstrap, postgres_url
+):
+    await ensure_topics(kafka_bootstrap)
+    upgrade("scheduler", postgres_url)
+    clock = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
+    engine = create_db_engine(postgres_url)
+    ctx = SchedulerContext(load_organisation(), WorkingDayCalendar(), clock, 2, 8)
+    case = unique_case()
+    event = new_event(inadequate(case, f"AUD-{case}"), source="/tests")
+    process_once(engine, "scheduler", event, partial(on_inadequate_found, ctx=ctx))
+    clock.at = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
+    # The process "dies" here: the timer fired and its event is committed to the outbox, but
+    # no relay ever ran in it.
+    assert TimerService(engine, ctx).fire_due() == 1
+    engine.dispose()
+
+    app = create_app(settings(kafka_bootstrap, postgres_url), clock)
+    async with app.router.lifespan_context(app):
+        reminders = await events_for(kafka_bootstrap, FOLLOWUP_REMINDER_DUE, case, 1)
+        await asyncio.sleep(1)  # several timer passes: none may fire the same reminder again
+        reminders = await events_for(kafka_bootstrap, FOLLOWUP_REMINDER_DUE, case, 1)
+    assert len(reminders) == 1
+    assert reminders[0]["data"]["reminder"] == "two_working_days_before"
