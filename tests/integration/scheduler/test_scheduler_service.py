@@ -28,6 +28,8 @@ from shared.events.topics import (
     FOLLOWUP_SCHEDULED,
 )
 from shared.inbox import process_once
+from shared.localstack.services import ServiceProcess
+from shared.localstack.stack import StackInfo
 from shared.localstack.topics import ensure_topics
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
@@ -249,3 +251,46 @@ async def test_a_timer_fired_before_a_crash_is_published_exactly_once_after_rest
         reminders = await events_for(kafka_bootstrap, FOLLOWUP_REMINDER_DUE, case, 1)
     assert len(reminders) == 1
     assert reminders[0]["data"]["reminder"] == "two_working_days_before"
+
+
+async def test_two_scheduler_processes_share_the_work_and_open_one_followup(
+    kafka_bootstrap, postgres_url, tmp_path
+):
+    await ensure_topics(kafka_bootstrap)
+    replicas = [ServiceProcess("scheduler", tmp_path) for _ in range(2)]
+    stack = StackInfo(
+        broker="Apache Kafka",
+        bootstrap_servers=kafka_bootstrap,
+        idempotent_producer=True,
+        database="PostgreSQL",
+        database_urls={"scheduler": postgres_url},
+        data_dir="/tmp",
+        pid=0,
+    )
+    try:
+        for replica in replicas:
+            await asyncio.to_thread(replica.start, stack)
+        case = unique_case()
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        try:
+            found = inadequate(case, f"AUD-{case}").model_copy(
+                update={"graded_at": datetime.now(UTC)}
+            )
+            event = new_event(found, source="/tests")
+            for _ in range(2):  # delivered twice, as after a producer retry
+                await producer.send_and_wait(
+                    AUDIT_INADEQUATE_FOUND, serialize(event), key=kafka_key(event)
+                )
+        finally:
+            await producer.stop()
+        [scheduled] = await events_for(kafka_bootstrap, FOLLOWUP_SCHEDULED, case, 1)
+        for replica in replicas:
+            async with httpx.AsyncClient(base_url=replica.url) as client:
+                listed = (await client.get("/followups", params={"status": "open"})).json()
+                assert [f["id"] for f in listed if f["case_id"] == case] == [
+                    scheduled["data"]["followup_id"]
+                ]
+    finally:
+        for replica in replicas:
+            replica.stop()
