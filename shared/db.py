@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, DateTime, Engine, event
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, create_engine
+from sqlmodel import Field, Session, create_engine
 
 
 def normalise_url(url: str) -> str:
@@ -79,3 +79,8 @@ def as_utc(moment: datetime) -> datetime:
 def after_commit(session: Session, action: Callable[[], None]) -> None:
     """Run `action` once `session` commits, never if it rolls back (e.g. metrics of a change)."""
     event.listen(session, "after_commit", lambda _session: action(), once=True)
+
+
+def timestamp_field(**options: Any) -> Any:
+    """A SQLModel field stored as a timezone-aware timestamp (plain `datetime` maps to naive)."""
+    return Field(sa_type=DateTime(timezone=True), **options)

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
-from shared.db import transaction
+from shared.db import timestamp_field, transaction
 from shared.events.envelope import CloudEvent
 
 EventHandler = Callable[[Session, CloudEvent[Any]], None]
@@ -25,9 +25,7 @@ class ProcessedEvent(SQLModel, table=True):
     consumer: str = Field(primary_key=True, max_length=128)
     event_source: str = Field(primary_key=True, max_length=256)
     event_id: str = Field(primary_key=True, max_length=128)
-    processed_at: datetime = Field(
-        default_factory=lambda: datetime.now(UTC), sa_type=DateTime(timezone=True)
-    )
+    processed_at: datetime = timestamp_field(default_factory=lambda: datetime.now(UTC))
 
 
 def process_once(

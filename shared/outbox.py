@@ -7,9 +7,10 @@ Kafka and marks them sent, so a crash between commit and publish delays an event
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary
 from sqlmodel import Field, Session, SQLModel
 
+from shared.db import timestamp_field
 from shared.events.envelope import CloudEvent, kafka_key, serialize
 
 
@@ -30,8 +31,8 @@ class OutboxMessage(SQLModel, table=True):
     topic: str = Field(max_length=255)
     key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))
-    published_at: datetime | None = Field(default=None, index=True, sa_type=DateTime(timezone=True))
+    created_at: datetime = timestamp_field(default_factory=_now)
+    published_at: datetime | None = timestamp_field(default=None, index=True)
 
 
 def add_event(session: Session, event: CloudEvent[Any]) -> None:

@@ -1,18 +1,15 @@
 """The audit service's tables."""
 
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
+
+from shared.db import timestamp_field
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _timestamp(**options: Any) -> Any:
-    return Field(sa_type=DateTime(timezone=True), **options)
 
 
 class Audit(SQLModel, table=True):
@@ -34,8 +31,8 @@ class Audit(SQLModel, table=True):
     voice_of_child_note: str | None = None
     could_be_better_if: list[str] = Field(sa_column=Column(JSON, nullable=False))
     themes: list[str] = Field(sa_column=Column(JSON, nullable=False))
-    graded_at: datetime = _timestamp(index=True)
-    recorded_at: datetime = _timestamp(default_factory=_now)
+    graded_at: datetime = timestamp_field(index=True)
+    recorded_at: datetime = timestamp_field(default_factory=_now)
 
 
 class SubmissionKey(SQLModel, table=True):
@@ -46,7 +43,7 @@ class SubmissionKey(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=128)
     fingerprint: str = Field(max_length=64)
     audit_id: str = Field(max_length=64)
-    created_at: datetime = _timestamp(default_factory=_now)
+    created_at: datetime = timestamp_field(default_factory=_now)
 
 
 class RegisteredCase(SQLModel, table=True):
@@ -59,4 +56,4 @@ class RegisteredCase(SQLModel, table=True):
     practitioner_id: str = Field(max_length=64)
     team_manager_id: str = Field(max_length=64)
     open: bool = True
-    as_of: datetime = _timestamp()
+    as_of: datetime = timestamp_field()

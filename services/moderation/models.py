@@ -1,14 +1,10 @@
 """The moderation service's tables."""
 
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import DateTime
 from sqlmodel import Field, SQLModel
 
-
-def _timestamp(**options: Any) -> Any:
-    return Field(sa_type=DateTime(timezone=True), **options)
+from shared.db import timestamp_field
 
 
 class Moderation(SQLModel, table=True):
@@ -24,13 +20,13 @@ class Moderation(SQLModel, table=True):
     moderator_id: str = Field(index=True, max_length=64)
     reason: str = Field(max_length=32)
     auditor_grade: str = Field(max_length=32)
-    audit_graded_at: datetime = _timestamp()
+    audit_graded_at: datetime = timestamp_field()
     status: str = Field(index=True, max_length=16, default="open")
-    requested_at: datetime = _timestamp(default_factory=lambda: datetime.now(UTC))
+    requested_at: datetime = timestamp_field(default_factory=lambda: datetime.now(UTC))
     moderated_grade: str | None = Field(default=None, max_length=32)
     grade_difference: int | None = None
     rationale: str | None = None
-    moderated_at: datetime | None = _timestamp(default=None, index=True)
+    moderated_at: datetime | None = timestamp_field(default=None, index=True)
     request_id: str | None = Field(default=None, max_length=128)
 
 
@@ -43,4 +39,4 @@ class SamplingRate(SQLModel, table=True):
     rate: float
     reason: str = Field(max_length=16)
     changed_by: str | None = Field(default=None, max_length=64)
-    changed_at: datetime = _timestamp()
+    changed_at: datetime = timestamp_field()

@@ -3,12 +3,10 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def _timestamp(**options: Any) -> Any:
-    return Field(sa_type=DateTime(timezone=True), **options)
+from shared.db import timestamp_field
 
 
 class FollowUp(SQLModel, table=True):
@@ -37,8 +35,8 @@ class FollowUp(SQLModel, table=True):
     reaudit_graded_on: date | None = None
     outcome: str | None = Field(default=None, max_length=32)
     cancelled_reason: str | None = None
-    opened_at: datetime = _timestamp()
-    closed_at: datetime | None = _timestamp(default=None)
+    opened_at: datetime = timestamp_field()
+    closed_at: datetime | None = timestamp_field(default=None)
 
 
 class TimelineEntry(SQLModel, table=True):
@@ -46,7 +44,7 @@ class TimelineEntry(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     followup_id: str = Field(index=True, max_length=64)
-    at: datetime = _timestamp()
+    at: datetime = timestamp_field()
     what: str = Field(max_length=64)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
@@ -62,8 +60,8 @@ class Timer(SQLModel, table=True):
     step: str = Field(max_length=32)
     kind: str = Field(max_length=32)
     sequence: int = 0
-    fire_at: datetime = _timestamp(index=True)
-    fired_at: datetime | None = _timestamp(default=None)
+    fire_at: datetime = timestamp_field(index=True)
+    fired_at: datetime | None = timestamp_field(default=None)
     cancelled: bool = False
 
 
@@ -77,7 +75,7 @@ class AuditFact(SQLModel, table=True):
     auditor_id: str = Field(max_length=64)
     overall_grade: str = Field(max_length=32)
     reaudit_of: str | None = Field(default=None, index=True, max_length=64)
-    graded_at: datetime = _timestamp()
+    graded_at: datetime = timestamp_field()
 
 
 class ModerationFact(SQLModel, table=True):
@@ -88,4 +86,4 @@ class ModerationFact(SQLModel, table=True):
     audit_id: str = Field(primary_key=True, max_length=64)
     moderation_id: str = Field(max_length=64)
     moderated_grade: str = Field(max_length=32)
-    moderated_at: datetime = _timestamp()
+    moderated_at: datetime = timestamp_field()
