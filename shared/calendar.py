@@ -5,10 +5,13 @@ days included), never from a hand-typed list.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import holidays
 
 ONE_DAY = timedelta(days=1)
+UK = ZoneInfo("Europe/London")
+"""Local time of the councils: working days start and end by it."""
 
 
 class WorkingDayCalendar:

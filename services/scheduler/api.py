@@ -8,7 +8,6 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
-from services.scheduler.domain import UK
 from services.scheduler.handlers import (
     AlreadyRecorded,
     ConversationForm,
@@ -24,7 +23,7 @@ from services.scheduler.queries import (
     list_followups,
     timeliness,
 )
-from shared.calendar import month_bounds
+from shared.calendar import UK, month_bounds
 from shared.db import as_utc, transaction
 from shared.events.vocabulary import ServiceArea
 

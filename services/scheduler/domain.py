@@ -9,12 +9,10 @@ the follow-up is overdue and escalates, then again every N working days until do
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-from shared.calendar import WorkingDayCalendar
+from shared.calendar import UK, WorkingDayCalendar
 from shared.events.vocabulary import FollowUpAction, FollowUpOutcome, Grade
 
-UK = ZoneInfo("Europe/London")
 CONVERSATION_WORKING_DAYS = 5
 REAUDIT_AFTER = timedelta(days=42)
 REMINDER_WORKING_DAYS_BEFORE = 2

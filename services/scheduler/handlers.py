@@ -16,7 +16,6 @@ from sqlmodel import Session, col, select
 
 from services.scheduler import metrics
 from services.scheduler.domain import (
-    UK,
     TimerKind,
     conversation_due,
     fire_time,
@@ -25,7 +24,7 @@ from services.scheduler.domain import (
     step_timers,
 )
 from services.scheduler.models import AuditFact, FollowUp, ModerationFact, TimelineEntry, Timer
-from shared.calendar import WorkingDayCalendar
+from shared.calendar import UK, WorkingDayCalendar
 from shared.clock import Clock
 from shared.db import after_commit, as_utc, is_postgresql
 from shared.events import (

@@ -8,8 +8,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from services.scheduler import metrics
-from services.scheduler.domain import UK
 from services.scheduler.models import FollowUp, TimelineEntry
+from shared.calendar import UK
 from shared.clock import Clock
 from shared.events.vocabulary import FollowUpOutcome, ServiceArea
 

@@ -15,10 +15,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from services.scheduler import metrics
-from services.scheduler.domain import UK, TimerKind, fire_time, next_escalation
+from services.scheduler.domain import TimerKind, fire_time, next_escalation
 from services.scheduler.handlers import SOURCE, SchedulerContext, note, step_fields
 from services.scheduler.models import FollowUp, Timer
 from services.scheduler.queries import refresh_gauges
+from shared.calendar import UK
 from shared.db import after_commit, as_utc, is_postgresql, transaction
 from shared.events import FollowUpOverdue, ReminderDue, new_event
 from shared.events.vocabulary import FollowUpAction, ReminderKind
