@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 
 from services.audit.models import Audit, RegisteredCase, SubmissionKey
 from services.moderation.models import Moderation, SamplingRate
+from services.notifications.models import AuditPeopleRow, Notification, ParkedEvent, Preference
 from services.scheduler.models import AuditFact, FollowUp, ModerationFact, TimelineEntry, Timer
 from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxMessage
@@ -24,8 +25,14 @@ def service_tables(service: str) -> list[Table]:
             AuditFact.__table__,
             ModerationFact.__table__,
         ],
+        "notifications": [
+            Notification.__table__,
+            Preference.__table__,
+            AuditPeopleRow.__table__,
+            ParkedEvent.__table__,
+        ],
     }
-    return [OutboxMessage.__table__, ProcessedEvent.__table__, *own.get(service, [])]
+    return [OutboxMessage.__table__, ProcessedEvent.__table__, *own[service]]
 
 
 def drift_from_models(engine: Engine, service: str) -> list[object]:

@@ -1,0 +1,230 @@
+"""Notifications on SQLite with a controlled clock and recording senders (no SMTP, no HTTP)."""
+
+import json
+from datetime import UTC, date, datetime, time
+from functools import partial
+
+import pytest
+from sqlmodel import Session, select
+
+from services.notifications.delivery import DeliveryWorker
+from services.notifications.handlers import NotifyContext, on_audit_graded, on_event
+from services.notifications.models import Notification, Preference
+from shared.clock import FixedClock
+from shared.db import transaction
+from shared.events import AuditGraded, FollowUpScheduled, InadequateFound, new_event
+from shared.inbox import process_once
+from shared.migrations import upgrade
+from shared.organisation import load_organisation
+from shared.outbox import OutboxMessage
+from tests.factories import audit_graded
+
+ORG = load_organisation()
+HEAD = ORG.leads_of("early_help").head_of_service
+
+
+class RecordingSender:
+    def __init__(self, failures: int = 0) -> None:
+        self.failures, self.sent = failures, []
+
+    def send(self, notification, address) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionRefusedError("SMTP server unreachable")
+        self.sent.append((notification.subject, address))
+
+
+class Setup:
+    def __init__(self, engine, failures: int = 0, max_attempts: int = 3) -> None:
+        self.engine = engine
+        self.clock = FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+        self.ctx = NotifyContext(ORG, self.clock, "https://qa.example", {"EH-NORTH": "http://hook"})
+        self.mail, self.hooks = RecordingSender(failures), RecordingSender()
+        self.worker = DeliveryWorker(
+            engine,
+            self.ctx,
+            self.mail,
+            self.hooks,
+            max_attempts=max_attempts,
+            backoff_seconds=60,
+            digest_at=time(7, 30),
+        )
+
+    def deliver(self, data, event=None):
+        event = event or new_event(data, source="/tests")
+        handler = on_audit_graded if isinstance(data, AuditGraded) else on_event
+        process_once(self.engine, "notifications", event, partial(handler, ctx=self.ctx))
+        return event
+
+    def rows(self, **where) -> list[Notification]:
+        with Session(self.engine) as session:
+            rows = session.exec(select(Notification)).all()
+        return [r for r in rows if all(getattr(r, k) == v for k, v in where.items())]
+
+    def events(self, kind: str) -> list[dict]:
+        with Session(self.engine) as session:
+            rows = session.exec(select(OutboxMessage)).all()
+        return [json.loads(r.value) for r in rows if json.loads(r.value)["type"] == kind]
+
+
+@pytest.fixture
+def setup(sqlite_engine) -> Setup:
+    upgrade("notifications", str(sqlite_engine.url))
+    return Setup(sqlite_engine)
+
+
+def scheduled(owner: str = HEAD) -> FollowUpScheduled:
+    return FollowUpScheduled(
+        case_id="CASE-1",
+        followup_id="FU-1",
+        audit_id="AUD-1",
+        action="reflective_conversation",
+        owner_id=owner,
+        due_on=date(2026, 11, 30),
+        service_area="early_help",
+        scheduled_at=datetime(2026, 11, 23, 10, tzinfo=UTC),
+    )
+
+
+def test_an_action_goes_to_the_inbox_at_once_and_is_emailed(setup):
+    setup.deliver(scheduled())
+    [inbox] = setup.rows(channel="inbox")
+    assert (inbox.recipient_id, inbox.status, inbox.kind) == (HEAD, "delivered", "action")
+    assert setup.worker.deliver_due() == 1
+    assert setup.mail.sent == [(inbox.subject, str(ORG.staff_by_id[HEAD].email))]
+    assert [e["data"]["channel"] for e in setup.events("qa.notification.delivered.v1")] == [
+        "inbox",
+        "email",
+    ]
+
+
+def test_a_redelivered_event_is_still_one_notification_per_channel(setup):
+    event = setup.deliver(scheduled())
+    setup.deliver(scheduled(), event)
+    # A fresh copy of the same event (same id) reaching another code path changes nothing.
+    with transaction(setup.engine) as session:
+        on_event(session, event, setup.ctx)
+    assert len(setup.rows(channel="inbox")) == 1
+    assert len(setup.rows(channel="email")) == 1
+
+
+def test_team_webhooks_get_the_notification_too(setup):
+    setup.deliver(
+        audit_graded(
+            "CASE-1",
+            "inadequate",
+            "AUD-1",
+            team_id="EH-NORTH",
+            service_area="early_help",
+            practitioner_id="S0006",
+            team_manager_id="S0005",
+            auditor_id="S0003",
+        )
+    )
+    setup.deliver(
+        InadequateFound(
+            case_id="CASE-1",
+            audit_id="AUD-1",
+            service_area="early_help",
+            team_id="EH-NORTH",
+            graded_at=setup.clock.now(),
+            found_by="auditor",
+        )
+    )
+    assert {r.recipient_id for r in setup.rows(channel="webhook")} == {"S0005", "S0006"}
+    setup.worker.deliver_due()
+    assert {address for _, address in setup.hooks.sent} == {"http://hook"}
+
+
+def test_an_event_before_its_audit_waits_for_it_and_is_then_routed(setup):
+    setup.deliver(
+        InadequateFound(
+            case_id="CASE-1",
+            audit_id="AUD-9",
+            service_area="early_help",
+            team_id="EH-NORTH",
+            graded_at=setup.clock.now(),
+            found_by="auditor",
+        )
+    )
+    assert setup.rows() == []
+    setup.deliver(
+        audit_graded(
+            "CASE-1",
+            "inadequate",
+            "AUD-9",
+            team_id="EH-NORTH",
+            service_area="early_help",
+            practitioner_id="S0006",
+            team_manager_id="S0005",
+            auditor_id="S0003",
+        )
+    )
+    assert {r.recipient_id for r in setup.rows(channel="inbox")} == {"S0005", "S0006"}
+
+
+def test_failed_deliveries_back_off_then_fail_with_an_event(sqlite_engine):
+    upgrade("notifications", str(sqlite_engine.url))
+    setup = Setup(sqlite_engine, failures=5, max_attempts=3)
+    setup.deliver(scheduled())
+    assert setup.worker.deliver_due() == 1
+    [email] = setup.rows(channel="email")
+    assert (email.attempts, email.status) == (1, "pending")
+    assert setup.worker.deliver_due() == 0  # not before the backoff
+    setup.clock.at = datetime(2026, 11, 23, 10, 1, 0, tzinfo=UTC)
+    assert setup.worker.deliver_due() == 1  # 60 s later
+    setup.clock.at = datetime(2026, 11, 23, 10, 3, 0, tzinfo=UTC)
+    assert setup.worker.deliver_due() == 1  # 120 s after that: the last attempt
+    [email] = setup.rows(channel="email")
+    assert (email.attempts, email.status) == (3, "failed")
+    [failed] = setup.events("qa.notification.failed.v1")
+    assert failed["data"]["reason"] == "ConnectionRefusedError: SMTP server unreachable"
+
+
+def test_a_server_down_for_a_while_delays_mail_but_does_not_lose_it(sqlite_engine):
+    upgrade("notifications", str(sqlite_engine.url))
+    setup = Setup(sqlite_engine, failures=2, max_attempts=10)
+    setup.deliver(scheduled())
+    for minute in (0, 2, 5):
+        setup.clock.at = datetime(2026, 11, 23, 10, minute, tzinfo=UTC)
+        setup.worker.deliver_due()
+    assert len(setup.mail.sent) == 1
+    assert setup.rows(channel="email")[0].status == "delivered"
+
+
+def test_information_for_a_digest_reader_waits_for_the_daily_digest(setup):
+    with transaction(setup.engine) as session:
+        session.add(Preference(staff_id="S0005", information="daily_digest"))
+    setup.deliver(
+        audit_graded(
+            "CASE-1",
+            "inadequate",
+            "AUD-1",
+            team_id="EH-NORTH",
+            service_area="early_help",
+            practitioner_id="S0006",
+            team_manager_id="S0005",
+            auditor_id="S0003",
+        )
+    )
+    setup.deliver(
+        InadequateFound(
+            case_id="CASE-1",
+            audit_id="AUD-1",
+            service_area="early_help",
+            team_id="EH-NORTH",
+            graded_at=setup.clock.now(),
+            found_by="auditor",
+        )
+    )
+    [held] = setup.rows(channel="email", recipient_id="S0005")
+    assert held.status == "held"
+    assert setup.worker.send_digests() == 0  # 10:00 today: the cut-off for today's digest passed
+    setup.clock.at = datetime(2026, 11, 24, 7, 29, tzinfo=UTC)
+    assert setup.worker.send_digests() == 0
+    setup.clock.at = datetime(2026, 11, 24, 7, 30, tzinfo=UTC)
+    assert setup.worker.send_digests() == 1
+    assert setup.worker.send_digests() == 0  # once
+    setup.worker.deliver_due()
+    digests = [s for s, to in setup.mail.sent if s.startswith("[Digest]")]
+    assert digests == ["[Digest] 1 update for Tuesday 24 November 2026"]
