@@ -89,6 +89,8 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
 def _describe(info: StackInfo, show_environment: bool) -> None:
     print(f"broker:   {info.broker} at {info.bootstrap_servers}")
     print(f"database: {info.database}")
+    if info.smtp_port is not None:
+        print(f"mail:     SMTP at 127.0.0.1:{info.smtp_port}, messages saved in {info.mail_dir}")
     if not show_environment:
         return
     print("A service's environment (DATABASE_URL only when PostgreSQL is used):")

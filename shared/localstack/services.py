@@ -10,7 +10,7 @@ from pathlib import Path
 from shared.localstack.processes import free_port, stop_process, wait_until
 from shared.localstack.stack import StackInfo
 
-BUILT_SERVICES = ("audit", "moderation", "scheduler")
+BUILT_SERVICES = ("audit", "moderation", "scheduler", "notifications")
 """The services that exist so far; the others join as their issues land."""
 
 

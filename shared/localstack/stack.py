@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from shared.localstack.kafka import KAFKA_VERSION, KafkaServer, java_available
+from shared.localstack.mail import MailCatcher
 from shared.localstack.postgres import EmbeddedPostgres, create_database, server_version
 from shared.localstack.tansu import MEMORY_ONLY_WARNING, TansuServer
 from shared.localstack.topics import ensure_topics
@@ -35,6 +36,8 @@ class StackInfo:
     data_dir: str
     pid: int
     child_pids: list[int] = field(default_factory=list)
+    smtp_port: int | None = None
+    mail_dir: str | None = None
 
     def environment(self, service: str | None = None) -> dict[str, str]:
         """What a service process needs in its environment to use this stack."""
@@ -43,6 +46,8 @@ class StackInfo:
             "KAFKA_IDEMPOTENT_PRODUCER": str(self.idempotent_producer).lower(),
             "DATA_DIR": self.data_dir,
         }
+        if self.smtp_port is not None:
+            env |= {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.smtp_port)}
         if service is not None and service in self.database_urls:
             env["DATABASE_URL"] = self.database_urls[service]
         return env
@@ -64,6 +69,7 @@ class LocalStack:
         self.database = database
         self._broker: KafkaServer | TansuServer | None = None
         self._postgres: EmbeddedPostgres | None = None
+        self._mail = MailCatcher(root / "mail")
 
     def start(self, progress: Progress = print) -> StackInfo:
         try:
@@ -71,6 +77,8 @@ class LocalStack:
             progress("Creating the contract's topics and dead-letter topics")
             asyncio.run(ensure_topics(bootstrap))
             database, urls = self._start_database(progress)
+            progress(f"Starting a mail catcher (messages saved under {self._mail.folder})")
+            self._mail.start()
         except BaseException:
             self.stop()
             raise
@@ -83,9 +91,12 @@ class LocalStack:
             str(self.root / "data"),
             os.getpid(),
             self._server_pids(),
+            self._mail.port,
+            str(self._mail.folder),
         )
 
     def stop(self) -> None:
+        self._mail.stop()
         if self._broker is not None:
             self._broker.stop()
         if self._postgres is not None:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import httpx
@@ -22,7 +23,7 @@ AUDIT = {
     "auditor_id": "S0003",
     "team_id": "EH-NORTH",
     "practitioner_id": "S0006",
-    "overall_grade": "good",
+    "overall_grade": "inadequate",
     "voice_of_child": {"evidenced": True},
     "domain_grades": dict.fromkeys(
         ["assessment", "planning", "visits", "voice_of_child", "management_oversight", "recording"],
@@ -98,7 +99,21 @@ def test_qa_run_serves_the_audit_service_on_kafka_and_postgresql_then_stops_clea
             "broker": True,
         }
         pids = children(env)
-        assert len(pids) == 5  # Kafka, PostgreSQL, audit, moderation and scheduler
+        assert len(pids) == 6  # Kafka, PostgreSQL and the four services
+        # Across the four processes: audit -> scheduler -> notifications -> the mail catcher.
+        subject = "[Action] Reflective conversation due Monday 9 November 2026 - case CASE-LOCAL-1"
+        mail = Path(env["QA_STACK_DIR"]) / "mail"
+
+        def subjects() -> list[str]:
+            return [
+                message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"]
+                for p in mail.glob("*.eml")
+            ]
+
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and subject not in subjects():
+            time.sleep(0.5)
+        assert subjects().count(subject) == 1
 
         status = qa("stack", "status", env=env)
         assert status.returncode == 0, status.stdout + status.stderr

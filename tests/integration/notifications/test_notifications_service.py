@@ -1,0 +1,205 @@
+"""Notifications on Apache Kafka and PostgreSQL, with a real SMTP server and a real webhook."""
+
+import asyncio
+import json
+import threading
+from datetime import UTC, date, datetime
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiosmtpd.controller import Controller
+
+from services.notifications.app import create_app
+from services.notifications.settings import NotificationSettings
+from shared.events import FollowUpScheduled, kafka_key, new_event, serialize
+from shared.events.topics import FOLLOWUP_SCHEDULED, NOTIFICATION_DELIVERED
+from shared.localstack.processes import free_port
+from shared.localstack.topics import ensure_topics
+from shared.organisation import load_organisation
+from tests.factories import unique_case
+from tests.integration.kafka_tools import eventually, read_all
+
+ORG = load_organisation()
+HEAD = ORG.leads_of("early_help").head_of_service
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps every message it is given."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def about(self, case: str) -> list:
+        return [m for m in self.messages if case in m["Subject"]]
+
+
+def smtp_server(port: int) -> tuple[Controller, Mailbox]:
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, mailbox
+
+
+class Hook(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Hook.received.append((self.headers["Content-Type"], json.loads(body)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Hook.received = []
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+
+
+@pytest.fixture
+async def service(kafka_bootstrap, postgres_url, webhook):
+    await ensure_topics(kafka_bootstrap)
+    port = free_port()
+    settings = NotificationSettings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        database_url=postgres_url,
+        smtp_port=port,
+        outbox_poll_seconds=0.1,
+        delivery_poll_seconds=0.1,
+        delivery_backoff_seconds=0.3,
+        webhook_urls={HEAD: webhook},
+        record_base_url="https://qa.example.gov.uk",
+    )
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://notifications"
+        ) as client,
+    ):
+        yield client, port
+
+
+async def publish_twice(bootstrap: str, case: str) -> str:
+    data = FollowUpScheduled(
+        case_id=case,
+        followup_id="FU-77",
+        audit_id="AUD-77",
+        action="reflective_conversation",
+        owner_id=HEAD,
+        due_on=date(2026, 12, 4),
+        service_area="early_help",
+        scheduled_at=datetime.now(UTC),
+    )
+    event = new_event(data, source="/qa/scheduler")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for _ in range(2):  # the same event delivered twice
+            await producer.send_and_wait(FOLLOWUP_SCHEDULED, serialize(event), key=kafka_key(event))
+    finally:
+        await producer.stop()
+    return event.id
+
+
+async def test_head_of_service_gets_one_email_one_inbox_item_and_one_webhook_call(
+    service, kafka_bootstrap, webhook
+):
+    client, port = service
+    controller, mailbox = smtp_server(port)
+    try:
+        case = unique_case()
+        await publish_twice(kafka_bootstrap, case)
+        await eventually(lambda: len(mailbox.about(case)) == 1, what="the email")
+        await eventually(
+            lambda: any(p["case_id"] == case for _, p in Hook.received), what="the webhook call"
+        )
+        await asyncio.sleep(1.5)  # time for any duplicate to show up
+        [mail] = mailbox.about(case)
+    finally:
+        controller.stop()
+    assert mail["To"] == str(ORG.staff_by_id[HEAD].email)
+    assert (
+        mail["Subject"]
+        == f"[Action] Reflective conversation due Friday 4 December 2026 - case {case}"
+    )
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    assert "https://qa.example.gov.uk/followups/FU-77" in text
+    assert '<a href="https://qa.example.gov.uk/followups/FU-77">' in html
+    assert ORG.staff_by_id[HEAD].name not in text + html
+
+    hooks = [(kind, p) for kind, p in Hook.received if p["case_id"] == case]
+    assert len(hooks) == 1
+    assert hooks[0][0] == "application/json"
+    assert hooks[0][1]["text"] == mail["Subject"]
+
+    inbox = (await client.get(f"/inbox/{HEAD}")).json()
+    mine = [i for i in inbox["items"] if i["case_id"] == case]
+    assert len(mine) == 1
+    assert mine[0]["read"] is False
+    unread = inbox["unread"]
+    read = await client.post(f"/inbox/{mine[0]['id']}/read")
+    assert read.json()["read"] is True
+    assert (await client.get(f"/inbox/{HEAD}")).json()["unread"] == unread - 1
+
+    delivered = await read_all(kafka_bootstrap, NOTIFICATION_DELIVERED, 3, key=case.encode())
+    assert sorted(json.loads(r.value)["data"]["channel"] for r in delivered) == [
+        "email",
+        "inbox",
+        "webhook",
+    ]
+
+
+async def test_mail_sent_while_the_smtp_server_is_down_arrives_once_when_it_is_back(
+    service, kafka_bootstrap
+):
+    client, port = service
+    case = unique_case()
+    await publish_twice(kafka_bootstrap, case)
+    metrics_before = (await client.get("/metrics")).text
+    await eventually(lambda: _retried(client, metrics_before), what="a failed SMTP attempt")
+    controller, mailbox = smtp_server(port)
+    try:
+        await eventually(lambda: len(mailbox.about(case)) == 1, timeout=60, what="the late email")
+        await asyncio.sleep(1.5)
+        assert len(mailbox.about(case)) == 1
+    finally:
+        controller.stop()
+
+
+async def _retried(client, before: str) -> bool:
+    def retries(text: str) -> float:
+        prefix = 'qa_notification_retries_total{channel="email"}'
+        line = next((row for row in text.splitlines() if row.startswith(prefix)), None)
+        return float(line.split()[-1]) if line else 0.0
+
+    return retries((await client.get("/metrics")).text) > retries(before)
+
+
+async def test_preferences_can_be_read_and_changed(service):
+    client, _ = service
+    assert (await client.get("/preferences/S0005")).json() == {
+        "staff_id": "S0005",
+        "information": "immediately",
+    }
+    changed = await client.put("/preferences/S0005", json={"information": "daily_digest"})
+    assert changed.json()["information"] == "daily_digest"
+    assert (await client.get("/preferences/S0005")).json()["information"] == "daily_digest"
+    assert (
+        await client.put("/preferences/S0005", json={"information": "hourly"})
+    ).status_code == 422
+    assert (await client.get("/preferences/S9999")).status_code == 404
