@@ -124,7 +124,7 @@ async def test_full_life_cycle_on_kafka_and_postgresql_with_a_controlled_clock(
             assert (held.json()["step"], held.json()["due_on"]) == ("reaudit", "2027-01-11")
             assert len(await events_for(kafka_bootstrap, FOLLOWUP_SCHEDULED, case, 2)) == 2
 
-            clock.at = datetime(2027, 1, 8, 12, 0, tzinfo=UTC)
+            clock.at = datetime(2027, 1, 6, 12, 0, tzinfo=UTC)  # before the re-audit reminders
             await publish(
                 AUDIT_GRADED,
                 audit_graded(
@@ -136,7 +136,7 @@ async def test_full_life_cycle_on_kafka_and_postgresql_with_a_controlled_clock(
                     reaudit_of=audit_id,
                     service_area="early_help",
                     team_id="EH-NORTH",
-                    graded_at=datetime(2027, 1, 8, 11, tzinfo=UTC),
+                    graded_at=datetime(2027, 1, 6, 11, tzinfo=UTC),
                 ),
             )
             [completed] = await events_for(kafka_bootstrap, FOLLOWUP_COMPLETED, case, 1)
