@@ -1,0 +1,121 @@
+"""The four services as separate OS processes on real Apache Kafka and PostgreSQL.
+
+Driven only through their HTTP APIs and Kafka topics, with a real SMTP mail catcher.
+"""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.localstack.mail import MailCatcher
+from shared.localstack.postgres import create_database
+from shared.localstack.services import BUILT_SERVICES, ServiceProcess
+from shared.localstack.stack import StackInfo
+from shared.localstack.topics import ensure_topics
+
+
+@dataclass
+class System:
+    stack: StackInfo
+    logs: Path
+    mail: MailCatcher
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return self.services[service].url
+
+    def get(self, service: str, path: str, **params: object) -> httpx.Response:
+        return httpx.get(f"{self.url(service)}{path}", params=params, timeout=10)  # type: ignore[arg-type]
+
+    def post(self, service: str, path: str, body: dict, **headers: str) -> httpx.Response:
+        return httpx.post(f"{self.url(service)}{path}", json=body, headers=headers, timeout=10)
+
+    def put(self, service: str, path: str, body: dict) -> httpx.Response:
+        return httpx.put(f"{self.url(service)}{path}", json=body, timeout=10)
+
+    def start(self, service: str) -> None:
+        process = ServiceProcess(service, self.logs)
+        process.start(self.stack)
+        self.services[service] = process
+
+    def kill(self, service: str) -> None:
+        """kill -9: no shutdown hooks, no flush, no goodbye."""
+        process = self.services[service].process
+        assert process is not None
+        process.kill()
+        process.wait()
+
+    def emails(self) -> list[EmailMessage]:
+        return [
+            message_from_bytes(path.read_bytes(), policy=policy.default)  # type: ignore[misc]
+            for path in sorted(self.mail.folder.glob("*.eml"))
+        ]
+
+
+def wait_for(check: Callable[[], object], what: str, timeout: float = 60) -> object:
+    """Poll until `check` returns something truthy, and return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if result := check():
+                return result
+        except httpx.TransportError:
+            pass  # a service restarting
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def system(kafka_bootstrap: str, postgres_admin_url: str, server_root: Path) -> Iterator[System]:
+    asyncio.run(ensure_topics(kafka_bootstrap))
+    run = uuid.uuid4().hex[:6]
+    mail = MailCatcher(server_root / f"e2e-mail-{run}")
+    mail.start()
+    stack = StackInfo(
+        broker="Apache Kafka",
+        bootstrap_servers=kafka_bootstrap,
+        idempotent_producer=True,
+        database="PostgreSQL",
+        database_urls={
+            s: create_database(postgres_admin_url, f"e2e_{run}_{s}") for s in BUILT_SERVICES
+        },
+        data_dir=str(server_root / "e2e-data"),
+        pid=0,
+        smtp_port=mail.port,
+        mail_dir=str(mail.folder),
+    )
+    system = System(stack, server_root / f"e2e-logs-{run}", mail)
+    try:
+        for service in BUILT_SERVICES:
+            system.start(service)
+        yield system
+    finally:
+        for process in system.services.values():
+            process.stop()
+        mail.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """When an end-to-end test fails, show what each service logged at WARNING or above."""
+    outcome = yield
+    report = outcome.get_result()
+    system = item.funcargs.get("system") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and isinstance(system, System):
+        for log in sorted(system.logs.glob("*.log")):
+            lines = [
+                line
+                for line in log.read_text(errors="replace").splitlines()
+                if '"level": "WARNING"' in line or '"level": "ERROR"' in line
+            ]
+            report.sections.append((f"{log.name} (warnings and errors)", "\n".join(lines[-30:])))
+        subjects = [f"{m['To']}: {m['Subject']}" for m in system.emails()]
+        report.sections.append(("emails received", "\n".join(subjects[-40:])))
