@@ -1,5 +1,10 @@
-"""A local SMTP server that keeps every message as an .eml file: mail you can read."""
+"""A local SMTP server that keeps every message as an .eml file: mail you can read.
 
+Like a mailbox, it keeps one copy per Message-ID: a message sent again after a crash between
+the SMTP "250 OK" and the sender's commit is the same message, not a second one.
+"""
+
+import uuid
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -14,12 +19,18 @@ class _SaveToFolder:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.count = 0
+        self.repeats = 0
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
-        self.count += 1
         message = message_from_bytes(envelope.content, policy=policy.default)
-        name = f"{self.count:05d}-{message.get('X-QA-Notification', 'mail')!s}.eml"
-        (self.folder / name).write_bytes(envelope.content)
+        message_id = str(message.get("Message-ID", "")).strip("<> ")
+        name = "".join(c if c.isalnum() or c in "-._@" else "_" for c in message_id)
+        name = name or f"no-message-id-{uuid.uuid4().hex}"
+        if any(self.folder.glob(f"*-{name}.eml")):
+            self.repeats += 1
+            return "250 Message accepted for delivery"  # a repeat of a message we hold
+        self.count += 1
+        (self.folder / f"{self.count:05d}-{name}.eml").write_bytes(envelope.content)
         return "250 Message accepted for delivery"
 
 
@@ -28,12 +39,17 @@ class MailCatcher:
     folder: Path
     port: int = field(default_factory=free_port)
     _controller: Controller | None = None
+    _handler: _SaveToFolder | None = None
+
+    @property
+    def repeats(self) -> int:
+        """Messages received again with a Message-ID already held (kept once)."""
+        return self._handler.repeats if self._handler else 0
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._controller = Controller(
-            _SaveToFolder(self.folder), hostname="127.0.0.1", port=self.port
-        )
+        self._handler = _SaveToFolder(self.folder)
+        self._controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
         self._controller.start()
 
     def stop(self) -> None:

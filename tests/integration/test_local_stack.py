@@ -4,10 +4,12 @@ import asyncio
 import json
 import os
 import signal
+import smtplib
 import subprocess
 import sys
 import time
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -15,6 +17,7 @@ from aiokafka import AIOKafkaConsumer
 
 import shared.localstack.stack as stack_module
 from shared.kafka import BrokerPublisher, make_broker
+from shared.localstack.mail import MailCatcher
 from shared.localstack.stack import LocalStack
 
 QA = [sys.executable, "-m", "shared.cli"]
@@ -185,3 +188,28 @@ async def test_without_java_the_stack_falls_back_to_tansu_with_a_warning(server_
         assert record.value == b"hello"
     finally:
         stack.stop()
+
+
+def test_the_mail_catcher_keeps_one_copy_per_message_id(tmp_path: Path):
+    catcher = MailCatcher(tmp_path / "mail")
+    catcher.start()
+    try:
+        first, second = EmailMessage(), EmailMessage()
+        for message, message_id in ((first, "<N-1@qa-platform>"), (second, "<N-2@qa-platform>")):
+            message["Subject"], message["From"], message["To"] = (
+                "s",
+                "qa@localhost",
+                "x@example.org",
+            )
+            message["Message-ID"] = message_id
+            message.set_content("body")
+        for message in (first, first, second):
+            with smtplib.SMTP("127.0.0.1", catcher.port) as smtp:
+                smtp.send_message(message)
+    finally:
+        catcher.stop()
+    assert sorted(p.name for p in (tmp_path / "mail").iterdir()) == [
+        "00001-N-1@qa-platform.eml",
+        "00002-N-2@qa-platform.eml",
+    ]
+    assert catcher.repeats == 1
