@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, event
+from sqlalchemy import Connection, DateTime, Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Field, Session, create_engine
 
@@ -84,3 +84,13 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
 def timestamp_field(**options: Any) -> Any:
     """A SQLModel field stored as a timezone-aware timestamp (plain `datetime` maps to naive)."""
     return Field(sa_type=DateTime(timezone=True), **options)
+
+
+def lock_for(session: Session, key: str) -> None:
+    """Serialise transactions about one thing (e.g. one audit) across replicas until commit.
+
+    A transaction-level advisory lock on PostgreSQL; on SQLite every write transaction already
+    holds the single write lock, so there is nothing more to take.
+    """
+    if is_postgresql(session.get_bind()):
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})

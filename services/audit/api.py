@@ -27,9 +27,9 @@ from shared.calendar import WorkingDayCalendar, month_bounds
 from shared.clock import Clock
 from shared.db import as_utc, transaction
 from shared.events.vocabulary import AuditKind, Grade
+from shared.http import Month
 from shared.organisation import Organisation
 
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])]
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=8, max_length=128)
 ]

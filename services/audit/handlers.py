@@ -120,7 +120,7 @@ def _audit_from(checked: CheckedAudit) -> Audit:
 
 def _allocation(session: Session, case_id: str) -> CaseAllocation | None:
     case = session.get(RegisteredCase, case_id)
-    if case is None:
+    if case is None or not case.team_id:  # unknown, or known only to be closed
         return None
     return CaseAllocation(
         case.case_id, case.team_id, case.practitioner_id, case.team_manager_id, case.open
@@ -146,8 +146,12 @@ def register_case(session: Session, event: CloudEvent[EventData]) -> None:
             case.team_id, case.practitioner_id = data.team_id, data.practitioner_id
             case.team_manager_id, case.open, case.as_of = data.team_manager_id, True, when
         case CaseClosed(closed_at=when):
-            if case is None or as_utc(case.as_of) > when:
+            if case is not None and as_utc(case.as_of) > when:
                 return
+            # A close before its open (another order) is kept, so the late open changes nothing.
+            case = case or RegisteredCase(
+                case_id=data.case_id, team_id="", practitioner_id="", team_manager_id="", as_of=when
+            )
             case.open, case.as_of = False, when
         case _:
             raise TypeError(f"not a case event: {event.type}")

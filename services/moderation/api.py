@@ -3,9 +3,9 @@
 import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
@@ -32,9 +32,8 @@ from shared.clock import Clock
 from shared.db import as_utc, transaction
 from shared.events.data import Identifier
 from shared.events.vocabulary import Grade, ServiceArea
+from shared.http import Month
 from shared.organisation import Organisation
-
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])]
 
 
 class ModerationView(BaseModel):

@@ -3,8 +3,9 @@
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -51,6 +52,9 @@ class SamplingPolicy:
     raised_rate: float
 
 
+Rationale = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
 class ModerationForm(BaseModel):
     """What a moderator records; `request_id` makes a retried submission harmless."""
 
@@ -58,7 +62,9 @@ class ModerationForm(BaseModel):
 
     moderator_id: Identifier
     moderated_grade: Grade
-    rationale: str | None = Field(default=None, min_length=1, max_length=4000)
+    rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = (
+        Field(default=None, max_length=4000)
+    )
     request_id: str = Field(min_length=8, max_length=128)
 
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import smtplib
+import ssl
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -28,6 +29,7 @@ from shared.calendar import UK
 from shared.db import after_commit, as_utc, is_postgresql, transaction
 from shared.events import NotificationFailed, new_event
 from shared.events.vocabulary import NotificationChannel
+from shared.logging import redact
 from shared.outbox import add_event
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,7 @@ class SmtpMailer:
         message.add_alternative(notification.body_html, subtype="html")
         with smtplib.SMTP(self._settings.host, self._settings.port, timeout=15) as smtp:
             if self._settings.starttls:
-                smtp.starttls()
+                smtp.starttls(context=ssl.create_default_context())  # verifies the server
             if self._settings.username:
                 smtp.login(self._settings.username, self._settings.password or "")
             smtp.send_message(message)
@@ -89,6 +91,17 @@ class WebhookPoster:
             "recipient_id": notification.recipient_id,
         }
         httpx.post(address, json=payload, timeout=10).raise_for_status()
+
+
+def _lasting(error: Exception) -> bool:
+    """A refusal that retrying will not change: a 5xx SMTP reply or a 4xx HTTP answer."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return True
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    if isinstance(error, httpx.HTTPStatusError):
+        return 400 <= error.response.status_code < 500
+    return isinstance(error, LookupError | ValueError)
 
 
 class DeliveryWorker:
@@ -117,7 +130,9 @@ class DeliveryWorker:
                     notification, self._address(notification)
                 )
             except Exception as exc:  # noqa: BLE001 (every failure is retried, then recorded)
-                self._record_failure(notification.id, f"{type(exc).__name__}: {exc}"[:300])
+                self._record_failure(
+                    notification.id, redact(f"{type(exc).__name__}: {exc}")[:300], _lasting(exc)
+                )
             else:
                 self._record_success(notification.id)
         return len(claimed)
@@ -168,7 +183,11 @@ class DeliveryWorker:
 
             after_commit(session, count)
 
-    def _record_failure(self, notification_id: str, error: str) -> None:
+    def _record_failure(self, notification_id: str, error: str, lasting: bool) -> None:
+        """Back off and retry; only a refusal that will not change uses up the attempts.
+
+        An unreachable server (an outage) delays mail without limit, so no mail is lost to it.
+        """
         with transaction(self._engine) as session:
             notification = session.get(Notification, notification_id)
             if notification is None or notification.status != "pending":
@@ -177,7 +196,7 @@ class DeliveryWorker:
             notification.attempts += 1
             notification.last_error = error
             channel, kind = notification.channel, notification.kind
-            if notification.attempts >= self._max_attempts:
+            if lasting and notification.attempts >= self._max_attempts:
                 notification.status = "failed"
                 failed = NotificationFailed(
                     case_id=notification.case_id,
@@ -209,11 +228,12 @@ class DeliveryWorker:
             return 0
         sent = 0
         with transaction(self._engine) as session:
-            held = session.exec(
-                select(Notification).where(
-                    Notification.status == "held", col(Notification.created_at) < cutoff
-                )
-            ).all()
+            query = select(Notification).where(
+                Notification.status == "held", col(Notification.created_at) < cutoff
+            )
+            if is_postgresql(self._engine):
+                query = query.with_for_update(skip_locked=True)  # one replica per held item
+            held = session.exec(query).all()
             by_person: dict[str, list[Notification]] = {}
             for notification in held:
                 by_person.setdefault(notification.recipient_id, []).append(notification)
@@ -233,7 +253,7 @@ class DeliveryWorker:
         )
         digest = Notification(
             id=f"N-{uuid.uuid4().hex[:16]}",
-            source_event_id=f"digest:{person}:{day}",
+            source_event_id=f"digest:{person}:{day}:{uuid.uuid4().hex[:8]}",
             event_type="digest",
             kind="information",
             recipient_id=person,
@@ -260,14 +280,20 @@ class DeliveryWorker:
             )
             return session.exec(query).one()
 
+    def _deliver_all(self) -> None:
+        while self.deliver_due() > 0:
+            pass
+
+    def _measure_backlog(self) -> None:
+        metrics.DIGEST_BACKLOG.set(self.digest_backlog())
+
     async def run(self, stop: asyncio.Event, poll_seconds: float) -> None:
         while not stop.is_set():
-            try:
-                await asyncio.to_thread(self.send_digests)
-                while await asyncio.to_thread(self.deliver_due) > 0:
-                    pass
-                metrics.DIGEST_BACKLOG.set(await asyncio.to_thread(self.digest_backlog))
-            except Exception:
-                log.exception("delivery pass failed; will retry")
+            # Separate steps, so a failing digest never holds back an escalation email.
+            for step in (self.send_digests, self._deliver_all, self._measure_backlog):
+                try:
+                    await asyncio.to_thread(step)
+                except Exception:
+                    log.exception("delivery step failed; will retry", extra={"step": step.__name__})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), poll_seconds)

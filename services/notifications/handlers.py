@@ -12,6 +12,7 @@ from services.notifications.messages import compose, render
 from services.notifications.models import AuditPeopleRow, Notification, ParkedEvent, Preference
 from services.notifications.routing import NEEDS_AUDIT_PEOPLE, AuditPeople, Kind, recipients
 from shared.clock import Clock
+from shared.db import lock_for
 from shared.events import (
     AuditGraded,
     CloudEvent,
@@ -41,6 +42,7 @@ def on_event(session: Session, event: CloudEvent[EventData], ctx: NotifyContext)
     data = event.data
     people = None
     if isinstance(data, NEEDS_AUDIT_PEOPLE):
+        lock_for(session, data.audit_id)  # not while another replica learns the audit's people
         row = session.get(AuditPeopleRow, data.audit_id)
         if row is None:
             if session.get(ParkedEvent, event.id) is None:
@@ -61,6 +63,7 @@ def on_audit_graded(session: Session, event: CloudEvent[EventData], ctx: NotifyC
     data = event.data
     if not isinstance(data, AuditGraded):
         raise TypeError(f"expected AuditGraded, got {event.type}")
+    lock_for(session, data.audit_id)
     row = session.get(AuditPeopleRow, data.audit_id)
     if row is None:
         row = AuditPeopleRow(

@@ -2,9 +2,9 @@
 
 import asyncio
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
@@ -26,8 +26,8 @@ from services.scheduler.queries import (
 from shared.calendar import UK, month_bounds
 from shared.db import as_utc, transaction
 from shared.events.vocabulary import ServiceArea
+from shared.http import Month
 
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])]
 Status = Literal["open", "overdue", "completed", "cancelled"]
 
 

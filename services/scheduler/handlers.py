@@ -26,7 +26,7 @@ from services.scheduler.domain import (
 from services.scheduler.models import AuditFact, FollowUp, ModerationFact, TimelineEntry, Timer
 from shared.calendar import UK, WorkingDayCalendar
 from shared.clock import Clock
-from shared.db import after_commit, as_utc, is_postgresql
+from shared.db import after_commit, as_utc, lock_for
 from shared.events import (
     AuditGraded,
     CloudEvent,
@@ -86,6 +86,7 @@ def on_inadequate_found(
     session: Session, event: CloudEvent[EventData], ctx: SchedulerContext
 ) -> None:
     data = _expect(event, InadequateFound)
+    lock_for(session, data.audit_id)  # replicas see this audit's facts one at a time
     if _followup_of(session, data.audit_id) is not None:
         return  # one follow-up per audit, whoever found it first
     now = ctx.clock.now()
@@ -121,6 +122,7 @@ def on_moderation_completed(
     session: Session, event: CloudEvent[EventData], ctx: SchedulerContext
 ) -> None:
     data = _expect(event, ModerationCompleted)
+    lock_for(session, data.audit_id)
     fact = session.get(ModerationFact, data.audit_id)
     if fact is None:
         fact = ModerationFact(
@@ -137,6 +139,7 @@ def on_moderation_completed(
 
 def on_audit_graded(session: Session, event: CloudEvent[EventData], ctx: SchedulerContext) -> None:
     data = _expect(event, AuditGraded)
+    lock_for(session, data.reaudit_of or data.audit_id)
     fact = session.get(AuditFact, data.audit_id)
     if fact is None:
         fact = AuditFact(
@@ -162,12 +165,11 @@ def record_conversation(
     session: Session, followup_id: str, form: ConversationForm, ctx: SchedulerContext
 ) -> tuple[FollowUp, bool]:
     """The Head of Service records the conversation as held; the re-audit is then scheduled."""
-    query = select(FollowUp).where(FollowUp.id == followup_id)
-    if is_postgresql(session.get_bind()):
-        query = query.with_for_update()
-    followup = session.exec(query).first()
+    followup = session.get(FollowUp, followup_id)
     if followup is None:
         raise LookupError(followup_id)
+    lock_for(session, followup.audit_id)
+    session.refresh(followup)  # as it is now that we hold the audit's lock
     if followup.conversation_held_on is not None:
         same = (followup.conversation_held_on, followup.attendees, followup.agreed_actions) == (
             form.held_on,

@@ -88,6 +88,13 @@ def _timeliness(month: str, area: str, found: list[FollowUp], today: date) -> Ti
     reaudited = [
         f for f in found if f.reaudit_graded_on is not None and f.reaudit_due_on is not None
     ]
+    # A re-audit counts once it is done or its due date has passed, so overdue ones count too.
+    overdue = [
+        f
+        for f in found
+        if f.reaudit_graded_on is None and f.reaudit_due_on is not None and f.reaudit_due_on < today
+    ]
+    reaudits_due = len(reaudited) + len(overdue)
     reaudits_on_time = [
         f
         for f in reaudited
@@ -104,7 +111,7 @@ def _timeliness(month: str, area: str, found: list[FollowUp], today: date) -> Ti
         conversations_on_time_pct=_pct(len(on_time), len(decided)),
         reaudits_done=len(reaudited),
         reaudits_on_time=len(reaudits_on_time),
-        reaudits_on_time_pct=_pct(len(reaudits_on_time), len(reaudited)),
+        reaudits_on_time_pct=_pct(len(reaudits_on_time), reaudits_due),
         improved=len(improved),
         improved_pct=_pct(len(improved), len(completed)),
     )

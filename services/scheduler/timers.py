@@ -20,7 +20,7 @@ from services.scheduler.handlers import SOURCE, SchedulerContext, note, step_fie
 from services.scheduler.models import FollowUp, Timer
 from services.scheduler.queries import refresh_gauges
 from shared.calendar import UK
-from shared.db import after_commit, as_utc, is_postgresql, transaction
+from shared.db import after_commit, as_utc, is_postgresql, lock_for, transaction
 from shared.events import FollowUpOverdue, ReminderDue, new_event
 from shared.events.vocabulary import FollowUpAction, ReminderKind
 from shared.outbox import add_event
@@ -60,6 +60,9 @@ class TimerService:
         timer.fired_at = now
         session.add(timer)
         followup = session.get(FollowUp, timer.followup_id)
+        if followup is not None:
+            lock_for(session, followup.audit_id)  # not while a handler completes or cancels it
+            session.refresh(followup)
         if followup is None or followup.status != "open" or followup.step != timer.step:
             return  # the step moved on after the timer was planned: nothing to say
         if timer.kind == TimerKind.OVERDUE:

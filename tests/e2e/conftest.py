@@ -73,7 +73,7 @@ def wait_for(check: Callable[[], object], what: str, timeout: float = 60) -> obj
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped before other tiers reuse the consumer groups
 def system(kafka_bootstrap: str, postgres_admin_url: str, server_root: Path) -> Iterator[System]:
     asyncio.run(ensure_topics(kafka_bootstrap))
     run = uuid.uuid4().hex[:6]

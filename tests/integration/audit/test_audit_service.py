@@ -295,3 +295,15 @@ async def _registered(client: httpx.AsyncClient, case: str) -> bool:
     del body["team_id"], body["practitioner_id"]
     fields = {d["loc"][1] for d in (await client.post("/audits", json=body)).json()["detail"]}
     return "team_id" not in fields
+
+
+async def test_out_of_range_dates_are_refused_not_crashing(audit_service):
+    stats = await audit_service.get(
+        "/stats/grades", params={"from_month": "9999-12", "to_month": "9999-12"}
+    )
+    assert stats.status_code == 422
+    ancient = await audit_service.post(
+        "/audits", json=audit_body(unique_case(), graded_at="0001-01-01T00:00:00+14:00")
+    )
+    assert ancient.status_code == 422
+    assert ancient.json()["detail"][0]["loc"] == ["body", "graded_at"]

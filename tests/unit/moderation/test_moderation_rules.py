@@ -105,3 +105,14 @@ def test_too_few_moderations_or_a_rate_already_raised_changes_nothing():
     assert adaptive_rate([1, 1, 1], 0.25, **RAISE) is None
     assert adaptive_rate([1, 1, 1, 1, 1], 0.5, **RAISE) is None
     assert adaptive_rate([1, 1, 1, 1, 1], 0.8, **RAISE) is None
+
+
+def test_a_blank_rationale_is_no_rationale():
+    from pydantic import ValidationError
+
+    from services.moderation.handlers import ModerationForm
+
+    with pytest.raises(ValidationError, match="at least 1 character"):
+        ModerationForm(
+            moderator_id="S0002", moderated_grade="good", rationale="   ", request_id="request-0001"
+        )

@@ -1,6 +1,7 @@
 """Notifications on SQLite with a controlled clock and recording senders (no SMTP, no HTTP)."""
 
 import json
+import smtplib
 from datetime import UTC, date, datetime, time
 from functools import partial
 
@@ -24,22 +25,23 @@ HEAD = ORG.leads_of("early_help").head_of_service
 
 
 class RecordingSender:
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, error: Exception | None = None) -> None:
         self.failures, self.sent = failures, []
+        self.error = error or ConnectionRefusedError("SMTP server unreachable")
 
     def send(self, notification, address) -> None:
         if self.failures:
             self.failures -= 1
-            raise ConnectionRefusedError("SMTP server unreachable")
+            raise self.error
         self.sent.append((notification.subject, address))
 
 
 class Setup:
-    def __init__(self, engine, failures: int = 0, max_attempts: int = 3) -> None:
+    def __init__(self, engine, failures: int = 0, max_attempts: int = 3, error=None) -> None:
         self.engine = engine
         self.clock = FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
         self.ctx = NotifyContext(ORG, self.clock, "https://qa.example", {"EH-NORTH": "http://hook"})
-        self.mail, self.hooks = RecordingSender(failures), RecordingSender()
+        self.mail, self.hooks = RecordingSender(failures, error), RecordingSender()
         self.worker = DeliveryWorker(
             engine,
             self.ctx,
@@ -163,9 +165,10 @@ def test_an_event_before_its_audit_waits_for_it_and_is_then_routed(setup):
     assert {r.recipient_id for r in setup.rows(channel="inbox")} == {"S0005", "S0006"}
 
 
-def test_failed_deliveries_back_off_then_fail_with_an_event(sqlite_engine):
+def test_a_lasting_refusal_backs_off_then_fails_with_an_event(sqlite_engine):
     upgrade("notifications", str(sqlite_engine.url))
-    setup = Setup(sqlite_engine, failures=5, max_attempts=3)
+    refused = smtplib.SMTPResponseException(550, b"mailbox unavailable for x@example.org")
+    setup = Setup(sqlite_engine, failures=5, max_attempts=3, error=refused)
     setup.deliver(scheduled())
     assert setup.worker.deliver_due() == 1
     [email] = setup.rows(channel="email")
@@ -178,7 +181,21 @@ def test_failed_deliveries_back_off_then_fail_with_an_event(sqlite_engine):
     [email] = setup.rows(channel="email")
     assert (email.attempts, email.status) == (3, "failed")
     [failed] = setup.events("qa.notification.failed.v1")
-    assert failed["data"]["reason"] == "ConnectionRefusedError: SMTP server unreachable"
+    assert failed["data"]["reason"] == (
+        "SMTPResponseException: (550, b'mailbox unavailable for [redacted-email]')"
+    )
+
+
+def test_an_unreachable_server_never_uses_up_the_attempts(sqlite_engine):
+    upgrade("notifications", str(sqlite_engine.url))
+    setup = Setup(sqlite_engine, failures=6, max_attempts=3)
+    setup.deliver(scheduled())
+    for hour in range(7):
+        setup.clock.at = datetime(2026, 11, 23, 10 + hour, 0, tzinfo=UTC)
+        setup.worker.deliver_due()
+    [email] = setup.rows(channel="email")
+    assert (email.status, email.attempts) == ("delivered", 7)
+    assert setup.events("qa.notification.failed.v1") == []
 
 
 def test_a_server_down_for_a_while_delays_mail_but_does_not_lose_it(sqlite_engine):
