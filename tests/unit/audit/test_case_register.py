@@ -3,8 +3,8 @@ from datetime import UTC, datetime
 from sqlmodel import Session
 
 from services.audit.handlers import _allocation, register_case
-from shared.events import CaseClosed, CaseOpened, new_event
 from shared.db import create_db_engine
+from shared.events import CaseClosed, CaseOpened, new_event
 from shared.inbox import process_once
 from shared.migrations import upgrade
 
