@@ -22,6 +22,7 @@ from shared.localstack.processes import StackError
 
 TIERS = ("unit", "integration", "e2e")
 USED: dict[str, str] = {}
+"""Lines for the end of the run: the servers used, and figures tests want seen (even on CI)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from services.notifications.routing import ROUTED
 from shared.events.topics import AUDIT_GRADED, CASE_EVENTS, dead_letter_topic
 from shared.localstack.services import BUILT_SERVICES
+from tests.conftest import USED
 from tests.e2e.conftest import System, wait_for
 from tests.e2e.test_system import audit, case_ref, followup_of, submit
 
@@ -128,8 +129,8 @@ def test_killing_each_service_in_turn_loses_and_doubles_nothing(system: System):
     stop.wait(5)
     sent = _mail_counts(system, {c for c, _ in cases})
     doubled = {message: count for message, count in sent.items() if count > 1}
-    print(
-        f"\ncrash test: {len(cases)} audits ({len(inadequate)} inadequate) while each of "
+    USED["crash"] = (
+        f"crash test: {len(cases)} audits ({len(inadequate)} inadequate) while each of "
         f"{', '.join(BUILT_SERVICES)} was killed with SIGKILL and restarted; "
         f"{len(inadequate)} follow-ups, {sum(sent.values())} emails, {len(doubled)} doubled "
         f"({system.mail.repeats} resends after a crash recognised by Message-ID)"

@@ -15,6 +15,7 @@ from shared.kafka import BrokerPublisher, make_broker
 from shared.migrations import upgrade
 from shared.outbox import OutboxMessage
 from shared.relay import OutboxRelay
+from tests.conftest import USED
 from tests.integration.kafka_tools import eventually, fresh_topic, read_all, topic_size
 
 ROWS = 400
@@ -84,8 +85,8 @@ async def test_outbox_loses_nothing_when_the_relay_is_killed_mid_batch(
     published_ids = {record.value.decode()[7:-2] for record in records}
     assert published_ids == set(event_ids)
     assert marked_sent(postgres_engine) == ROWS
-    print(
-        f"\noutbox kill test: {ROWS} rows, {on_kafka_at_kill} on Kafka and {marked_at_kill} "
+    USED["outbox"] = (
+        f"outbox kill test: {ROWS} rows, {on_kafka_at_kill} on Kafka and {marked_at_kill} "
         f"marked at the kill, {len(records)} delivered after restart "
         f"({len(records) - ROWS} harmless duplicates, 0 lost)"
     )
