@@ -69,6 +69,30 @@ class Setup:
         return [json.loads(r.value) for r in rows if json.loads(r.value)["type"] == kind]
 
 
+def graded_in_early_help(audit_id: str):
+    return audit_graded(
+        "CASE-1",
+        "inadequate",
+        audit_id,
+        team_id="EH-NORTH",
+        service_area="early_help",
+        practitioner_id="S0006",
+        team_manager_id="S0005",
+        auditor_id="S0003",
+    )
+
+
+def found_inadequate(audit_id: str, setup: "Setup") -> InadequateFound:
+    return InadequateFound(
+        case_id="CASE-1",
+        audit_id=audit_id,
+        service_area="early_help",
+        team_id="EH-NORTH",
+        graded_at=setup.clock.now(),
+        found_by="auditor",
+    )
+
+
 @pytest.fixture
 def setup(sqlite_engine) -> Setup:
     upgrade("notifications", str(sqlite_engine.url))
@@ -111,57 +135,17 @@ def test_a_redelivered_event_is_still_one_notification_per_channel(setup):
 
 
 def test_team_webhooks_get_the_notification_too(setup):
-    setup.deliver(
-        audit_graded(
-            "CASE-1",
-            "inadequate",
-            "AUD-1",
-            team_id="EH-NORTH",
-            service_area="early_help",
-            practitioner_id="S0006",
-            team_manager_id="S0005",
-            auditor_id="S0003",
-        )
-    )
-    setup.deliver(
-        InadequateFound(
-            case_id="CASE-1",
-            audit_id="AUD-1",
-            service_area="early_help",
-            team_id="EH-NORTH",
-            graded_at=setup.clock.now(),
-            found_by="auditor",
-        )
-    )
+    setup.deliver(graded_in_early_help("AUD-1"))
+    setup.deliver(found_inadequate("AUD-1", setup))
     assert {r.recipient_id for r in setup.rows(channel="webhook")} == {"S0005", "S0006"}
     setup.worker.deliver_due()
     assert {address for _, address in setup.hooks.sent} == {"http://hook"}
 
 
 def test_an_event_before_its_audit_waits_for_it_and_is_then_routed(setup):
-    setup.deliver(
-        InadequateFound(
-            case_id="CASE-1",
-            audit_id="AUD-9",
-            service_area="early_help",
-            team_id="EH-NORTH",
-            graded_at=setup.clock.now(),
-            found_by="auditor",
-        )
-    )
+    setup.deliver(found_inadequate("AUD-9", setup))
     assert setup.rows() == []
-    setup.deliver(
-        audit_graded(
-            "CASE-1",
-            "inadequate",
-            "AUD-9",
-            team_id="EH-NORTH",
-            service_area="early_help",
-            practitioner_id="S0006",
-            team_manager_id="S0005",
-            auditor_id="S0003",
-        )
-    )
+    setup.deliver(graded_in_early_help("AUD-9"))
     assert {r.recipient_id for r in setup.rows(channel="inbox")} == {"S0005", "S0006"}
 
 
@@ -212,28 +196,8 @@ def test_a_server_down_for_a_while_delays_mail_but_does_not_lose_it(sqlite_engin
 def test_information_for_a_digest_reader_waits_for_the_daily_digest(setup):
     with transaction(setup.engine) as session:
         session.add(Preference(staff_id="S0005", information="daily_digest"))
-    setup.deliver(
-        audit_graded(
-            "CASE-1",
-            "inadequate",
-            "AUD-1",
-            team_id="EH-NORTH",
-            service_area="early_help",
-            practitioner_id="S0006",
-            team_manager_id="S0005",
-            auditor_id="S0003",
-        )
-    )
-    setup.deliver(
-        InadequateFound(
-            case_id="CASE-1",
-            audit_id="AUD-1",
-            service_area="early_help",
-            team_id="EH-NORTH",
-            graded_at=setup.clock.now(),
-            found_by="auditor",
-        )
-    )
+    setup.deliver(graded_in_early_help("AUD-1"))
+    setup.deliver(found_inadequate("AUD-1", setup))
     [held] = setup.rows(channel="email", recipient_id="S0005")
     assert held.status == "held"
     assert setup.worker.send_digests() == 0  # 10:00 today: the cut-off for today's digest passed
