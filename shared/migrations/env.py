@@ -1,6 +1,7 @@
 """Alembic environment shared by every service's history (see shared.migrations)."""
 
 from alembic import context
+from sqlalchemy import text
 
 from shared.db import create_db_engine
 
@@ -15,6 +16,9 @@ def run_migrations() -> None:
             render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together migrate one after the other, not at once.
+                connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('qa-migrations'))"))
             context.run_migrations()
     engine.dispose()
 
