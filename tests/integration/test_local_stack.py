@@ -130,7 +130,8 @@ def test_qa_run_serves_the_audit_service_on_kafka_and_postgresql_then_stops_clea
         after = qa("stack", "status", env=env)
         assert (after.returncode, after.stdout.strip()) == (1, "The local stack is not running.")
     finally:
-        if up.poll() is None:
+        if up.poll() is None:  # the test failed part-way: stop everything it started
+            qa("stack", "down", env=env)
             up.kill()
 
 
