@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from shared.calendar import UK, WorkingDayCalendar
-from shared.events.vocabulary import FollowUpAction, FollowUpOutcome, Grade
+from shared.events.vocabulary import FollowUpOutcome, Grade
 
 CONVERSATION_WORKING_DAYS = 5
 REAUDIT_AFTER = timedelta(days=42)
@@ -64,12 +64,3 @@ def outcome_of(reaudit_grade: Grade) -> FollowUpOutcome:
     if reaudit_grade is Grade.INADEQUATE:
         return FollowUpOutcome.STILL_INADEQUATE
     return FollowUpOutcome.IMPROVED
-
-
-def escalation_step_owner(action: FollowUpAction) -> str:
-    """Who an overdue step escalates to: a conversation to the AD, a re-audit to the HoS."""
-    return (
-        "assistant_director"
-        if action is FollowUpAction.REFLECTIVE_CONVERSATION
-        else ("head_of_service")
-    )
