@@ -32,14 +32,34 @@ class System:
     def url(self, service: str) -> str:
         return self.services[service].url
 
-    def get(self, service: str, path: str, **params: object) -> httpx.Response:
-        return httpx.get(f"{self.url(service)}{path}", params=params, timeout=10)  # type: ignore[arg-type]
+    def headers(self, as_: str | None) -> dict[str, str]:
+        """The headers of a request made by person `as_` (staff id), or by a machine caller."""
+        return {}
 
-    def post(self, service: str, path: str, body: dict, **headers: str) -> httpx.Response:
-        return httpx.post(f"{self.url(service)}{path}", json=body, headers=headers, timeout=10)
+    def get(
+        self, service: str, path: str, as_: str | None = None, **params: object
+    ) -> httpx.Response:
+        return httpx.get(
+            f"{self.url(service)}{path}",
+            params=params,
+            headers=self.headers(as_),
+            timeout=10,  # type: ignore[arg-type]
+        )
 
-    def put(self, service: str, path: str, body: dict) -> httpx.Response:
-        return httpx.put(f"{self.url(service)}{path}", json=body, timeout=10)
+    def post(
+        self, service: str, path: str, body: dict, as_: str | None = None, **headers: str
+    ) -> httpx.Response:
+        return httpx.post(
+            f"{self.url(service)}{path}",
+            json=body,
+            headers={**self.headers(as_), **headers},
+            timeout=10,
+        )
+
+    def put(self, service: str, path: str, body: dict, as_: str | None = None) -> httpx.Response:
+        return httpx.put(
+            f"{self.url(service)}{path}", json=body, headers=self.headers(as_), timeout=10
+        )
 
     def start(self, service: str) -> None:
         process = ServiceProcess(service, self.logs)
