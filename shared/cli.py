@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from shared.asyncapi import SERVICE_TOPICS, stale_documents, write_documents
 from shared.events.schemas import SCHEMA_DIR, rendered_schemas, write_schemas
 from shared.localstack.processes import StackError, port_open
 from shared.localstack.services import BUILT_SERVICES, ServiceProcess
@@ -180,8 +181,9 @@ def _alive(pid: int) -> bool:
 
 
 def schemas(args: argparse.Namespace) -> int:
+    """Regenerate (or check) the JSON Schemas and the AsyncAPI documents, both from the code."""
     if not args.check:
-        for path in write_schemas():
+        for path in [*write_schemas(), *write_documents()]:
             print(path)
         return 0
     stale = [
@@ -191,8 +193,15 @@ def schemas(args: argparse.Namespace) -> int:
     ]
     if stale:
         print("Stale JSON Schemas (run `qa schemas`): " + ", ".join(stale), file=sys.stderr)
+    if stale_apis := stale_documents():
+        print(
+            "Stale AsyncAPI documents (run `qa schemas`): " + ", ".join(stale_apis),
+            file=sys.stderr,
+        )
+    if stale or stale_apis:
         return 1
-    print(f"{len(rendered_schemas())} JSON Schemas are current.")
+    documents = f"{len(SERVICE_TOPICS)} AsyncAPI documents"
+    print(f"{len(rendered_schemas())} JSON Schemas and {documents} are current.")
     return 0
 
 
@@ -211,7 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(func=stack_status)
     down = stack_commands.add_parser("down", help="stop a running stack")
     down.set_defaults(func=stack_down)
-    check = commands.add_parser("schemas", help="regenerate docs/schemas from the event models")
+    check = commands.add_parser(
+        "schemas", help="regenerate docs/schemas and docs/asyncapi from the event models"
+    )
     check.add_argument("--check", action="store_true", help="fail when the committed copy is stale")
     check.set_defaults(func=schemas)
     return parser

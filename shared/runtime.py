@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from sqlalchemy import Engine
 
+from shared.asyncapi import asyncapi_router
 from shared.consumer import EventConsumer, subscribe
 from shared.db import create_db_engine
 from shared.events.data import EventData
@@ -66,9 +67,11 @@ class ServiceRuntime:
         return consumer
 
     def ops_router(self) -> APIRouter:
-        return ops_router(
+        router = ops_router(
             {"database": database_check(self.engine), "broker": broker_check(self.broker)}
         )
+        router.include_router(asyncapi_router(self.name, self.broker))
+        return router
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
