@@ -35,3 +35,9 @@ OUTBOX_BACKLOG = Gauge(
     "qa_outbox_backlog",
     "Events committed to the outbox and not yet published, as last seen by the relay.",
 )
+CONSUMER_LAG = Gauge(
+    "qa_consumer_lag",
+    "Records on the broker that this process's consumer has not yet taken, by consumer group, "
+    "topic and partition (sampled by shared.lag; each replica reports its own partitions).",
+    ["consumer", "topic", "partition"],
+)

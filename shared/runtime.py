@@ -22,6 +22,7 @@ from shared.events.data import EventData
 from shared.http import broker_check, database_check, ops_router
 from shared.inbox import EventHandler
 from shared.kafka import BrokerPublisher, make_broker
+from shared.lag import ConsumerLag, kafka_consumers
 from shared.logging import configure_logging
 from shared.migrations import upgrade
 from shared.relay import OutboxRelay
@@ -82,11 +83,15 @@ class ServiceRuntime:
         relay = asyncio.create_task(
             self.relay.run(self._stop, self.settings.outbox_poll_seconds), name="outbox-relay"
         )
+        lag = asyncio.create_task(
+            ConsumerLag(kafka_consumers(self.broker)).run(self._stop), name="consumer-lag"
+        )
         try:
             yield
         finally:
             self._stop.set()
             await relay
+            await lag
             await self.broker.stop()
             self.engine.dispose()
 
