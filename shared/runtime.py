@@ -44,6 +44,7 @@ class ServiceRuntime:
             settings.kafka_bootstrap_servers,
             client_id=f"qa-{settings.service_name}",
             idempotent_producer=settings.kafka_idempotent_producer,
+            security=settings.kafka_security,
         )
         relay = OutboxRelay(engine, BrokerPublisher(broker), batch_size=settings.outbox_batch_size)
         return cls(settings, engine, broker, relay)

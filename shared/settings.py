@@ -3,15 +3,70 @@
 A missing or malformed value stops the service with a message naming the variable.
 """
 
+import ssl
+from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar, Literal, Self, TypeVar
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class SettingsError(RuntimeError):
     """The environment does not hold a usable configuration; the message says what to set."""
+
+
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256"]
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """How a Kafka client proves who it is and checks the broker; PLAINTEXT does neither.
+
+    SASL_SSL is SCRAM over TLS: the broker's certificate is verified against `cafile` (the
+    system's trusted CAs when None), and the password never leaves the client (SCRAM sends a
+    proof). `password` is a SecretStr so that reprs and logs show only asterisks.
+    """
+
+    protocol: KafkaSecurityProtocol = "PLAINTEXT"
+    mechanism: KafkaSaslMechanism = "SCRAM-SHA-512"
+    username: str | None = None
+    password: SecretStr | None = None
+    cafile: Path | None = None
+
+    def problems(self) -> list[str]:
+        """What is wrong with this combination, each naming the environment variable to fix."""
+        problems = []
+        if self.protocol == "SASL_SSL":
+            if not self.username:
+                problems.append(
+                    "KAFKA_SASL_USERNAME is required when KAFKA_SECURITY_PROTOCOL=SASL_SSL"
+                )
+            if self.password is None or not self.password.get_secret_value():
+                problems.append(
+                    "KAFKA_SASL_PASSWORD is required when KAFKA_SECURITY_PROTOCOL=SASL_SSL"
+                )
+        else:
+            # Credentials with PLAINTEXT would be silently unused: the operator believes the
+            # connection is authenticated and encrypted when it is neither.
+            for variable, value in (
+                ("KAFKA_SASL_USERNAME", self.username),
+                ("KAFKA_SASL_PASSWORD", self.password),
+                ("KAFKA_SSL_CAFILE", self.cafile),
+            ):
+                if value:
+                    problems.append(
+                        f"{variable} is set but KAFKA_SECURITY_PROTOCOL is {self.protocol}; "
+                        "set KAFKA_SECURITY_PROTOCOL=SASL_SSL or unset it"
+                    )
+        if self.cafile is not None:
+            try:
+                ssl.create_default_context(cafile=str(self.cafile))
+            except (OSError, ssl.SSLError):
+                problems.append(f"KAFKA_SSL_CAFILE: {self.cafile} is not a readable PEM CA bundle")
+        return problems
 
 
 class ServiceSettings(BaseSettings):
@@ -32,6 +87,32 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_seconds: float = 0.2
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 100
+    kafka_security_protocol: KafkaSecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: KafkaSaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+
+    @model_validator(mode="after")
+    def _kafka_security_is_consistent(self) -> Self:
+        problems = self.kafka_security.problems()
+        if problems:
+            # The text goes in as context, not as the template, so braces in a path stay literal.
+            raise PydanticCustomError(
+                "kafka_security", "{problems}", {"problems": "; ".join(problems)}
+            )
+        return self
+
+    @property
+    def kafka_security(self) -> KafkaSecurity:
+        """The KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and KAFKA_SSL_CAFILE settings together."""
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol,
+            mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_sasl_username,
+            password=self.kafka_sasl_password,
+            cafile=self.kafka_ssl_cafile,
+        )
 
     @property
     def resolved_database_url(self) -> str:
@@ -50,7 +131,8 @@ def load_settings(settings_class: type[S]) -> S:
         return settings_class()
     except ValidationError as exc:
         problems = [
-            f"{'.'.join(str(p) for p in error['loc']).upper()}: "
+            # A check across variables has no location; its message names the variables itself.
+            (f"{'.'.join(str(p) for p in error['loc']).upper()}: " if error["loc"] else "")
             + (
                 "missing required environment variable"
                 if error["type"] == "missing"

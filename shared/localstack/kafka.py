@@ -2,6 +2,11 @@
 
 The jars of `org.apache.kafka:kafka_2.13` (pinned) and their dependencies are resolved by
 Maven into a cache folder on first use; later starts reuse them.
+
+With a `ScramUser` the broker also listens for SASL_SSL clients (SCRAM-SHA-512 over TLS, with a
+throwaway CA and broker certificate made by the `openssl` CLI at each start), so clients'
+security settings can be proved against a real broker. Inter-broker and controller traffic
+stays PLAINTEXT on loopback, and so does the ordinary listener.
 """
 
 import os
@@ -12,6 +17,8 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from pydantic import SecretStr
 
 from shared.localstack.processes import (
     StackError,
@@ -103,18 +110,49 @@ def kafka_jars(cache: Path | None = None) -> Path:
     return libs
 
 
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+# StorageTool parses `SCRAM-SHA-512=[name=...,password=...]`; these characters would break it.
+_SCRAM_UNSAFE = re.compile(r"[\s,=\[\]\"']")
+
+
+@dataclass(frozen=True)
+class ScramUser:
+    """A SCRAM-SHA-512 user created when the broker's storage is formatted."""
+
+    name: str
+    password: SecretStr
+
+    def __post_init__(self) -> None:
+        if not self.name or _SCRAM_UNSAFE.search(self.name + self.password.get_secret_value()):
+            raise ValueError("SCRAM user name and password: no spaces, commas, =, [, ] or quotes")
+
+
 @dataclass
 class KafkaServer:
-    """One KRaft broker+controller on loopback with its data under `data_dir`."""
+    """One KRaft broker+controller on loopback with its data under `data_dir`.
+
+    `scram` adds a SASL_SSL listener on `sasl_ssl_port` that only that user can use.
+    """
 
     data_dir: Path
     port: int = field(default_factory=free_port)
     controller_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    scram: ScramUser | None = None
+    sasl_ssl_port: int = field(default_factory=free_port)
 
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def sasl_ssl_bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.sasl_ssl_port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The PEM certificate of the throwaway CA that signed the SASL_SSL listener's."""
+        return self.data_dir / "tls" / "ca.pem"
 
     @property
     def log_file(self) -> Path:
@@ -126,8 +164,20 @@ class KafkaServer:
         classpath = f"{kafka_jars()}/*"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.unlink(missing_ok=True)  # readiness and version are read from this run's log
+        if self.scram is not None:
+            self._make_certificates()
         properties = self._write_config()
+        scram_marker = self.data_dir / "scram-user"
         if not (self.data_dir / "logs" / "meta.properties").exists():
+            scram_args = []
+            if self.scram is not None:
+                # The password is on this short-lived command line: acceptable for a throwaway
+                # user of a loopback broker, and StorageTool offers no other way at format time.
+                password = self.scram.password.get_secret_value()
+                scram_args = [
+                    "--add-scram",
+                    f"{SCRAM_MECHANISM}=[name={self.scram.name},password={password}]",
+                ]
             self._java(
                 classpath,
                 "kafka.tools.StorageTool",
@@ -137,7 +187,20 @@ class KafkaServer:
                 str(uuid.uuid4().hex[:22]),
                 "-c",
                 str(properties),
+                *scram_args,
                 wait=True,
+            )
+            scram_marker.unlink(missing_ok=True)
+            if self.scram is not None:
+                scram_marker.write_text(self.scram.name)
+        elif self.scram is not None and (
+            not scram_marker.exists() or scram_marker.read_text() != self.scram.name
+        ):
+            # SCRAM users are written only when storage is formatted; reusing older data would
+            # start a listener nobody can log in to.
+            raise StackError(
+                f"{self.data_dir} was formatted without SCRAM user {self.scram.name!r}; "
+                "remove it to start afresh"
             )
         self.process = self._java(classpath, "kafka.Kafka", str(properties), wait=False)
         wait_until(
@@ -162,21 +225,86 @@ class KafkaServer:
             self.log_file.exists()
             and "Kafka Server started" in self.log_file.read_text(errors="replace")
             and port_open(self.port)
+            and (self.scram is None or port_open(self.sasl_ssl_port))
         )
+
+    def _make_certificates(self) -> None:
+        """A new CA and a broker certificate for 127.0.0.1/localhost that it signed.
+
+        Kafka reads PEM directly: the keystore is one file holding the key, then the chain.
+        """
+        tls = self.data_dir / "tls"
+        shutil.rmtree(tls, ignore_errors=True)
+        tls.mkdir(parents=True)
+        if shutil.which("openssl") is None:
+            raise StackError(
+                "The openssl command is needed for the SASL_SSL listener's certificates"
+            )
+        ec_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-noenc"]
+        (tls / "broker.ext").write_text(
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+            "basicConstraints=critical,CA:FALSE\n"
+            "keyUsage=critical,digitalSignature\n"
+            "extendedKeyUsage=serverAuth\n"
+            "subjectKeyIdentifier=hash\n"
+            "authorityKeyIdentifier=keyid\n"
+        )
+        commands = [
+            ["req", "-x509", *ec_key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "7",
+             "-subj", "/CN=qa-platform throwaway local CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            ["req", *ec_key, "-keyout", "broker.key", "-out", "broker.csr",
+             "-subj", "/CN=localhost"],
+            ["x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-days", "7", "-extfile", "broker.ext", "-out", "broker.crt"],
+        ]  # fmt: skip
+        for command in commands:
+            result = subprocess.run(
+                ["openssl", *command], cwd=tls, capture_output=True, text=True, check=False
+            )
+            if result.returncode != 0:
+                raise StackError(f"openssl {command[0]} failed:\n{result.stderr}")
+        keystore = tls / "broker-keystore.pem"
+        keystore.write_text(
+            "".join((tls / name).read_text() for name in ("broker.key", "broker.crt", "ca.pem"))
+        )
+        keystore.chmod(0o600)
 
     def _write_config(self) -> Path:
         properties = self.data_dir / "server.properties"
+        listeners = (
+            f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
+        )
+        advertised = f"PLAINTEXT://127.0.0.1:{self.port}"
+        protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+        sasl_ssl: list[str] = []
+        if self.scram is not None:
+            sasl_ssl_listener = f"SASL_SSL://127.0.0.1:{self.sasl_ssl_port}"
+            listeners += f",{sasl_ssl_listener}"
+            advertised += f",{sasl_ssl_listener}"
+            protocols += ",SASL_SSL:SASL_SSL"
+            prefix = "listener.name.sasl_ssl."
+            sasl_ssl = [
+                f"sasl.enabled.mechanisms={SCRAM_MECHANISM}",
+                f"{prefix}{SCRAM_MECHANISM.lower()}.sasl.jaas.config="
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+                f"{prefix}ssl.keystore.type=PEM",
+                f"{prefix}ssl.keystore.location={self.data_dir / 'tls' / 'broker-keystore.pem'}",
+                f"{prefix}ssl.client.auth=none",
+            ]
         properties.write_text(
             "\n".join(
                 [
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    f"listeners={listeners}",
+                    f"advertised.listeners={advertised}",
                     "controller.listener.names=CONTROLLER",
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    f"listener.security.protocol.map={protocols}",
                     "inter.broker.listener.name=PLAINTEXT",
+                    *sasl_ssl,
                     f"log.dirs={self.data_dir / 'logs'}",
                     "num.partitions=3",
                     "offsets.topic.replication.factor=1",
