@@ -10,11 +10,14 @@ import time
 from pathlib import Path
 
 from shared.asyncapi import SERVICE_TOPICS, stale_documents, write_documents
+from shared.demo import MONTHS, DemoError, seed_demo
 from shared.events.schemas import SCHEMA_DIR, rendered_schemas, write_schemas
+from shared.events.vocabulary import Grade
 from shared.localstack.processes import StackError, port_open
 from shared.localstack.services import BUILT_SERVICES, ServiceProcess
-from shared.localstack.stack import LocalStack, StackInfo
+from shared.localstack.stack import LocalStack, StackInfo, local_issuer
 from shared.migrations import SERVICES
+from shared.organisation import DEMO_ORGANISATION_FILE, load_organisation
 
 # Command-line fragments that identify the processes a stack starts, so that cleaning up after
 # a stack whose `qa` died never signals an unrelated process that reused a pid.
@@ -66,10 +69,14 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
             info.save(state)
             print(
                 f"{name}: API {service.url}  docs {service.url}/docs  "
+                f"asyncapi {service.url}/asyncapi  "
                 f"metrics {service.url}/metrics  log {service.log_file}"
             )
         if missing := [name for name in SERVICES if services and name not in services]:
             print(f"Not built yet, so not started: {', '.join(missing)}.")
+        audit = next((service for service in started if service.name == "audit"), None)
+        if audit is not None and getattr(args, "demo", False):
+            _seed_demo(audit.url)
         print("Running. Press Ctrl-C to stop.", flush=True)
         stop.wait()
     except KeyboardInterrupt:
@@ -85,6 +92,35 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
         stack.stop()
         state.unlink(missing_ok=True)
     return 0
+
+
+def _seed_demo(audit_url: str) -> None:
+    """Months of demo audits through the audit service's API; a failure leaves it running."""
+    organisation = load_organisation(
+        Path(os.environ.get("ORGANISATION_FILE", DEMO_ORGANISATION_FILE))
+    )
+    started = time.monotonic()
+    one_line = sys.stdout.isatty()
+
+    def show(done: int, total: int) -> None:
+        if one_line:
+            print(f"\r... Seeding demo audits: {done}/{total}", end="", flush=True)
+        elif done % 50 == 0 or done == total:
+            _progress(f"Seeding demo audits: {done}/{total}")
+
+    try:
+        seeded = seed_demo(audit_url, organisation, progress=show)
+    except DemoError as exc:
+        print("\n" * one_line + f"error: demo audits not seeded: {exc}", file=sys.stderr)
+        return
+    if one_line:
+        print()
+    mix = ", ".join(f"{seeded.grades[g]} {g.value.replace('_', ' ')}" for g in Grade)
+    print(
+        f"demo:     {seeded.created + seeded.already_there} audits over the last {MONTHS} months "
+        f"({seeded.created} new, {seeded.already_there} already there; {mix}) "
+        f"in {time.monotonic() - started:.1f}s"
+    )
 
 
 def _describe(info: StackInfo, show_environment: bool) -> None:
@@ -205,11 +241,36 @@ def schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+def token(args: argparse.Namespace) -> int:
+    """Print a token signed by the local stack's key, which `qa run` services trust."""
+    organisation = load_organisation(
+        Path(os.environ.get("ORGANISATION_FILE", DEMO_ORGANISATION_FILE))
+    )
+    if not args.service and args.subject not in organisation.staff_by_id:
+        print(f"error: {args.subject!r} is not in the organisation file", file=sys.stderr)
+        return 2
+    issuer = local_issuer(stack_root()).ensure()
+    roles = ["service"] if args.service else None
+    print(issuer.mint(args.subject, roles=roles, ttl_seconds=int(args.hours * 3600)))
+    return 0
+
+
+def purge(args: argparse.Namespace) -> int:
+    from shared.retention import purge as purge_service  # imports every service's settings
+
+    for what, count in purge_service(args.service):
+        print(f"{args.service}: deleted {count} {what}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the stack and the services built so far")
     run.add_argument("--postgres", action="store_true", help="embedded PostgreSQL, not SQLite")
+    run.add_argument(
+        "--no-demo", dest="demo", action="store_false", help="do not seed months of demo audits"
+    )
     run.set_defaults(func=run_system)
     stack = commands.add_parser("stack", help="the local Kafka broker and database")
     stack_commands = stack.add_subparsers(dest="stack_command", required=True)
@@ -225,6 +286,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--check", action="store_true", help="fail when the committed copy is stale")
     check.set_defaults(func=schemas)
+    token_command = commands.add_parser(
+        "token", help="mint a bearer token for a demo staff member, for local use only"
+    )
+    token_command.add_argument("subject", help="a staff id (e.g. S0003), or a service name")
+    token_command.add_argument(
+        "--service", action="store_true", help="a machine caller's token (role: service)"
+    )
+    token_command.add_argument("--hours", type=float, default=8, help="lifetime (default 8)")
+    token_command.set_defaults(func=token)
+    purge_command = commands.add_parser(
+        "purge", help="delete what is past its retention period from a service's database"
+    )
+    purge_command.add_argument("service", choices=SERVICES)
+    purge_command.set_defaults(func=purge)
     return parser
 
 

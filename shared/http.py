@@ -1,14 +1,15 @@
-"""Operational endpoints every service mounts: /health, /ready and /metrics."""
+"""Operational endpoints every service mounts (/health, /ready, /metrics), and request limits."""
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -62,3 +63,41 @@ def broker_check(broker: KafkaBroker) -> ReadinessCheck:
         return await broker.ping(timeout=3)
 
     return check
+
+
+class RequestTooLarge(HTTPException):
+    """An HTTPException, so FastAPI's body parsing lets it through as 413 instead of a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, detail=f"request body larger than {limit} bytes")
+
+
+class LimitRequestSize:
+    """Refuse request bodies over `max_bytes`: by Content-Length up front, else while reading."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            response = JSONResponse(
+                {"detail": f"request body larger than {self.max_bytes} bytes"}, status_code=413
+            )
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise RequestTooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, counted, send)

@@ -11,20 +11,25 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from faststream.kafka import KafkaBroker
 from sqlalchemy import Engine
 
+from shared.access import AccessControl
+from shared.access_trail import AccessTrailMiddleware, access_trail_router
 from shared.asyncapi import asyncapi_router
+from shared.auth import TokenVerifier
+from shared.clock import Clock
 from shared.consumer import EventConsumer, subscribe
 from shared.db import create_db_engine
 from shared.events.data import EventData
-from shared.http import broker_check, database_check, ops_router
+from shared.http import LimitRequestSize, broker_check, database_check, ops_router
 from shared.inbox import EventHandler
 from shared.kafka import BrokerPublisher, make_broker
 from shared.lag import ConsumerLag, kafka_consumers
 from shared.logging import configure_logging
 from shared.migrations import upgrade
+from shared.organisation import Organisation
 from shared.relay import OutboxRelay
 from shared.settings import S, ServiceSettings, SettingsError, load_settings
 
@@ -74,6 +79,24 @@ class ServiceRuntime:
         )
         router.include_router(asyncapi_router(self.name, self.broker))
         return router
+
+    def token_verifier(self) -> TokenVerifier:
+        s = self.settings
+        return TokenVerifier(
+            s.auth_issuer, s.auth_audience, jwks_url=s.auth_jwks_url, jwks_file=s.auth_jwks_file
+        )
+
+    def secure(
+        self, app: FastAPI, organisation: Organisation, clock: Clock, *routers: APIRouter
+    ) -> None:
+        """Mount `routers` (and the access trail's) behind the guard, trail and size limit."""
+        control = AccessControl(self.name, self.token_verifier(), organisation)
+        control.install(app)
+        for router in (*routers, access_trail_router(self.engine)):
+            app.include_router(router, dependencies=[Depends(control.guard)])
+        app.add_middleware(AccessTrailMiddleware, engine=self.engine, clock=clock)
+        # Added last, so outermost: an oversized body is refused before anything reads it.
+        app.add_middleware(LimitRequestSize, max_bytes=self.settings.max_request_bytes)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

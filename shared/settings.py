@@ -87,6 +87,13 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_seconds: float = 0.2
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 100
+    # Bearer tokens: the issuer's JWKS URL in production, a JWKS file for local running.
+    auth_issuer: str = "qa-platform-local"
+    auth_audience: str = "qa-platform"
+    auth_jwks_url: str | None = None
+    auth_jwks_file: Path | None = None
+    max_request_bytes: int = 256 * 1024
+    access_trail_retention_days: int = 730
     kafka_security_protocol: KafkaSecurityProtocol = "PLAINTEXT"
     kafka_sasl_mechanism: KafkaSaslMechanism = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
@@ -100,6 +107,16 @@ class ServiceSettings(BaseSettings):
             # The text goes in as context, not as the template, so braces in a path stay literal.
             raise PydanticCustomError(
                 "kafka_security", "{problems}", {"problems": "; ".join(problems)}
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _one_token_key_source(self) -> Self:
+        if (self.auth_jwks_url is None) == (self.auth_jwks_file is None):
+            raise PydanticCustomError(
+                "auth_keys",
+                "set AUTH_JWKS_URL (the token issuer's keys) or, for local running, "
+                "AUTH_JWKS_FILE (written by `qa token`); exactly one of them",
             )
         return self
 

@@ -19,6 +19,11 @@ from shared.db import create_db_engine
 from shared.localstack.kafka import KafkaServer, java_available
 from shared.localstack.postgres import EmbeddedPostgres, create_database, server_version
 from shared.localstack.processes import StackError
+from tests.tokens import ISSUER
+
+# Every service built or started by a test trusts the test session's token issuer.
+os.environ["AUTH_JWKS_FILE"] = str(ISSUER.jwks_file)
+os.environ.pop("AUTH_JWKS_URL", None)
 
 TIERS = ("unit", "integration", "e2e")
 USED: dict[str, str] = {}

@@ -9,6 +9,7 @@ from services.audit.models import Audit, RegisteredCase, SubmissionKey
 from services.moderation.models import Moderation, SamplingRate
 from services.notifications.models import AuditPeopleRow, Notification, ParkedEvent, Preference
 from services.scheduler.models import AuditFact, FollowUp, ModerationFact, TimelineEntry, Timer
+from shared.access_trail import AccessRecord
 from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxMessage
 
@@ -32,7 +33,12 @@ def service_tables(service: str) -> list[Table]:
             ParkedEvent.__table__,
         ],
     }
-    return [OutboxMessage.__table__, ProcessedEvent.__table__, *own[service]]
+    return [
+        OutboxMessage.__table__,
+        ProcessedEvent.__table__,
+        AccessRecord.__table__,
+        *own[service],
+    ]
 
 
 def drift_from_models(engine: Engine, service: str) -> list[object]:

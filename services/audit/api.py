@@ -23,6 +23,7 @@ from services.audit.stats import (
     grade_distribution,
     target_progress,
 )
+from shared.access import CurrentCaller
 from shared.calendar import WorkingDayCalendar, month_bounds
 from shared.clock import Clock
 from shared.db import as_utc, transaction
@@ -104,8 +105,12 @@ def audit_router(deps: AuditDependencies) -> APIRouter:
         responses={422: {"description": "a field breaks a rule; each is named"}},
     )
     async def submit(
-        form: AuditForm, response: Response, idempotency_key: IdempotencyKey = None
+        form: AuditForm,
+        response: Response,
+        caller: CurrentCaller,
+        idempotency_key: IdempotencyKey = None,
     ) -> AuditView | JSONResponse:
+        caller.require_self(form.auditor_id, "auditor_id")
         try:
             audit, replayed = await asyncio.to_thread(record, form, idempotency_key)
         except AuditRejected as rejected:

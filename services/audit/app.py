@@ -48,6 +48,6 @@ def create_app(settings: AuditSettings, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(runtime.ops_router())
-    app.include_router(audit_router(deps))
+    runtime.secure(app, deps.organisation, clock, audit_router(deps))
     app.state.runtime = runtime
     return app

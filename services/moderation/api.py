@@ -27,6 +27,7 @@ from services.moderation.queries import (
     list_moderations,
     sampling_rates,
 )
+from shared.access import CurrentCaller
 from shared.calendar import month_bounds
 from shared.clock import Clock
 from shared.db import as_utc, transaction
@@ -111,7 +112,11 @@ def moderation_router(deps: ModerationDependencies) -> APIRouter:
         response_model=ModerationView,
         responses={404: {}, 409: {}, 422: {}},
     )
-    async def record(moderation_id: str, form: ModerationForm) -> ModerationView:
+    async def record(
+        moderation_id: str, form: ModerationForm, caller: CurrentCaller
+    ) -> ModerationView:
+        caller.require_self(form.moderator_id, "moderator_id")
+
         def save() -> Moderation:
             with transaction(deps.engine) as session:
                 moderation, _ = record_moderation(
@@ -123,6 +128,8 @@ def moderation_router(deps: ModerationDependencies) -> APIRouter:
             moderation = await asyncio.to_thread(save)
         except LookupError as exc:
             raise HTTPException(404, detail=f"no moderation {moderation_id!r}") from exc
+        except NotAllowed as exc:
+            raise HTTPException(403, detail=str(exc)) from exc
         except AlreadyModerated as exc:
             raise HTTPException(409, detail="already moderated by another request") from exc
         except ModerationRefused as refused:
@@ -143,7 +150,11 @@ def moderation_router(deps: ModerationDependencies) -> APIRouter:
         return await asyncio.to_thread(sampling_rates, deps.engine, deps.policy)
 
     @router.put("/sampling/{service_area}", response_model=dict[str, float], responses={403: {}})
-    async def change_rate(service_area: ServiceArea, change: RateChange) -> dict[str, float]:
+    async def change_rate(
+        service_area: ServiceArea, change: RateChange, caller: CurrentCaller
+    ) -> dict[str, float]:
+        caller.require_self(change.changed_by, "changed_by")
+
         def save() -> None:
             with transaction(deps.engine) as session:
                 set_sampling_rate(

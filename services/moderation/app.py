@@ -48,5 +48,5 @@ def create_app(settings: ModerationSettings, clock: Clock | None = None) -> Fast
         lifespan=lifespan,
     )
     app.include_router(runtime.ops_router())
-    app.include_router(moderation_router(deps))
+    runtime.secure(app, organisation, clock, moderation_router(deps))
     return app

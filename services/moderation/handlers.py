@@ -174,7 +174,7 @@ def record_moderation(
             return moderation, True
         raise AlreadyModerated(moderation_id)
     if form.moderator_id != moderation.moderator_id:
-        raise ModerationRefused("moderator_id", "only the assigned moderator can record this")
+        raise NotAllowed("only the moderator it is assigned to can record this moderation")
     auditor_grade = Grade(moderation.auditor_grade)
     difference = grade_difference(auditor_grade, form.moderated_grade)
     if difference != 0 and not form.rationale:

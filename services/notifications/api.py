@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from services.notifications.handlers import NotifyContext, preference_of
 from services.notifications.models import Notification, Preference
+from shared.access import CurrentCaller
 from shared.db import as_utc, transaction
 from shared.events.vocabulary import NotificationChannel
 
@@ -51,7 +52,8 @@ def notifications_router(engine: Engine, ctx: NotifyContext) -> APIRouter:
             raise HTTPException(404, detail=f"no staff member {staff_id!r}")
 
     @router.get("/inbox/{staff_id}", response_model=Inbox)
-    async def inbox(staff_id: str, limit: int = 50) -> Inbox:
+    async def inbox(staff_id: str, caller: CurrentCaller, limit: int = 50) -> Inbox:
+        caller.require_self(staff_id, "the inbox's staff id")
         known(staff_id)
 
         def load() -> list[Notification]:
@@ -83,12 +85,13 @@ def notifications_router(engine: Engine, ctx: NotifyContext) -> APIRouter:
         return Inbox(staff_id=staff_id, unread=sum(not i.read for i in items), items=items[:limit])
 
     @router.post("/inbox/{notification_id}/read", response_model=InboxItem)
-    async def mark_read(notification_id: str) -> InboxItem:
+    async def mark_read(notification_id: str, caller: CurrentCaller) -> InboxItem:
         def save() -> Notification | None:
             with transaction(engine) as session:
                 found = session.get(Notification, notification_id)
                 if found is None or found.channel != NotificationChannel.INBOX:
                     return None
+                caller.require_self(found.recipient_id, "the inbox item's recipient")
                 if found.read_at is None:
                     found.read_at = ctx.clock.now()
                     session.add(found)
@@ -109,7 +112,8 @@ def notifications_router(engine: Engine, ctx: NotifyContext) -> APIRouter:
         )
 
     @router.get("/preferences/{staff_id}", response_model=Preferences)
-    async def preferences(staff_id: str) -> Preferences:
+    async def preferences(staff_id: str, caller: CurrentCaller) -> Preferences:
+        caller.require_self(staff_id, "the preferences' staff id")
         known(staff_id)
 
         def load() -> str:
@@ -119,7 +123,10 @@ def notifications_router(engine: Engine, ctx: NotifyContext) -> APIRouter:
         return Preferences(staff_id=staff_id, information=await asyncio.to_thread(load))
 
     @router.put("/preferences/{staff_id}", response_model=Preferences)
-    async def change(staff_id: str, change: PreferencesChange) -> Preferences:
+    async def change(
+        staff_id: str, change: PreferencesChange, caller: CurrentCaller
+    ) -> Preferences:
+        caller.require_self(staff_id, "the preferences' staff id")
         known(staff_id)
 
         def save() -> None:

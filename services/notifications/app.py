@@ -76,6 +76,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.include_router(runtime.ops_router())
-    app.include_router(notifications_router(runtime.engine, ctx))
+    runtime.secure(app, ctx.organisation, ctx.clock, notifications_router(runtime.engine, ctx))
     app.state.worker = worker
     return app

@@ -18,6 +18,7 @@ class NotificationSettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     mail_from: str = "qa-platform@localhost"
+    notification_retention_days: int = 365
     webhook_urls: dict[str, str] = Field(default_factory=dict)
     """Staff or team id -> URL that receives each notification as a JSON POST (JSON in env)."""
     record_base_url: str = "http://127.0.0.1"

@@ -23,6 +23,7 @@ from services.scheduler.queries import (
     list_followups,
     timeliness,
 )
+from shared.access import CurrentCaller
 from shared.calendar import UK, month_bounds
 from shared.db import as_utc, transaction
 from shared.events.vocabulary import ServiceArea
@@ -85,18 +86,26 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
         status: Status | None = None,
         owner: str | None = None,
         service_area: ServiceArea | None = None,
+        *,
+        caller: CurrentCaller,
     ) -> list[FollowUpView]:
+        if service_area is not None:
+            caller.require_area(service_area, "the service area asked for")
         found = await asyncio.to_thread(
             list_followups, engine, status, owner, service_area, today()
         )
-        return [FollowUpView.of(f, today()) for f in found]
+        visible = [
+            f for f in found if caller.sees_every_area or f.service_area in caller.service_areas
+        ]
+        return [FollowUpView.of(f, today()) for f in visible]
 
     @router.get("/followups/{followup_id}", response_model=FollowUpWithTimeline)
-    async def one(followup_id: str) -> FollowUpWithTimeline:
+    async def one(followup_id: str, caller: CurrentCaller) -> FollowUpWithTimeline:
         found = await asyncio.to_thread(followup_with_timeline, engine, followup_id)
         if found is None:
             raise HTTPException(404, detail=f"no follow-up {followup_id!r}")
         followup, timeline = found
+        caller.require_area(followup.service_area, "this follow-up")
         view = FollowUpView.of(followup, today())
         return FollowUpWithTimeline(
             **view.model_dump(), timeline=[TimelineLine.of(e) for e in timeline]
@@ -107,7 +116,14 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
         response_model=FollowUpView,
         responses={404: {}, 409: {}, 422: {}},
     )
-    async def conversation(followup_id: str, form: ConversationForm) -> FollowUpView:
+    async def conversation(
+        followup_id: str, form: ConversationForm, caller: CurrentCaller
+    ) -> FollowUpView:
+        caller.require_self(form.recorded_by, "recorded_by")
+        found = await asyncio.to_thread(followup_with_timeline, engine, followup_id)
+        if found is not None:
+            caller.require_area(found[0].service_area, "this follow-up")
+
         def save() -> FollowUp:
             with transaction(engine) as session:
                 return record_conversation(session, followup_id, form, ctx)[0]

@@ -64,6 +64,6 @@ def create_app(settings: SchedulerSettings, clock: Clock | None = None) -> FastA
         lifespan=lifespan,
     )
     app.include_router(runtime.ops_router())
-    app.include_router(scheduler_router(runtime.engine, ctx))
+    runtime.secure(app, ctx.organisation, ctx.clock, scheduler_router(runtime.engine, ctx))
     app.state.timers = timers
     return app

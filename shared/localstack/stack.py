@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from shared.auth import LocalIssuer
 from shared.localstack.kafka import KAFKA_VERSION, KafkaServer, java_available
 from shared.localstack.mail import MailCatcher
 from shared.localstack.postgres import EmbeddedPostgres, create_database, server_version
@@ -38,6 +39,7 @@ class StackInfo:
     child_pids: list[int] = field(default_factory=list)
     smtp_port: int | None = None
     mail_dir: str | None = None
+    jwks_file: str | None = None
 
     def environment(self, service: str | None = None) -> dict[str, str]:
         """What a service process needs in its environment to use this stack."""
@@ -46,6 +48,8 @@ class StackInfo:
             "KAFKA_IDEMPOTENT_PRODUCER": str(self.idempotent_producer).lower(),
             "DATA_DIR": self.data_dir,
         }
+        if self.jwks_file is not None:
+            env["AUTH_JWKS_FILE"] = self.jwks_file
         if self.smtp_port is not None:
             env |= {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.smtp_port)}
         if service is not None and service in self.database_urls:
@@ -61,6 +65,11 @@ class StackInfo:
     @classmethod
     def load(cls, path: Path) -> "StackInfo":
         return cls(**json.loads(path.read_text()))
+
+
+def local_issuer(root: Path) -> LocalIssuer:
+    """The stack's token issuer: `qa token` mints with it, the services trust its JWKS file."""
+    return LocalIssuer(root / "auth")
 
 
 class LocalStack:
@@ -93,6 +102,7 @@ class LocalStack:
             self._server_pids(),
             self._mail.port,
             str(self._mail.folder),
+            str(local_issuer(self.root).ensure().jwks_file),
         )
 
     def stop(self) -> None:

@@ -20,6 +20,7 @@ from shared.localstack.postgres import create_database
 from shared.localstack.services import BUILT_SERVICES, ServiceProcess
 from shared.localstack.stack import StackInfo
 from shared.localstack.topics import ensure_topics
+from tests.tokens import bearer, service_bearer
 
 
 @dataclass
@@ -34,7 +35,7 @@ class System:
 
     def headers(self, as_: str | None) -> dict[str, str]:
         """The headers of a request made by person `as_` (staff id), or by a machine caller."""
-        return {}
+        return bearer(as_) if as_ else service_bearer("e2e-tests")
 
     def get(
         self, service: str, path: str, as_: str | None = None, **params: object
@@ -65,6 +66,18 @@ class System:
         process = ServiceProcess(service, self.logs)
         process.start(self.stack)
         self.services[service] = process
+
+    def start_replica(self, service: str) -> str:
+        """One more process of `service`: the same environment, database and consumer group, its
+        own port and log folder. Returns the name to address it by, e.g. `get("audit-2", ...)`."""
+        name = f"{service}-2"
+        process = ServiceProcess(service, self.logs / name)
+        process.start(self.stack)
+        self.services[name] = process
+        return name
+
+    def stop_replica(self, name: str) -> None:
+        self.services.pop(name).stop()
 
     def kill(self, service: str) -> None:
         """kill -9: no shutdown hooks, no flush, no goodbye."""
@@ -130,12 +143,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     system = item.funcargs.get("system") if hasattr(item, "funcargs") else None
     if report.when == "call" and report.failed and isinstance(system, System):
-        for log in sorted(system.logs.glob("*.log")):
+        for log in sorted(system.logs.rglob("*.log")):  # replicas log in subfolders
             lines = [
                 line
                 for line in log.read_text(errors="replace").splitlines()
                 if '"level": "WARNING"' in line or '"level": "ERROR"' in line
             ]
-            report.sections.append((f"{log.name} (warnings and errors)", "\n".join(lines[-30:])))
+            name = log.relative_to(system.logs)
+            report.sections.append((f"{name} (warnings and errors)", "\n".join(lines[-30:])))
         subjects = [f"{m['To']}: {m['Subject']}" for m in system.emails()]
         report.sections.append(("emails received", "\n".join(subjects[-40:])))

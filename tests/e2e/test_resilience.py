@@ -78,7 +78,9 @@ def _post_with_retries(system: System, body: dict) -> dict:
     key = str(uuid.uuid4())
 
     def attempt():
-        response = system.post("audit", "/audits", body, **{"Idempotency-Key": key})
+        response = system.post(
+            "audit", "/audits", body, as_=body["auditor_id"], **{"Idempotency-Key": key}
+        )
         return response.json() if response.status_code == 201 else None
 
     return wait_for(attempt, f"audit of {body['case_id']} accepted", 90)

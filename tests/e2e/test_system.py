@@ -44,7 +44,9 @@ def audit(case: str, grade: str, **changes: object) -> dict:
 
 
 def submit(system: System, body: dict) -> dict:
-    response = system.post("audit", "/audits", body, **{"Idempotency-Key": str(uuid.uuid4())})
+    response = system.post(
+        "audit", "/audits", body, as_=body["auditor_id"], **{"Idempotency-Key": str(uuid.uuid4())}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -99,6 +101,7 @@ def moderate(system: System, moderation: dict, grade: str) -> None:
             "rationale": "Evidence reviewed with the auditor",
             "request_id": str(uuid.uuid4()),
         },
+        as_=moderation["moderator_id"],
     )
     assert response.status_code == 200, response.text
 
@@ -119,7 +122,7 @@ def test_an_inadequate_audit_is_followed_up_until_the_reaudit_shows_improvement(
         lambda: mail_to(system, HEAD, "[Action] Reflective conversation due", case),
         "the Head of Service's email",
     )
-    inbox = system.get("notifications", f"/inbox/{HEAD}").json()
+    inbox = system.get("notifications", f"/inbox/{HEAD}", as_=HEAD).json()
     assert any(item["case_id"] == case for item in inbox["items"])
 
     today = datetime.now(UTC).astimezone(UK).date()
@@ -132,6 +135,7 @@ def test_an_inadequate_audit_is_followed_up_until_the_reaudit_shows_improvement(
             "attendees": [HEAD, TEAM_MANAGER],
             "agreed_actions": ["Review the plan with the family"],
         },
+        as_=HEAD,
     )
     assert held.status_code == 200, held.text
     assert held.json()["due_on"] == CALENDAR.roll_forward(today + timedelta(days=42)).isoformat()
@@ -177,7 +181,10 @@ def test_moderation_overturning_an_inadequate_grade_cancels_the_followup_and_say
 
 def test_a_moderator_downgrading_a_good_audit_to_inadequate_starts_a_followup(system):
     area_rate = system.put(
-        "moderation", "/sampling/early_help", {"rate": 1.0, "changed_by": ASSISTANT_DIRECTOR}
+        "moderation",
+        "/sampling/early_help",
+        {"rate": 1.0, "changed_by": ASSISTANT_DIRECTOR},
+        as_=ASSISTANT_DIRECTOR,
     )
     assert area_rate.status_code == 200
     case = case_ref()

@@ -20,6 +20,7 @@ from shared.migrations import upgrade
 from shared.organisation import load_organisation
 from tests.factories import unique_case
 from tests.integration.kafka_tools import eventually, read_all
+from tests.tokens import bearer
 
 DOMAINS = (
     "assessment",
@@ -57,7 +58,9 @@ async def audit_service(kafka_bootstrap, postgres_url):
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://audit") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://audit", headers=bearer("S0003")
+        ) as client:
             yield client
 
 

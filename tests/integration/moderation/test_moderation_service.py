@@ -22,6 +22,7 @@ from shared.events.topics import (
 from shared.localstack.topics import ensure_topics
 from tests.factories import audit_graded, unique_case
 from tests.integration.kafka_tools import eventually, read_all
+from tests.tokens import service_bearer
 
 AUDITOR, TEAM_MANAGER, ASSISTANT_DIRECTOR, PRACTITIONER = "S0003", "S0005", "S0001", "S0006"
 
@@ -39,7 +40,9 @@ async def moderation_service(kafka_bootstrap, postgres_url):
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://moderation") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://moderation", headers=service_bearer()
+        ) as client:
             yield client
 
 

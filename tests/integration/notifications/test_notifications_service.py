@@ -21,6 +21,7 @@ from shared.localstack.topics import ensure_topics
 from shared.organisation import load_organisation
 from tests.factories import unique_case
 from tests.integration.kafka_tools import eventually, read_all
+from tests.tokens import bearer
 
 ORG = load_organisation()
 HEAD = ORG.leads_of("early_help").head_of_service
@@ -87,7 +88,9 @@ async def service(kafka_bootstrap, postgres_url, webhook):
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://notifications"
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://notifications",
+            headers=bearer(HEAD),
         ) as client,
     ):
         yield client, port
@@ -192,6 +195,7 @@ async def _retried(client, before: str) -> bool:
 
 async def test_preferences_can_be_read_and_changed(service):
     client, _ = service
+    client.headers.update(bearer("S0005"))
     assert (await client.get("/preferences/S0005")).json() == {
         "staff_id": "S0005",
         "information": "immediately",
@@ -202,4 +206,4 @@ async def test_preferences_can_be_read_and_changed(service):
     assert (
         await client.put("/preferences/S0005", json={"information": "hourly"})
     ).status_code == 422
-    assert (await client.get("/preferences/S9999")).status_code == 404
+    assert (await client.get("/preferences/S0006")).status_code == 403  # someone else's

@@ -36,6 +36,7 @@ from shared.organisation import load_organisation
 from shared.outbox import OutboxMessage
 from tests.factories import audit_graded, unique_case
 from tests.integration.kafka_tools import read_all
+from tests.tokens import bearer, service_bearer
 
 HEAD_OF_SERVICE, AUDITOR = "S0003", "S0004"
 GRADED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -83,7 +84,11 @@ async def test_full_life_cycle_on_kafka_and_postgresql_with_a_controlled_clock(
 
     try:
         async with app.router.lifespan_context(app):
-            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s")
+            client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://s",
+                headers=bearer(HEAD_OF_SERVICE),
+            )
             await publish(
                 AUDIT_GRADED,
                 audit_graded(
@@ -286,7 +291,7 @@ async def test_two_scheduler_processes_share_the_work_and_open_one_followup(
             await producer.stop()
         [scheduled] = await events_for(kafka_bootstrap, FOLLOWUP_SCHEDULED, case, 1)
         for replica in replicas:
-            async with httpx.AsyncClient(base_url=replica.url) as client:
+            async with httpx.AsyncClient(base_url=replica.url, headers=service_bearer()) as client:
                 listed = (await client.get("/followups", params={"status": "open"})).json()
                 assert [f["id"] for f in listed if f["case_id"] == case] == [
                     scheduled["data"]["followup_id"]

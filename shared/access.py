@@ -1,0 +1,81 @@
+"""Access control for a service's HTTP app: the guard on every route, and its error answers.
+
+`AccessControl.guard` is a FastAPI dependency each service puts on its routers. It finds the
+route's entry in `shared.permissions`, checks the bearer token, resolves the caller from the
+organisation file, checks the role, and leaves the caller on `request.state` for scope checks
+and the access trail. 401 means "we do not know who you are", 403 "we do, and the answer is no".
+"""
+
+import asyncio
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.auth import Caller, Forbidden, TokenVerifier, Unauthenticated, caller_from_claims
+from shared.organisation import Organisation
+from shared.permissions import allowed_roles
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT from the organisation's issuer")
+
+
+def route_key(request: Request) -> str:
+    """ "METHOD /path/{param}" of the matched route, as `shared.permissions` names it."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
+
+
+@dataclass(frozen=True)
+class AccessControl:
+    service: str
+    verifier: TokenVerifier
+    organisation: Organisation
+
+    async def guard(
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Caller:
+        key = route_key(request)
+        roles = allowed_roles(self.service, key)
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise Unauthenticated("missing bearer token (Authorization: Bearer <token>)")
+        # A JWKS URL may be fetched on first use: keep the event loop free meanwhile.
+        claims = await asyncio.to_thread(self.verifier.claims, credentials.credentials)
+        caller = caller_from_claims(claims, self.organisation)
+        request.state.caller = caller
+        if roles is None:
+            raise Forbidden(f"no permission is declared for {key}")
+        if caller.roles.isdisjoint(roles):
+            needed = ", ".join(sorted(roles))
+            raise Forbidden(f"{key} needs one of these roles: {needed}")
+        return caller
+
+    def install(self, app: FastAPI) -> None:
+        """Answer `Unauthenticated` with 401 and `Forbidden` with 403, wherever they are raised."""
+        app.add_exception_handler(Unauthenticated, _unauthenticated)  # type: ignore[arg-type]
+        app.add_exception_handler(Forbidden, _forbidden)  # type: ignore[arg-type]
+
+
+def current_caller(request: Request) -> Caller:
+    """The caller the router's guard resolved (the guard runs before any route dependency)."""
+    caller: Caller = request.state.caller
+    return caller
+
+
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
+async def _unauthenticated(_request: Request, exc: Unauthenticated) -> JSONResponse:
+    quoted = str(exc).replace('"', "'")
+    return JSONResponse(
+        {"detail": str(exc)},
+        status_code=401,
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{quoted}"'},
+    )
+
+
+async def _forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=403)

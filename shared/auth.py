@@ -1,0 +1,235 @@
+"""Who is calling: bearer JWTs checked against the issuer's keys, roles from the organisation file.
+
+Tokens say who someone is (`sub`); the organisation file says what they are. A token cannot
+grant a staff member a role, so a compromised identity provider claim such as `roles: [admin]`
+does nothing for staff. Machine callers (other services, batch jobs) are the exception: their
+tokens carry `roles: ["service"]` and a subject that is not a staff id.
+
+In production the keys come from the issuer's JWKS URL (RS256 only). Locally, `LocalIssuer`
+keeps a key pair in a folder, writes its public half as a JWKS file for the services, and
+mints tokens for the demo organisation's people (`qa token S0003`).
+"""
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from shared.organisation import MODERATOR_ROLES, Organisation, Role
+
+ALGORITHM = "RS256"
+LOCAL_ISSUER = "qa-platform-local"
+AUDIENCE = "qa-platform"
+
+
+class AccessRole(StrEnum):
+    AUDITOR = "auditor"
+    MODERATOR = "moderator"
+    TEAM_MANAGER = "team_manager"
+    HEAD_OF_SERVICE = "head_of_service"
+    ASSISTANT_DIRECTOR = "assistant_director"
+    PRACTITIONER = "practitioner"
+    ADMIN = "admin"
+    SERVICE = "service"
+
+
+_JOB_ROLES = {
+    Role.PRACTITIONER: AccessRole.PRACTITIONER,
+    Role.TEAM_MANAGER: AccessRole.TEAM_MANAGER,
+    Role.HEAD_OF_SERVICE: AccessRole.HEAD_OF_SERVICE,
+    Role.ASSISTANT_DIRECTOR: AccessRole.ASSISTANT_DIRECTOR,
+    Role.ADMIN: AccessRole.ADMIN,
+}
+
+
+class Unauthenticated(Exception):
+    """No usable token: missing, expired, wrongly signed, for another audience or issuer."""
+
+
+class Forbidden(Exception):
+    """A known caller asking for something their role or scope does not allow."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    id: str
+    roles: frozenset[AccessRole]
+    service_areas: frozenset[str] = field(default_factory=frozenset)
+    """The service areas this person leads (as Head of Service or Assistant Director)."""
+
+    def has(self, *roles: AccessRole) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+    @property
+    def role_names(self) -> str:
+        return "+".join(sorted(self.roles))
+
+    @property
+    def sees_every_area(self) -> bool:
+        return self.has(AccessRole.ADMIN, AccessRole.SERVICE)
+
+    def require_self(self, staff_id: str, what: str) -> None:
+        """Staff act and read as themselves only: an id in a path or body must be the caller's."""
+        if staff_id != self.id:
+            raise Forbidden(f"{what} must be your own staff id ({self.id}), not {staff_id!r}")
+
+    def require_area(self, service_area: str, what: str) -> None:
+        if not self.sees_every_area and service_area not in self.service_areas:
+            raise Forbidden(f"{what} is in {service_area}, which is not one of your service areas")
+
+
+def caller_from_claims(claims: dict[str, object], organisation: Organisation) -> Caller:
+    subject = str(claims["sub"])
+    member = organisation.staff_by_id.get(subject)
+    if member is None:
+        claimed = claims.get("roles")
+        if isinstance(claimed, list) and AccessRole.SERVICE in claimed:
+            return Caller(subject, frozenset({AccessRole.SERVICE}))
+        raise Forbidden(f"{subject!r} is not in the organisation file")
+    roles: set[AccessRole] = set()
+    if member.role in _JOB_ROLES:
+        roles.add(_JOB_ROLES[member.role])
+    if member.role in MODERATOR_ROLES:
+        roles.add(AccessRole.MODERATOR)
+    if member.can_audit:
+        roles.add(AccessRole.AUDITOR)
+    led = {
+        leads.service_area
+        for leads in organisation.service_areas
+        if subject in (leads.head_of_service, leads.assistant_director)
+    }
+    return Caller(subject, frozenset(roles), frozenset(led))
+
+
+class TokenVerifier:
+    """Checks RS256 bearer tokens: signature, expiry, issuer and audience."""
+
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        *,
+        jwks_url: str | None = None,
+        jwks_file: Path | None = None,
+    ) -> None:
+        if (jwks_url is None) == (jwks_file is None):
+            raise ValueError("give exactly one of jwks_url and jwks_file")
+        self._issuer = issuer
+        self._audience = audience
+        self._client = jwt.PyJWKClient(jwks_url, lifespan=300) if jwks_url else None
+        self._keys = jwt.PyJWKSet.from_json(jwks_file.read_text()) if jwks_file else None
+
+    def claims(self, token: str) -> dict[str, object]:
+        """The token's claims, or `Unauthenticated` saying what is wrong with it."""
+        try:
+            key = self._signing_key(token)
+            return dict(
+                jwt.decode(
+                    token,
+                    key,
+                    algorithms=[ALGORITHM],
+                    audience=self._audience,
+                    issuer=self._issuer,
+                    options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                    leeway=30,  # clock skew between the issuer and us
+                )
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("token expired") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise Unauthenticated(f"token is not for this audience ({self._audience})") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise Unauthenticated(f"token is not from the trusted issuer ({self._issuer})") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise Unauthenticated("token signature is not valid") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise Unauthenticated(f"token has no {exc.claim!r} claim") from exc
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError) as exc:
+            raise Unauthenticated(f"token signing key not found: {exc}") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(f"token is not valid: {exc}") from exc
+
+    def _signing_key(self, token: str) -> jwt.PyJWK:
+        if self._client is not None:
+            return self._client.get_signing_key_from_jwt(token)
+        assert self._keys is not None
+        kid = jwt.get_unverified_header(token).get("kid")
+        candidates = [k for k in self._keys.keys if kid is None or k.key_id == kid]
+        if not candidates:
+            raise Unauthenticated("token signed with an unknown key")
+        return candidates[0]
+
+
+@dataclass(frozen=True)
+class LocalIssuer:
+    """A key pair in a folder, for running locally and in tests. Never for production."""
+
+    folder: Path
+    issuer: str = LOCAL_ISSUER
+    audience: str = AUDIENCE
+
+    @property
+    def private_key_file(self) -> Path:
+        return self.folder / "private.pem"
+
+    @property
+    def jwks_file(self) -> Path:
+        return self.folder / "jwks.json"
+
+    @property
+    def key_id(self) -> str:
+        return str(json.loads(self.jwks_file.read_text())["keys"][0]["kid"])
+
+    def ensure(self) -> "LocalIssuer":
+        """Create the key pair and JWKS file once; later calls reuse them."""
+        if self.private_key_file.exists() and self.jwks_file.exists():
+            return self
+        self.folder.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        self.private_key_file.touch(mode=0o600)
+        self.private_key_file.write_bytes(pem)
+        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+        public.update(kid=uuid.uuid4().hex[:16], use="sig", alg=ALGORITHM)
+        self.jwks_file.write_text(json.dumps({"keys": [public]}, indent=2))
+        return self
+
+    def mint(
+        self,
+        subject: str,
+        *,
+        roles: list[str] | None = None,
+        ttl_seconds: int = 8 * 3600,
+        audience: str | None = None,
+        issued_at: float | None = None,
+    ) -> str:
+        now = int(time.time() if issued_at is None else issued_at)
+        claims: dict[str, object] = {
+            "iss": self.issuer,
+            "aud": audience or self.audience,
+            "sub": subject,
+            "iat": now,
+            "exp": now + ttl_seconds,
+            "jti": uuid.uuid4().hex,
+        }
+        if roles:
+            claims["roles"] = roles
+        return jwt.encode(
+            claims,
+            self.private_key_file.read_bytes(),
+            algorithm=ALGORITHM,
+            headers={"kid": self.key_id},
+        )
+
+    def verifier(self) -> TokenVerifier:
+        return TokenVerifier(self.issuer, self.audience, jwks_file=self.jwks_file)

@@ -1,0 +1,1 @@
+"""Migration steps every service's history takes, each written once and called by a revision."""

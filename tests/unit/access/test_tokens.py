@@ -1,0 +1,100 @@
+"""Bearer tokens: what is accepted, what is refused and what the refusal says."""
+
+import time
+
+import jwt
+import pytest
+
+from shared.auth import (
+    AccessRole,
+    Caller,
+    Forbidden,
+    LocalIssuer,
+    Unauthenticated,
+    caller_from_claims,
+)
+from shared.organisation import load_organisation
+from tests.tokens import ISSUER
+
+ORG = load_organisation()
+
+
+def test_a_valid_token_gives_its_claims():
+    claims = ISSUER.verifier().claims(ISSUER.mint("S0003"))
+    assert (claims["sub"], claims["iss"], claims["aud"]) == ("S0003", ISSUER.issuer, "qa-platform")
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (lambda: ISSUER.mint("S0003", issued_at=time.time() - 7200, ttl_seconds=60), "expired"),
+        (lambda: ISSUER.mint("S0003", audience="another-api"), "not for this audience"),
+        (lambda: LocalIssuer(ISSUER.folder, issuer="elsewhere").mint("S0003"), "trusted issuer"),
+        (lambda: "not-a-jwt", "not valid"),
+    ],
+    ids=["expired", "wrong audience", "wrong issuer", "malformed"],
+)
+def test_bad_tokens_are_refused_saying_why(token, message):
+    with pytest.raises(Unauthenticated, match=message):
+        ISSUER.verifier().claims(token())
+
+
+def test_a_token_signed_by_another_key_is_refused(tmp_path):
+    stranger = LocalIssuer(tmp_path).ensure()
+    forged = jwt.encode(
+        {"sub": "S9001", "iss": ISSUER.issuer, "aud": "qa-platform", "iat": 1, "exp": 2**31},
+        stranger.private_key_file.read_bytes(),
+        algorithm="RS256",
+        headers={"kid": ISSUER.key_id},  # claims to be our key
+    )
+    with pytest.raises(Unauthenticated, match="signature is not valid"):
+        ISSUER.verifier().claims(forged)
+
+
+def test_an_unsigned_token_is_refused():
+    unsigned = jwt.encode(
+        {"sub": "S9001", "iss": ISSUER.issuer, "aud": "qa-platform", "iat": 1, "exp": 2**31},
+        None,
+        algorithm="none",
+    )
+    with pytest.raises(Unauthenticated):
+        ISSUER.verifier().claims(unsigned)
+
+
+def test_a_token_without_a_subject_is_refused():
+    token = jwt.encode(
+        {"iss": ISSUER.issuer, "aud": "qa-platform", "iat": 1, "exp": 2**31},
+        ISSUER.private_key_file.read_bytes(),
+        algorithm="RS256",
+        headers={"kid": ISSUER.key_id},
+    )
+    with pytest.raises(Unauthenticated, match="'sub'"):
+        ISSUER.verifier().claims(token)
+
+
+def test_roles_come_from_the_organisation_file_not_the_token():
+    head = caller_from_claims({"sub": "S0003", "roles": ["admin"]}, ORG)
+    assert AccessRole.ADMIN not in head.roles
+    assert AccessRole.HEAD_OF_SERVICE in head.roles
+    assert head.service_areas == {"early_help"}
+    director = caller_from_claims({"sub": "S0001"}, ORG)
+    assert {AccessRole.ASSISTANT_DIRECTOR, AccessRole.MODERATOR} <= director.roles
+    assert caller_from_claims({"sub": "S9001"}, ORG).roles == {AccessRole.ADMIN}
+
+
+def test_machine_callers_carry_the_service_role_and_strangers_are_refused():
+    machine = caller_from_claims({"sub": "scheduler", "roles": ["service"]}, ORG)
+    assert machine.roles == {AccessRole.SERVICE}
+    assert machine.sees_every_area
+    with pytest.raises(Forbidden, match="not in the organisation file"):
+        caller_from_claims({"sub": "S7777"}, ORG)
+
+
+def test_scope_checks_name_what_is_out_of_reach():
+    head = Caller("S0003", frozenset({AccessRole.HEAD_OF_SERVICE}), frozenset({"early_help"}))
+    head.require_self("S0003", "the inbox")
+    head.require_area("early_help", "this follow-up")
+    with pytest.raises(Forbidden, match="your own staff id"):
+        head.require_self("S0004", "the inbox")
+    with pytest.raises(Forbidden, match="not one of your service areas"):
+        head.require_area("children_in_care", "this follow-up")
