@@ -150,13 +150,19 @@ async def test_the_same_key_for_a_different_audit_is_refused(audit_service):
 async def test_rule_violations_answer_422_naming_each_field(audit_service):
     response = await audit_service.post(
         "/audits",
-        json=audit_body(
-            unique_case(), auditor_id="S0006", team_id="NOWHERE", graded_at="2099-01-01T00:00:00Z"
-        ),
+        json=audit_body(unique_case(), team_id="NOWHERE", graded_at="2099-01-01T00:00:00Z"),
     )
     assert response.status_code == 422
     named = {tuple(d["loc"]): d["msg"] for d in response.json()["detail"]}
-    assert set(named) == {("body", "auditor_id"), ("body", "team_id"), ("body", "graded_at")}
+    assert set(named) == {("body", "team_id"), ("body", "graded_at")}
+
+
+async def test_an_audit_is_recorded_only_in_the_callers_own_name(audit_service):
+    response = await audit_service.post(
+        "/audits", json=audit_body(unique_case(), auditor_id="S0017")
+    )
+    assert response.status_code == 403
+    assert "auditor_id must be your own staff id (S0003)" in response.json()["detail"]
 
 
 async def test_grade_statistics_match_a_hand_computed_month(audit_service):

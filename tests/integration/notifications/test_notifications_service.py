@@ -154,10 +154,15 @@ async def test_head_of_service_gets_one_email_one_inbox_item_and_one_webhook_cal
     mine = [i for i in inbox["items"] if i["case_id"] == case]
     assert len(mine) == 1
     assert mine[0]["read"] is False
-    unread = inbox["unread"]
     read = await client.post(f"/inbox/{mine[0]['id']}/read")
     assert read.json()["read"] is True
-    assert (await client.get(f"/inbox/{HEAD}")).json()["unread"] == unread - 1
+    after = (await client.get(f"/inbox/{HEAD}")).json()["items"]
+    assert [i["read"] for i in after if i["id"] == mine[0]["id"]] == [True]
+    someone_else = await client.post(
+        f"/inbox/{mine[0]['id']}/read",
+        headers=bearer(ORG.leads_of("early_help").assistant_director),
+    )
+    assert someone_else.status_code == 403
 
     delivered = await read_all(kafka_bootstrap, NOTIFICATION_DELIVERED, 3, key=case.encode())
     assert sorted(json.loads(r.value)["data"]["channel"] for r in delivered) == [

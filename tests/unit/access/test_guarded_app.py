@@ -1,0 +1,158 @@
+"""The guard, the access trail and the size limit on a small app, with SQLite underneath."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from shared.access import AccessControl, CurrentCaller
+from shared.access_trail import (
+    AccessRecord,
+    AccessTrailMiddleware,
+    access_trail_router,
+    purge_access_trail,
+)
+from shared.clock import FixedClock
+from shared.db import create_db_engine, transaction
+from shared.http import LimitRequestSize
+from shared.migrations import upgrade
+from shared.organisation import load_organisation
+from shared.permissions import PERMISSIONS
+from tests.tokens import ISSUER, bearer, service_bearer
+
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    upgrade("audit", url)
+    return create_db_engine(url)
+
+
+@pytest.fixture
+def client(engine, monkeypatch):
+    # Borrow the audit service's table entries for two tiny routes of our own.
+    monkeypatch.setitem(PERMISSIONS, "example", {**PERMISSIONS["audit"], "GET /undeclared": None})
+    router = APIRouter()
+
+    @router.get("/audits/{audit_id}")
+    async def one(audit_id: str, caller: CurrentCaller) -> dict[str, object]:
+        return {"id": audit_id, "case_id": "CASE-1", "read_by": caller.id}
+
+    @router.get("/audits")
+    async def many() -> list[dict[str, str]]:
+        return [{"case_id": "CASE-1"}, {"case_id": "CASE-2"}, {"case_id": "CASE-1"}]
+
+    @router.post("/audits")
+    async def submit(body: dict[str, str]) -> dict[str, str]:
+        return body
+
+    @router.get("/undeclared")
+    async def undeclared() -> dict[str, str]:
+        return {}
+
+    app = FastAPI()
+    control = AccessControl("example", ISSUER.verifier(), load_organisation())
+    control.install(app)
+    for r in (router, access_trail_router(engine)):
+        app.include_router(r, dependencies=[Depends(control.guard)])
+    app.add_middleware(AccessTrailMiddleware, engine=engine, clock=FixedClock(NOW))
+    app.add_middleware(LimitRequestSize, max_bytes=1000)
+    return TestClient(app)
+
+
+def trail(engine) -> list[tuple[str, str, str | None, int]]:
+    with transaction(engine) as session:
+        rows = session.exec(select(AccessRecord).order_by(AccessRecord.id)).all()  # type: ignore[arg-type]
+        return [(r.who, r.action, r.case_id, r.outcome) for r in rows]
+
+
+def test_missing_and_bad_tokens_answer_401_with_a_clear_message(client):
+    missing = client.get("/audits/A1")
+    assert missing.status_code == 401
+    assert missing.json()["detail"].startswith("missing bearer token")
+    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    expired = client.get(
+        "/audits/A1", headers=bearer("S0003", issued_at=time.time() - 7200, ttl_seconds=60)
+    )
+    assert (expired.status_code, expired.json()["detail"]) == (401, "token expired")
+    wrong = client.get("/audits/A1", headers=bearer("S0003", audience="other"))
+    assert wrong.status_code == 401
+    assert "audience" in wrong.json()["detail"]
+
+
+def test_the_wrong_role_answers_403_naming_the_roles_needed(client):
+    practitioner = client.get("/audits/A1", headers=bearer("S0006"))
+    assert practitioner.status_code == 403
+    assert "needs one of these roles" in practitioner.json()["detail"]
+    assert client.get("/audits/A1", headers=bearer("S0003")).json()["read_by"] == "S0003"
+
+
+def test_a_route_without_a_declared_permission_is_refused_to_everyone(client):
+    for headers in (bearer("S9001"), service_bearer()):
+        answer = client.get("/undeclared", headers=headers)
+        assert answer.status_code == 403
+        assert answer.json()["detail"] == "no permission is declared for GET /undeclared"
+
+
+def test_reads_and_refusals_are_written_to_the_trail_once_per_case(client, engine):
+    client.get("/audits/A1", headers=bearer("S0003"))
+    client.get("/audits", headers=service_bearer("scheduler"))
+    client.get("/audits/A1", headers=bearer("S0006"))
+    client.get("/audits/A1")
+    assert trail(engine) == [
+        ("S0003", "GET /audits/{audit_id}", "CASE-1", 200),
+        ("scheduler", "GET /audits", "CASE-1", 200),
+        ("scheduler", "GET /audits", "CASE-2", 200),
+        ("S0006", "GET /audits/{audit_id}", None, 403),
+        ("unauthenticated", "GET /audits/{audit_id}", None, 401),
+    ]
+
+
+def test_only_admins_read_the_trail_and_nobody_can_change_it(client):
+    client.get("/audits/A1", headers=bearer("S0003"))
+    assert client.get("/access-trail", headers=bearer("S0003")).status_code == 403
+    rows = client.get("/access-trail", params={"case_id": "CASE-1"}, headers=bearer("S9001"))
+    assert [(r["who"], r["role"], r["case_id"]) for r in rows.json()] == [
+        ("S0003", "auditor+head_of_service", "CASE-1")
+    ]
+    for method in ("PUT", "POST", "DELETE", "PATCH"):
+        assert client.request(method, "/access-trail", headers=bearer("S9001")).status_code == 405
+
+
+def test_no_answer_leaves_when_its_trail_cannot_be_written(client, engine):
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE access_trail")
+    answer = client.get("/audits/A1", headers=bearer("S0003"))
+    assert answer.status_code == 503
+    assert "CASE-1" not in answer.text
+
+
+def test_oversized_bodies_are_refused_with_413(client):
+    big = {"note": "x" * 2000}
+    assert client.post("/audits", json=big, headers=bearer("S0003")).status_code == 413
+
+    def chunks():  # no Content-Length: counted while read
+        yield b'{"note": "'
+        for _ in range(30):
+            yield b"x" * 100
+        yield b'"}'
+
+    streamed = client.post(
+        "/audits",
+        content=chunks(),
+        headers={**bearer("S0003"), "content-type": "application/json"},
+    )
+    assert streamed.status_code == 413
+    assert client.post("/audits", json={"note": "ok"}, headers=bearer("S0003")).status_code == 200
+
+
+def test_the_purge_deletes_only_rows_past_retention(client, engine):
+    client.get("/audits/A1", headers=bearer("S0003"))
+    assert purge_access_trail(engine, NOW + timedelta(days=729), keep_days=730) == 0
+    assert purge_access_trail(engine, NOW + timedelta(days=731), keep_days=730) == 1
+    assert trail(engine) == []
