@@ -91,7 +91,7 @@ def one_shot_jobs() -> set[str]:
 
 
 def test_every_long_running_compose_service_has_a_healthcheck():
-    assert one_shot_jobs() == {"topics"}
+    assert one_shot_jobs() == {"topics", "auth-keys"}
     for name, service in COMPOSE["services"].items():
         if name not in one_shot_jobs():
             assert "healthcheck" in service, name
@@ -114,7 +114,7 @@ def test_each_service_runs_from_the_one_image_with_its_own_command(service):
     assert spec["command"] == ["python", "-m", f"services.{service}"]
     assert (ROOT / "services" / service / "__main__.py").exists()
     assert spec["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}
-    images = {COMPOSE["services"][s]["image"] for s in (*MONITORED, "topics")}
+    images = {COMPOSE["services"][s]["image"] for s in (*MONITORED, *one_shot_jobs())}
     assert images == {spec["image"]}
 
 
@@ -131,6 +131,18 @@ def test_each_service_is_configured_with_settings_it_really_reads(service):
     assert environment["DATABASE_URL"].rsplit("/", 1)[1] == service
     port = environment["HTTP_PORT"]
     assert COMPOSE["services"][service]["ports"] == [f"{port}:{port}"]
+
+
+def test_services_trust_the_keys_the_auth_keys_job_makes():
+    job = COMPOSE["services"]["auth-keys"]
+    folder = job["volumes"][0].split(":")[1]
+    assert f"LocalIssuer(Path('{folder}')).ensure()" in job["command"][-1]
+    assert job["environment"]["QA_STACK_DIR"] + "/auth" == folder  # where `qa token` looks
+    for service in MONITORED:
+        spec = COMPOSE["services"][service]
+        assert spec["environment"]["AUTH_JWKS_FILE"] == f"{folder}/jwks.json"
+        assert f"auth-keys:{folder}:ro" in spec["volumes"]
+        assert spec["depends_on"]["auth-keys"] == {"condition": "service_completed_successfully"}
 
 
 def test_notifications_send_their_email_to_the_compose_mail_catcher():
