@@ -79,13 +79,13 @@ def test_scope_limits_people_to_their_own_area_assignments_and_inbox(system):
     case = case_ref()
     graded = submit(system, audit(case, "inadequate"))
     followup = followup_of(system, case, "open")
-    other_head = ORG.leads_of("children_in_care").head_of_service
+    other_head = ORG.leads_of("children_we_care_for").head_of_service
     assert system.get("scheduler", f"/followups/{followup['id']}", as_=HEAD).status_code == 200
     refused = system.get("scheduler", f"/followups/{followup['id']}", as_=other_head)
     assert refused.status_code == 403
     assert "not one of your service areas" in refused.json()["detail"]
     listed = system.get("scheduler", "/followups", as_=other_head).json()
-    assert all(f["service_area"] == "children_in_care" for f in listed)
+    assert all(f["service_area"] == "children_we_care_for" for f in listed)
     assert case not in {f["case_id"] for f in listed}
 
     moderation = moderation_of(system, graded["id"])
