@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from shared.localstack.topics import PARTITIONS, ensure_topics
 
@@ -66,6 +67,24 @@ async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int,
     finally:
         await admin.close()
     return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+
+
+async def group_members(bootstrap: str, group: str) -> tuple[str, list[set[TopicPartition]]]:
+    """A consumer group's state (e.g. "Stable") and the partitions assigned to each member."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [response] = await admin.describe_consumer_groups([group])
+    finally:
+        await admin.close()
+    [described] = response.to_object()["groups"]
+    members = [
+        set(ConsumerProtocolMemberAssignment.decode(member["member_assignment"]).partitions())
+        if member["member_assignment"]
+        else set()  # joined, not yet given anything
+        for member in described["members"]
+    ]
+    return described["state"], members
 
 
 async def eventually(
