@@ -109,7 +109,8 @@ def _seed_demo(audit_url: str) -> None:
             _progress(f"Seeding demo audits: {done}/{total}")
 
     try:
-        seeded = seed_demo(audit_url, organisation, progress=show)
+        issuer = local_issuer(stack_root()).ensure()
+        seeded = seed_demo(audit_url, issuer, organisation, progress=show)
     except DemoError as exc:
         print("\n" * one_line + f"error: demo audits not seeded: {exc}", file=sys.stderr)
         return

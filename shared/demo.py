@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from shared.auth import LocalIssuer
 from shared.calendar import UK, WorkingDayCalendar, month_bounds
 from shared.events.vocabulary import AuditDomain, AuditKind, Grade
 from shared.organisation import Organisation, Role, StaffMember, Team
@@ -168,20 +169,27 @@ class Seeded:
 
 
 def post_as(
-    client: httpx.Client, url: str, body: dict[str, Any], staff_id: str, idempotency_key: str
+    client: httpx.Client,
+    issuer: LocalIssuer,
+    url: str,
+    body: dict[str, Any],
+    staff_id: str,
+    idempotency_key: str,
 ) -> httpx.Response:
-    """POST `body` on behalf of staff member `staff_id`: every demo request goes through here.
-
-    The person is named so that the bearer token for them can be added in this one place.
-    """
+    """POST `body` as staff member `staff_id`, with their token: every demo request goes here."""
+    headers = {
+        "Idempotency-Key": idempotency_key,
+        "Authorization": f"Bearer {issuer.mint(staff_id, ttl_seconds=600)}",
+    }
     try:
-        return client.post(url, json=body, headers={"Idempotency-Key": idempotency_key})
+        return client.post(url, json=body, headers=headers)
     except httpx.HTTPError as exc:
         raise DemoError(f"{url} did not answer {staff_id}'s request: {type(exc).__name__}") from exc
 
 
 def seed_demo(
     audit_url: str,
+    issuer: LocalIssuer,
     organisation: Organisation,
     now: datetime | None = None,
     progress: Callable[[int, int], None] = lambda done, total: None,
@@ -192,7 +200,7 @@ def seed_demo(
     with httpx.Client(timeout=30) as client:
         for done, audit in enumerate(audits, start=1):
             response = post_as(
-                client, f"{audit_url}/audits", audit.body, audit.auditor_id, audit.key
+                client, issuer, f"{audit_url}/audits", audit.body, audit.auditor_id, audit.key
             )
             if response.status_code not in (200, 201):
                 raise DemoError(

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import re
 import signal
 import smtplib
 import subprocess
@@ -13,12 +14,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
+import pytest
 from aiokafka import AIOKafkaConsumer
 
 import shared.localstack.stack as stack_module
 from shared.kafka import BrokerPublisher, make_broker
 from shared.localstack.mail import MailCatcher
 from shared.localstack.stack import LocalStack
+from tests.conftest import USED
 
 QA = [sys.executable, "-m", "shared.cli"]
 AUDIT = {
@@ -34,6 +37,11 @@ AUDIT = {
     ),
     "graded_at": "2026-11-02T10:00:00Z",
 }
+
+
+DEMO_LINE = re.compile(
+    r"^demo: +(\d+) audits over the last 4 months \((\d+) new, (\d+) already there.* in ([\d.]+)s$"
+)
 
 
 def qa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -66,7 +74,9 @@ def start(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], list[
         [*QA, *args], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
-        return process, wait_for_line(process, "Running. Press Ctrl-C to stop.")
+        # Kafka, PostgreSQL, four services and the demo months before "Running": minutes on a
+        # loaded two-core machine.
+        return process, wait_for_line(process, "Running. Press Ctrl-C to stop.", timeout=240)
     except BaseException:
         process.kill()
         raise
@@ -84,6 +94,8 @@ def alive(pid: int) -> bool:
     return "zombie" not in Path(f"/proc/{pid}/status").read_text()
 
 
+# Kafka, PostgreSQL, four services and the demo months, on a shared two-core machine.
+@pytest.mark.timeout(360)
 def test_qa_run_serves_the_audit_service_on_kafka_and_postgresql_then_stops_cleanly(
     server_root: Path,
 ):
@@ -95,7 +107,20 @@ def test_qa_run_serves_the_audit_service_on_kafka_and_postgresql_then_stops_clea
         )
         assert any(line.startswith("database: PostgreSQL 18") for line in output)
         audit_url = next(line for line in output if line.startswith("audit: API ")).split()[2]
-        submitted = httpx.post(f"{audit_url}/audits", json=AUDIT, timeout=10)
+        # The demo months were seeded through the API before the stack said it was running.
+        assert any(line.startswith("... Seeding demo audits: 50/") for line in output)
+        [demo] = [m for line in output if (m := DEMO_LINE.match(line))]
+        assert (int(demo.group(2)), int(demo.group(3))) == (int(demo.group(1)), 0)
+        USED["qa run demo"] = f"qa run: {demo.group(1)} demo audits seeded in {demo.group(4)}s"
+        assert httpx.get(f"{audit_url}/asyncapi.json", timeout=10).json()["asyncapi"] == "3.0.0"
+        token = qa("token", "S0003", env=env).stdout.strip()
+        assert httpx.post(f"{audit_url}/audits", json=AUDIT, timeout=10).status_code == 401
+        submitted = httpx.post(
+            f"{audit_url}/audits",
+            json=AUDIT,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
         assert submitted.status_code == 201, submitted.text
         assert httpx.get(f"{audit_url}/ready", timeout=10).json()["checks"] == {
             "database": True,

@@ -71,3 +71,10 @@ def test_no_names_only_references_in_what_is_posted(audits, organisation):
     for audit in audits:
         text = str(audit.body)
         assert not any(name in text for name in names), audit.key
+
+
+def test_no_demo_is_a_flag_of_qa_run_and_the_demo_is_on_by_default():
+    from shared.cli import build_parser
+
+    assert build_parser().parse_args(["run"]).demo is True
+    assert build_parser().parse_args(["run", "--no-demo"]).demo is False
