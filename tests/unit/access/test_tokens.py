@@ -10,6 +10,7 @@ from shared.auth import (
     Caller,
     Forbidden,
     LocalIssuer,
+    TokenVerifier,
     Unauthenticated,
     caller_from_claims,
 )
@@ -98,3 +99,46 @@ def test_scope_checks_name_what_is_out_of_reach():
         head.require_self("S0004", "the inbox")
     with pytest.raises(Forbidden, match="not one of your service areas"):
         head.require_area("children_in_care", "this follow-up")
+
+
+def test_production_keys_are_fetched_from_the_issuers_jwks_url():
+    import http.server
+    import threading
+
+    jwks = ISSUER.jwks_file.read_bytes()
+
+    class Keys(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(jwks)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Keys)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/.well-known/jwks.json"
+        verifier = TokenVerifier(ISSUER.issuer, "qa-platform", jwks_url=url)
+        assert verifier.claims(ISSUER.mint("S0004"))["sub"] == "S0004"
+        stranger = LocalIssuer(ISSUER.folder.parent / "stranger-keys").ensure()
+        with pytest.raises(Unauthenticated, match="key"):
+            verifier.claims(stranger.mint("S0004"))
+    finally:
+        server.shutdown()
+
+
+def test_settings_need_exactly_one_source_of_token_keys(monkeypatch):
+    from services.audit.settings import AuditSettings
+    from shared.settings import SettingsError, load_settings
+
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
+    monkeypatch.delenv("AUTH_JWKS_FILE")
+    with pytest.raises(SettingsError, match=r"AUTH_JWKS_URL .* AUTH_JWKS_FILE"):
+        load_settings(AuditSettings)
+    monkeypatch.setenv("AUTH_JWKS_FILE", str(ISSUER.jwks_file))
+    monkeypatch.setenv("AUTH_JWKS_URL", "https://login.example.gov.uk/jwks")
+    with pytest.raises(SettingsError, match="exactly one"):
+        load_settings(AuditSettings)

@@ -1,0 +1,88 @@
+"""`qa purge`: what is past its retention period goes; nothing in flight, nothing recent."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from services.notifications.models import Notification
+from shared.access_trail import AccessRecord
+from shared.cli import main
+from shared.db import create_db_engine, transaction
+from shared.migrations import upgrade
+
+NOW = datetime.now(UTC)
+
+
+def notification(number: int, status: str, age_days: int) -> Notification:
+    created = NOW - timedelta(days=age_days)
+    return Notification(
+        id=f"N-{number}",
+        source_event_id=f"E-{number}",
+        event_type="InadequateFound",
+        kind="action",
+        recipient_id="S0003",
+        channel="email",
+        case_id=f"CASE-{number}",
+        subject="s",
+        body_text="t",
+        body_html="h",
+        link="l",
+        status=status,
+        event_time=created,
+        created_at=created,
+    )
+
+
+@pytest.fixture
+def notifications_db(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'notifications.db'}"
+    upgrade("notifications", url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
+    monkeypatch.setenv("NOTIFICATION_RETENTION_DAYS", "365")
+    monkeypatch.setenv("ACCESS_TRAIL_RETENTION_DAYS", "730")
+    return create_db_engine(url)
+
+
+def test_purge_deletes_settled_notifications_and_trail_rows_past_retention(
+    notifications_db, capsys
+):
+    with transaction(notifications_db) as session:
+        session.add_all(
+            [
+                notification(1, "delivered", 400),  # settled, old: goes
+                notification(2, "failed", 400),  # settled, old: goes
+                notification(3, "pending", 400),  # still being delivered: stays
+                notification(4, "held", 400),  # waiting for a digest: stays
+                notification(5, "delivered", 300),  # within retention: stays
+            ]
+        )
+        for age in (800, 100):
+            session.add(
+                AccessRecord(
+                    at=NOW - timedelta(days=age),
+                    who="S0003",
+                    role="head_of_service",
+                    action="GET /inbox/{staff_id}",
+                    case_id=None,
+                    outcome=200,
+                )
+            )
+    assert main(["purge", "notifications"]) == 0
+    printed = capsys.readouterr().out
+    assert "deleted 1 access trail rows older than 730 days" in printed
+    assert "deleted 2 settled notifications older than 365 days" in printed
+    with transaction(notifications_db) as session:
+        kept = sorted(n.id for n in session.exec(select(Notification)).all())
+        trail = session.exec(select(AccessRecord)).all()
+    assert kept == ["N-3", "N-4", "N-5"]
+    assert len(trail) == 1
+
+
+def test_purge_without_a_configured_service_says_what_is_missing(monkeypatch, capsys):
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    with pytest.raises(SystemExit) as stopped:
+        main(["purge", "audit"])
+    assert stopped.value.code == 2
+    assert "KAFKA_BOOTSTRAP_SERVERS" in capsys.readouterr().err
