@@ -1,6 +1,7 @@
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+import shared.metrics  # noqa: F401 (registers the platform's metrics, as every service does)
 from shared.http import database_check, ops_router
 
 

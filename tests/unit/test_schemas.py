@@ -38,4 +38,4 @@ def test_regenerating_writes_every_schema_and_removes_stale_ones(tmp_path):
 
 def test_schema_check_command_reports_current_schemas(capsys):
     assert main(["schemas", "--check"]) == 0
-    assert "16 JSON Schemas are current" in capsys.readouterr().out
+    assert "16 JSON Schemas and 4 AsyncAPI documents are current" in capsys.readouterr().out
