@@ -1,9 +1,12 @@
 """The audit service's app factory: wiring only, nothing runs until the app starts."""
 
+import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.audit.api import AuditDependencies, audit_router
 from services.audit.handlers import register_case
@@ -16,6 +19,8 @@ from shared.events import CaseAllocated, CaseClosed, CaseOpened
 from shared.events.topics import CASE_EVENTS
 from shared.organisation import load_organisation
 from shared.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: AuditSettings, clock: Clock | None = None) -> FastAPI:
@@ -33,9 +38,16 @@ def create_app(settings: AuditSettings, clock: Clock | None = None) -> FastAPI:
         monthly_target=settings.monthly_audit_target,
     )
     MONTHLY_AUDIT_TARGET.set(settings.monthly_audit_target)
-    LEARNING_AUDITS_MONTH_TO_DATE.set_function(
-        lambda: learning_audits_in_month(runtime.engine, clock.now().date())
-    )
+
+    def month_to_date() -> float:
+        # Read at scrape time; a database that is down must not take /metrics down with it.
+        try:
+            return learning_audits_in_month(runtime.engine, clock.now().date())
+        except SQLAlchemyError:
+            log.warning("learning audits this month not counted: database unavailable")
+            return math.nan
+
+    LEARNING_AUDITS_MONTH_TO_DATE.set_function(month_to_date)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
