@@ -13,13 +13,11 @@ MODERATOR = AccessRole.MODERATOR
 TEAM_MANAGER = AccessRole.TEAM_MANAGER
 HEAD = AccessRole.HEAD_OF_SERVICE
 DIRECTOR = AccessRole.ASSISTANT_DIRECTOR
-PRACTITIONER = AccessRole.PRACTITIONER
 ADMIN = AccessRole.ADMIN
 SERVICE = AccessRole.SERVICE
 
 STAFF = frozenset(AccessRole) - {SERVICE}
 """Every person in the organisation file, whatever their job."""
-MANAGERS = frozenset({TEAM_MANAGER, HEAD, DIRECTOR, ADMIN})
 CASE_READERS = frozenset({AUDITOR, MODERATOR, HEAD, DIRECTOR, ADMIN, SERVICE})
 """Graded audits and moderations name practitioners' work: quality assurance staff only."""
 STATISTICS = frozenset({AUDITOR, MODERATOR, TEAM_MANAGER, HEAD, DIRECTOR, ADMIN, SERVICE})
