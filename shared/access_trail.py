@@ -37,6 +37,9 @@ class AccessRecord(SQLModel, table=True):
     who: str = Field(max_length=128, index=True)
     role: str = Field(max_length=160)
     action: str = Field(max_length=200)
+    """The route, e.g. "GET /followups/{followup_id}": what kind of access."""
+    path: str = Field(max_length=300)
+    """The record asked for, e.g. "/followups/FU-123": kept for refusals too, which name no case."""
     case_id: str | None = Field(default=None, max_length=64, index=True)
     outcome: int
 
@@ -46,6 +49,7 @@ class AccessRecordView(BaseModel):
     who: str
     role: str
     action: str
+    path: str
     case_id: str | None
     outcome: int
 
@@ -121,8 +125,11 @@ class AccessTrailMiddleware:
         now = self.clock.now()
         who = caller.id if caller is not None else "unauthenticated"
         role = caller.role_names if caller is not None else ""
+        path = str(scope["path"])[:300]
         return [
-            AccessRecord(at=now, who=who, role=role, action=action, case_id=c, outcome=status)
+            AccessRecord(
+                at=now, who=who, role=role, action=action, path=path, case_id=c, outcome=status
+            )
             for c in cases or [None]
         ]
 

@@ -20,8 +20,8 @@ def test_postgresql_refuses_updates_to_the_access_trail_but_lets_the_purge_delet
 ):
     upgrade("moderation", postgres_url)
     insert = text(
-        "INSERT INTO access_trail (at, who, role, action, case_id, outcome)"
-        " VALUES (now(), 'S0004', 'moderator', 'GET /moderations', 'C-PG-1', 200)"
+        "INSERT INTO access_trail (at, who, role, action, path, case_id, outcome) VALUES"
+        " (now(), 'S0004', 'moderator', 'GET /moderations', '/moderations', 'C-PG-1', 200)"
     )
     with postgres_engine.begin() as connection:
         connection.execute(insert)

@@ -33,8 +33,8 @@ def test_the_access_trail_refuses_updates(sqlite_engine):
     with sqlite_engine.begin() as connection:
         connection.execute(
             text(
-                "INSERT INTO access_trail (at, who, role, action, case_id, outcome)"
-                " VALUES ('2026-11-27 10:00:00', 'S0003', 'auditor', 'GET /audits', 'C1', 200)"
+                "INSERT INTO access_trail (at, who, role, action, path, case_id, outcome) VALUES"
+                " ('2026-11-27 10:00:00', 'S0003', 'auditor', 'GET /audits', '/audits', 'C1', 200)"
             )
         )
     with pytest.raises(Exception, match="append-only"), sqlite_engine.begin() as connection:

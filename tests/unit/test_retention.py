@@ -65,6 +65,7 @@ def test_purge_deletes_settled_notifications_and_trail_rows_past_retention(
                     who="S0003",
                     role="head_of_service",
                     action="GET /inbox/{staff_id}",
+                    path="/inbox/S0003",
                     case_id=None,
                     outcome=200,
                 )

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("who", sa.String(length=128), nullable=False),
         sa.Column("role", sa.String(length=160), nullable=False),
         sa.Column("action", sa.String(length=200), nullable=False),
+        sa.Column("path", sa.String(length=300), nullable=False),
         sa.Column("case_id", sa.String(length=64), nullable=True),
         sa.Column("outcome", sa.Integer(), nullable=False),
     )

@@ -71,6 +71,13 @@ def trail(engine) -> list[tuple[str, str, str | None, int]]:
         return [(r.who, r.action, r.case_id, r.outcome) for r in rows]
 
 
+def test_a_refusal_keeps_the_record_asked_for(client, engine):
+    client.get("/audits/AUD-42", headers=bearer("S0006"))
+    with transaction(engine) as session:
+        [row] = session.exec(select(AccessRecord)).all()
+    assert (row.who, row.path, row.case_id, row.outcome) == ("S0006", "/audits/AUD-42", None, 403)
+
+
 def test_missing_and_bad_tokens_answer_401_with_a_clear_message(client):
     missing = client.get("/audits/A1")
     assert missing.status_code == 401
