@@ -77,6 +77,11 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
         audit = next((service for service in started if service.name == "audit"), None)
         if audit is not None and getattr(args, "demo", False):
             _seed_demo(audit.url)
+        if services:
+            print(
+                "tokens: every API call needs one; `.venv/bin/qa token S0003` mints one for a"
+                " demo person (README: Tokens)"
+            )
         print("Running. Press Ctrl-C to stop.", flush=True)
         stop.wait()
     except KeyboardInterrupt:
