@@ -123,7 +123,12 @@ class AccessTrailMiddleware:
             except ValueError:
                 cases = []
         now = self.clock.now()
-        who = caller.id if caller is not None else "unauthenticated"
+        # No caller: refused by the guard (401), or before it ran (a body too large or malformed).
+        who = (
+            caller.id
+            if caller is not None
+            else ("unauthenticated" if status == 401 else "unchecked")
+        )
         role = caller.role_names if caller is not None else ""
         path = str(scope["path"])[:300]
         return [

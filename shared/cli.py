@@ -56,6 +56,8 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
     started: list[ServiceProcess] = []
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C stops the system even when a launcher started us with SIGINT ignored (`cmd &`).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         info = stack.start(progress=_progress)
         info.save(state)
@@ -247,6 +249,13 @@ def schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_hours(text: str) -> float:
+    hours = float(text)
+    if not 0 < hours <= 24 * 30:
+        raise argparse.ArgumentTypeError("between 0 and 720 hours (30 days)")
+    return hours
+
+
 def token(args: argparse.Namespace) -> int:
     """Print a token signed by the local stack's key, which `qa run` services trust."""
     organisation = load_organisation(
@@ -262,9 +271,19 @@ def token(args: argparse.Namespace) -> int:
 
 
 def purge(args: argparse.Namespace) -> int:
-    from shared.retention import purge as purge_service  # imports every service's settings
+    from shared.retention import RetentionError  # imports every service's settings
+    from shared.retention import purge as purge_service
 
-    for what, count in purge_service(args.service):
+    state = state_file()
+    if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ and state.exists():
+        # Beside a running `qa run`: purge its databases, with the settings its services have.
+        os.environ.update(StackInfo.load(state).environment(args.service))
+    try:
+        purged = purge_service(args.service)
+    except RetentionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for what, count in purged:
         print(f"{args.service}: deleted {count} {what}")
     return 0
 
@@ -299,7 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     token_command.add_argument(
         "--service", action="store_true", help="a machine caller's token (role: service)"
     )
-    token_command.add_argument("--hours", type=float, default=8, help="lifetime (default 8)")
+    token_command.add_argument(
+        "--hours", type=_positive_hours, default=8, help="lifetime (default 8)"
+    )
     token_command.set_defaults(func=token)
     purge_command = commands.add_parser(
         "purge", help="delete what is past its retention period from a service's database"

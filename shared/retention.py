@@ -6,8 +6,10 @@ Run it where the service runs, with the service's environment (DATABASE_URL and 
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from services.audit.settings import AuditSettings
 from services.moderation.settings import ModerationSettings
@@ -48,12 +50,26 @@ PURGES: dict[str, list[Purge]] = {
 }
 
 
+class RetentionError(RuntimeError):
+    """The service's database is not there or not migrated; the message says which."""
+
+
 def purge(service: str, now: datetime | None = None) -> list[tuple[str, int]]:
     """Run every purge of `service` against its database; what went, and how many."""
     settings = settings_or_exit(SETTINGS[service])
+    url = make_url(settings.resolved_database_url)
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        # Connecting would create an empty file and purge nothing: say where we looked instead.
+        raise RetentionError(f"no {service} database at {shown} (set DATABASE_URL or DATA_DIR)")
     engine = create_db_engine(settings.resolved_database_url)
     try:
         when = now or datetime.now(UTC)
         return [step(engine, when, settings) for step in PURGES[service]]
+    except (OperationalError, ProgrammingError) as exc:
+        raise RetentionError(
+            f"{shown} is not a migrated {service} database (start the service once): "
+            f"{type(exc.orig).__name__}"
+        ) from exc
     finally:
         engine.dispose()

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from services.notifications.handlers import NotifyContext, preference_of
 from services.notifications.models import Notification, Preference
 from shared.access import CurrentCaller
+from shared.auth import Forbidden
 from shared.db import as_utc, transaction
 from shared.events.vocabulary import NotificationChannel
 
@@ -91,7 +92,8 @@ def notifications_router(engine: Engine, ctx: NotifyContext) -> APIRouter:
                 found = session.get(Notification, notification_id)
                 if found is None or found.channel != NotificationChannel.INBOX:
                     return None
-                caller.require_self(found.recipient_id, "the inbox item's recipient")
+                if found.recipient_id != caller.id:
+                    raise Forbidden("this inbox item is someone else's")
                 if found.read_at is None:
                     found.read_at = ctx.clock.now()
                     session.add(found)

@@ -87,3 +87,30 @@ def test_purge_without_a_configured_service_says_what_is_missing(monkeypatch, ca
         main(["purge", "audit"])
     assert stopped.value.code == 2
     assert "KAFKA_BOOTSTRAP_SERVERS" in capsys.readouterr().err
+
+
+def test_purge_of_a_missing_database_says_where_it_looked_and_creates_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["purge", "scheduler"]) == 1
+    assert f"no scheduler database at sqlite:///{tmp_path}/scheduler.db" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_purge_of_a_database_never_migrated_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    (tmp_path / "audit.db").touch()
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["purge", "audit"]) == 1
+    assert "is not a migrated audit database" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("hours", ["0", "-1", "1000"])
+def test_tokens_cannot_be_minted_expired_or_for_months(hours, capsys):
+    with pytest.raises(SystemExit):
+        main(["token", "S0003", "--hours", hours])
+    assert "between 0 and 720 hours" in capsys.readouterr().err
