@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from unittest import mock
 
 from shared.asyncapi import SERVICE_TOPICS, stale_documents, write_documents
 from shared.demo import MONTHS, DemoError, seed_demo
@@ -275,11 +276,13 @@ def purge(args: argparse.Namespace) -> int:
     from shared.retention import purge as purge_service
 
     state = state_file()
+    stack_settings = {}
     if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ and state.exists():
         # Beside a running `qa run`: purge its databases, with the settings its services have.
-        os.environ.update(StackInfo.load(state).environment(args.service))
+        stack_settings = StackInfo.load(state).environment(args.service)
     try:
-        purged = purge_service(args.service)
+        with mock.patch.dict(os.environ, stack_settings):
+            purged = purge_service(args.service)
     except RetentionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

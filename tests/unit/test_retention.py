@@ -1,5 +1,6 @@
 """`qa purge`: what is past its retention period goes; nothing in flight, nothing recent."""
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,9 @@ from services.notifications.models import Notification
 from shared.access_trail import AccessRecord
 from shared.cli import main
 from shared.db import create_db_engine, transaction
+from shared.localstack.stack import StackInfo
 from shared.migrations import upgrade
+from tests.tokens import ISSUER
 
 NOW = datetime.now(UTC)
 
@@ -114,3 +117,25 @@ def test_tokens_cannot_be_minted_expired_or_for_months(hours, capsys):
     with pytest.raises(SystemExit):
         main(["token", "S0003", "--hours", hours])
     assert "between 0 and 720 hours" in capsys.readouterr().err
+
+
+def test_purge_beside_a_running_qa_run_uses_the_stacks_settings(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    upgrade("notifications", f"sqlite:///{data / 'notifications.db'}")
+    StackInfo(
+        broker="Apache Kafka",
+        bootstrap_servers="127.0.0.1:9",
+        idempotent_producer=True,
+        database="SQLite",
+        database_urls={},
+        data_dir=str(data),
+        pid=os.getpid(),
+        jwks_file=str(ISSUER.jwks_file),
+    ).save(tmp_path / "stack.json")
+    monkeypatch.setenv("QA_STACK_DIR", str(tmp_path))
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    monkeypatch.delenv("DATA_DIR", raising=False)
+    assert main(["purge", "notifications"]) == 0
+    assert "notifications: deleted 0 settled notifications" in capsys.readouterr().out
+    assert "DATA_DIR" not in os.environ  # the stack's settings were lent, not left behind
