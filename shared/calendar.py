@@ -74,6 +74,15 @@ def month_bounds(day: date) -> tuple[date, date]:
     return first, next_first - ONE_DAY
 
 
-def utc_midnight(day: date) -> datetime:
-    """The first instant of `day`, in UTC, for range queries on timestamps."""
-    return datetime.combine(day, time.min, tzinfo=UTC)
+def uk_day_start(day: date) -> datetime:
+    """The first instant of `day` as the council's clocks count it (UK time), given in UTC.
+
+    Months and days in statistics are UK ones: an audit graded at 00:30 BST on 1 June
+    (23:30 UTC on 31 May) counts in June, as the auditor dated it.
+    """
+    return datetime.combine(day, time.min, tzinfo=UK).astimezone(UTC)
+
+
+def uk_month(moment: datetime) -> str:
+    """`YYYY-MM` of an instant, in UK time."""
+    return moment.astimezone(UK).strftime("%Y-%m")

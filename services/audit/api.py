@@ -24,7 +24,7 @@ from services.audit.stats import (
     target_progress,
 )
 from shared.access import CurrentCaller
-from shared.calendar import WorkingDayCalendar, month_bounds
+from shared.calendar import UK, WorkingDayCalendar, month_bounds
 from shared.clock import Clock
 from shared.db import as_utc, transaction
 from shared.events.vocabulary import AuditKind, Grade
@@ -166,7 +166,7 @@ def audit_router(deps: AuditDependencies) -> APIRouter:
 
     @router.get("/stats/target", response_model=TargetProgress)
     async def target() -> TargetProgress:
-        today = deps.clock.now().date()
+        today = deps.clock.now().astimezone(UK).date()
         done = await asyncio.to_thread(learning_audits_in_month, deps.engine, today)
         return target_progress(done, deps.monthly_target, today, deps.calendar)
 

@@ -13,7 +13,7 @@ from services.audit.handlers import register_case
 from services.audit.metrics import LEARNING_AUDITS_MONTH_TO_DATE, MONTHLY_AUDIT_TARGET
 from services.audit.queries import learning_audits_in_month
 from services.audit.settings import AuditSettings
-from shared.calendar import WorkingDayCalendar
+from shared.calendar import UK, WorkingDayCalendar
 from shared.clock import Clock, SystemClock
 from shared.events import CaseAllocated, CaseClosed, CaseOpened
 from shared.events.topics import CASE_EVENTS
@@ -42,7 +42,7 @@ def create_app(settings: AuditSettings, clock: Clock | None = None) -> FastAPI:
     def month_to_date() -> float:
         # Read at scrape time; a database that is down must not take /metrics down with it.
         try:
-            return learning_audits_in_month(runtime.engine, clock.now().date())
+            return learning_audits_in_month(runtime.engine, clock.now().astimezone(UK).date())
         except SQLAlchemyError:
             log.warning("learning audits this month not counted: database unavailable")
             return math.nan

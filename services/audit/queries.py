@@ -9,7 +9,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from services.audit.models import Audit
 from services.audit.stats import GradedRow
-from shared.calendar import month_bounds, utc_midnight
+from shared.calendar import month_bounds, uk_day_start
 from shared.db import as_utc
 from shared.events.vocabulary import AuditKind, Grade
 
@@ -26,8 +26,8 @@ class AuditFilter:
 
 def _graded_between(query: SelectOfScalar[Audit], first: date, last: date) -> SelectOfScalar[Audit]:
     return query.where(
-        col(Audit.graded_at) >= utc_midnight(first),
-        col(Audit.graded_at) < utc_midnight(last + timedelta(days=1)),
+        col(Audit.graded_at) >= uk_day_start(first),
+        col(Audit.graded_at) < uk_day_start(last + timedelta(days=1)),
     )
 
 
@@ -67,8 +67,8 @@ def learning_audits_in_month(engine: Engine, day: date) -> int:
         .select_from(Audit)
         .where(
             col(Audit.audit_kind) == AuditKind.LEARNING.value,
-            col(Audit.graded_at) >= utc_midnight(first),
-            col(Audit.graded_at) < utc_midnight(last + timedelta(days=1)),
+            col(Audit.graded_at) >= uk_day_start(first),
+            col(Audit.graded_at) < uk_day_start(last + timedelta(days=1)),
         )
     )
     with Session(engine) as session:

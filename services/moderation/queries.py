@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from services.moderation.domain import Consistency, consistency
 from services.moderation.handlers import SamplingPolicy, current_rate
 from services.moderation.models import Moderation
-from shared.calendar import utc_midnight
+from shared.calendar import uk_day_start, uk_month
 from shared.db import as_utc
 from shared.events.vocabulary import Grade, ServiceArea
 
@@ -49,15 +49,15 @@ def consistency_by_month(engine: Engine, first: date, last: date) -> list[Consis
     """Consistency figures for each month (of moderation) and service area in the range."""
     query = select(Moderation).where(
         Moderation.status == "completed",
-        col(Moderation.moderated_at) >= utc_midnight(first),
-        col(Moderation.moderated_at) < utc_midnight(last + timedelta(days=1)),
+        col(Moderation.moderated_at) >= uk_day_start(first),
+        col(Moderation.moderated_at) < uk_day_start(last + timedelta(days=1)),
     )
     pairs: dict[tuple[str, str], list[tuple[Grade, Grade]]] = defaultdict(list)
     with Session(engine) as session:
         for m in session.exec(query).all():
             if m.moderated_at is None or m.moderated_grade is None:
                 continue
-            month = as_utc(m.moderated_at).strftime("%Y-%m")
+            month = uk_month(as_utc(m.moderated_at))
             pairs[(month, m.service_area)].append(
                 (Grade(m.auditor_grade), Grade(m.moderated_grade))
             )

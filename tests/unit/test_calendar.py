@@ -113,3 +113,12 @@ def test_working_days_before_skips_back_over_holidays():
     assert calendar.working_days_before(date(2027, 1, 4), 2) == date(2026, 12, 30)
     assert calendar.working_days_before(date(2027, 3, 30), 1) == date(2027, 3, 25)  # Easter
     assert calendar.working_days_before(date(2026, 11, 30), 0) == date(2026, 11, 30)
+
+
+def test_a_uk_day_starts_at_uk_midnight_whatever_the_season():
+    from datetime import UTC, datetime
+
+    from shared.calendar import uk_day_start
+
+    assert uk_day_start(date(2026, 6, 1)) == datetime(2026, 5, 31, 23, 0, tzinfo=UTC)
+    assert uk_day_start(date(2026, 12, 1)) == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)

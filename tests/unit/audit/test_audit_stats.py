@@ -76,3 +76,9 @@ def test_target_met_needs_nothing_more():
     assert progress.remaining == 0
     assert progress.needed_per_working_day == 0.0
     assert progress.on_pace is True
+
+
+def test_months_are_uk_months_so_a_late_evening_in_summer_counts_in_the_next_month():
+    # 23:30 UTC on 31 May is 00:30 BST on 1 June; 23:30 UTC on 30 November is still November.
+    rows = [row("2026-05-31T23:30:00", "good"), row("2026-11-30T23:30:00", "good")]
+    assert [b.month for b in grade_distribution(rows, Grouping.COUNTY)] == ["2026-06", "2026-11"]
