@@ -225,12 +225,18 @@ def outcome_events(moderation: Moderation, now: datetime) -> list[EventData]:
 
 
 def _adapt_sampling(session: Session, area: str, policy: SamplingPolicy, now: datetime) -> None:
-    recent = session.exec(
+    query = (
         select(Moderation.grade_difference)
         .where(Moderation.service_area == area, Moderation.status == "completed")
         .order_by(col(Moderation.moderated_at).desc(), col(Moderation.id).desc())
         .limit(policy.window)
-    ).all()
+    )
+    stored = session.get(SamplingRate, area)
+    if stored is not None and stored.reason == SamplingChangeReason.MANUAL:
+        # A person's decision stands until a whole window of moderations after it disagrees;
+        # the disagreements they already weighed must not raise the rate straight back.
+        query = query.where(col(Moderation.moderated_at) > stored.changed_at)
+    recent = session.exec(query).all()
     differences = [d for d in recent if d is not None]
     current = current_rate(session, area, policy)
     raised = adaptive_rate(

@@ -266,3 +266,38 @@ async def test_disagreement_over_the_window_raises_a_low_rate_and_says_so(
         'qa_moderation_disagreements_total{direction="better",service_area="care_leavers"}'
         in metrics
     )
+
+
+async def _disagree(moderation_service, publish, area: str) -> None:
+    moderation = await moderation_of(
+        moderation_service, await publish(unique_case(), "inadequate", area)
+    )
+    response = await moderation_service.post(
+        f"/moderations/{moderation['id']}",
+        json={
+            "moderator_id": moderation["moderator_id"],
+            "moderated_grade": "good",
+            "rationale": "Strong direct work with the family",
+            "request_id": str(uuid.uuid4()),
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_a_rate_lowered_by_a_person_is_raised_again_only_by_disagreements_after_it(
+    moderation_service, publish
+):
+    area = "family_safeguarding"
+
+    async def rate() -> float:
+        return (await moderation_service.get("/sampling")).json()[area]
+
+    for _ in range(2):  # the window is 2 here
+        await _disagree(moderation_service, publish, area)
+    assert await rate() == 0.5
+    lowered = {"rate": 0.25, "changed_by": ASSISTANT_DIRECTOR}
+    assert (await moderation_service.put(f"/sampling/{area}", json=lowered)).status_code == 200
+    await _disagree(moderation_service, publish, area)
+    assert await rate() == 0.25  # one disagreement since the decision: not a whole window
+    await _disagree(moderation_service, publish, area)
+    assert await rate() == 0.5
