@@ -17,7 +17,7 @@ from services.moderation.domain import (
     moderation_reason,
 )
 from services.moderation.models import Moderation, SamplingRate
-from shared.db import after_commit, is_postgresql
+from shared.db import after_commit, is_postgresql, lock_for
 from shared.events import (
     AuditGraded,
     CloudEvent,
@@ -225,6 +225,7 @@ def outcome_events(moderation: Moderation, now: datetime) -> list[EventData]:
 
 
 def _adapt_sampling(session: Session, area: str, policy: SamplingPolicy, now: datetime) -> None:
+    _lock_rate(session, area)
     query = (
         select(Moderation.grade_difference)
         .where(Moderation.service_area == area, Moderation.status == "completed")
@@ -272,8 +273,17 @@ def set_sampling_rate(
     person = organisation.staff_by_id.get(changed_by)
     if person is None or person.role not in RATE_SETTERS:
         raise NotAllowed("only assistant directors and admins change sampling rates")
+    _lock_rate(session, area)
     current = current_rate(session, area, policy)
     _change_rate(session, area, current, rate, SamplingChangeReason.MANUAL, changed_by, now, None)
+
+
+def _lock_rate(session: Session, area: str) -> None:
+    """One change of an area's rate at a time, across replicas: read, decide, write, commit.
+
+    Without it two first changes of an area would both insert its row, and one would fail.
+    """
+    lock_for(session, f"sampling-rate:{area}")
 
 
 def _change_rate(

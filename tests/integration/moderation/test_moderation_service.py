@@ -1,5 +1,6 @@
 """The moderation service on real PostgreSQL and Apache Kafka: AuditGraded in, decisions out."""
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
@@ -301,3 +302,20 @@ async def test_a_rate_lowered_by_a_person_is_raised_again_only_by_disagreements_
     assert await rate() == 0.25  # one disagreement since the decision: not a whole window
     await _disagree(moderation_service, publish, area)
     assert await rate() == 0.5
+
+
+async def test_concurrent_first_changes_of_a_rate_all_succeed_and_one_of_them_stands(
+    moderation_service,
+):
+    area = "children_we_care_for"
+    rates = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    answers = await asyncio.gather(
+        *(
+            moderation_service.put(
+                f"/sampling/{area}", json={"rate": r, "changed_by": ASSISTANT_DIRECTOR}
+            )
+            for r in rates
+        )
+    )
+    assert [a.status_code for a in answers] == [200] * len(rates)
+    assert (await moderation_service.get("/sampling")).json()[area] in rates
