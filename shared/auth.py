@@ -79,8 +79,11 @@ class Caller:
         if staff_id != self.id:
             raise Forbidden(f"{what} must be your own staff id ({self.id}), not {staff_id!r}")
 
+    def sees_area(self, service_area: str) -> bool:
+        return self.sees_every_area or service_area in self.service_areas
+
     def require_area(self, service_area: str, what: str) -> None:
-        if not self.sees_every_area and service_area not in self.service_areas:
+        if not self.sees_area(service_area):
             raise Forbidden(f"{what} is in {service_area}, which is not one of your service areas")
 
 

@@ -94,10 +94,7 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
         found = await asyncio.to_thread(
             list_followups, engine, status, owner, service_area, today()
         )
-        visible = [
-            f for f in found if caller.sees_every_area or f.service_area in caller.service_areas
-        ]
-        return [FollowUpView.of(f, today()) for f in visible]
+        return [FollowUpView.of(f, today()) for f in found if caller.sees_area(f.service_area)]
 
     @router.get("/followups/{followup_id}", response_model=FollowUpWithTimeline)
     async def one(followup_id: str, caller: CurrentCaller) -> FollowUpWithTimeline:
