@@ -29,6 +29,7 @@ from pydantic import BaseModel, create_model
 from shared.events import topics
 from shared.events.data import EVENT_DATA_CLASSES, EventData
 from shared.events.envelope import CloudEvent
+from shared.generated import stale_generated, write_generated
 from shared.kafka import CLOUDEVENTS_CONTENT_TYPE
 
 ASYNCAPI_DIR = Path(__file__).resolve().parents[1] / "docs" / "asyncapi"
@@ -220,26 +221,12 @@ def rendered_documents() -> dict[str, str]:
 
 def write_documents(directory: Path = ASYNCAPI_DIR) -> list[Path]:
     """Regenerate the committed documents, removing any for services that no longer exist."""
-    directory.mkdir(parents=True, exist_ok=True)
-    wanted = rendered_documents()
-    for stale in directory.glob("*.json"):
-        if stale.name not in wanted:
-            stale.unlink()
-    written = []
-    for name, text in wanted.items():
-        path = directory / name
-        path.write_text(text)
-        written.append(path)
-    return written
+    return write_generated(directory, rendered_documents())
 
 
 def stale_documents(directory: Path = ASYNCAPI_DIR) -> list[str]:
     """The committed documents that differ from what the code generates now."""
-    return [
-        name
-        for name, text in rendered_documents().items()
-        if not (directory / name).exists() or (directory / name).read_text() != text
-    ]
+    return stale_generated(directory, rendered_documents())
 
 
 def asyncapi_router(service: str, broker: KafkaBroker) -> APIRouter:

@@ -12,7 +12,7 @@ from unittest import mock
 
 from shared.asyncapi import SERVICE_TOPICS, stale_documents, write_documents
 from shared.demo import MONTHS, DemoError, seed_demo
-from shared.events.schemas import SCHEMA_DIR, rendered_schemas, write_schemas
+from shared.events.schemas import rendered_schemas, stale_schemas, write_schemas
 from shared.events.vocabulary import Grade
 from shared.localstack.processes import StackError, port_open
 from shared.localstack.services import BUILT_SERVICES, ServiceProcess
@@ -231,12 +231,7 @@ def schemas(args: argparse.Namespace) -> int:
         for path in [*write_schemas(), *write_documents()]:
             print(path)
         return 0
-    stale = [
-        name
-        for name, text in rendered_schemas().items()
-        if not (SCHEMA_DIR / name).exists() or (SCHEMA_DIR / name).read_text() != text
-    ]
-    if stale:
+    if stale := stale_schemas():
         print("Stale JSON Schemas (run `qa schemas`): " + ", ".join(stale), file=sys.stderr)
     if stale_apis := stale_documents():
         print(

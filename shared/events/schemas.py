@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.events.envelope import EVENT_TYPES, CloudEvent
+from shared.generated import stale_generated, write_generated
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 
@@ -30,14 +31,9 @@ def rendered_schemas() -> dict[str, str]:
 
 def write_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
     """Regenerate the committed schemas, removing any for event types that no longer exist."""
-    directory.mkdir(parents=True, exist_ok=True)
-    wanted = rendered_schemas()
-    for stale in directory.glob("*.json"):
-        if stale.name not in wanted:
-            stale.unlink()
-    written = []
-    for name, text in wanted.items():
-        path = directory / name
-        path.write_text(text)
-        written.append(path)
-    return written
+    return write_generated(directory, rendered_schemas())
+
+
+def stale_schemas(directory: Path = SCHEMA_DIR) -> list[str]:
+    """The committed schemas that differ from what the models generate now."""
+    return stale_generated(directory, rendered_schemas())
