@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 
 import jwt
@@ -185,9 +186,14 @@ class LocalIssuer:
     def jwks_file(self) -> Path:
         return self.folder / "jwks.json"
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         return str(json.loads(self.jwks_file.read_text())["keys"][0]["kid"])
+
+    @cached_property
+    def _private_key(self) -> bytes:
+        # Read once: tests and the demo mint a token per request.
+        return self.private_key_file.read_bytes()
 
     def ensure(self) -> "LocalIssuer":
         """Create the key pair and JWKS file once; later calls reuse them."""
@@ -229,7 +235,7 @@ class LocalIssuer:
             claims["roles"] = roles
         return jwt.encode(
             claims,
-            self.private_key_file.read_bytes(),
+            self._private_key,
             algorithm=ALGORITHM,
             headers={"kid": self.key_id},
         )

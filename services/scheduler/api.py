@@ -117,12 +117,12 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
         followup_id: str, form: ConversationForm, caller: CurrentCaller
     ) -> FollowUpView:
         caller.require_self(form.recorded_by, "recorded_by")
-        found = await asyncio.to_thread(followup_with_timeline, engine, followup_id)
-        if found is not None:
-            caller.require_area(found[0].service_area, "this follow-up")
 
         def save() -> FollowUp:
             with transaction(engine) as session:
+                # Checked in the recording transaction: one read, and a refusal writes nothing.
+                if (existing := session.get(FollowUp, followup_id)) is not None:
+                    caller.require_area(existing.service_area, "this follow-up")
                 return record_conversation(session, followup_id, form, ctx)[0]
 
         try:

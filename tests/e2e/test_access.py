@@ -1,6 +1,7 @@
 """Access control against the running services: the role x route matrix, scope, the trail."""
 
 import re
+from datetime import UTC, datetime
 
 import httpx
 
@@ -84,6 +85,19 @@ def test_scope_limits_people_to_their_own_area_assignments_and_inbox(system):
     refused = system.get("scheduler", f"/followups/{followup['id']}", as_=other_head)
     assert refused.status_code == 403
     assert "not one of your service areas" in refused.json()["detail"]
+    recorded = system.post(
+        "scheduler",
+        f"/followups/{followup['id']}/reflective-conversation",
+        {
+            "held_on": datetime.now(UTC).date().isoformat(),
+            "recorded_by": other_head,
+            "attendees": [other_head],
+            "agreed_actions": ["Not theirs to record"],
+        },
+        as_=other_head,
+    )
+    assert recorded.status_code == 403
+    assert "not one of your service areas" in recorded.json()["detail"]
     listed = system.get("scheduler", "/followups", as_=other_head).json()
     assert all(f["service_area"] == "children_we_care_for" for f in listed)
     assert case not in {f["case_id"] for f in listed}

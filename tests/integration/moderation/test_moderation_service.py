@@ -231,24 +231,29 @@ async def test_a_good_audit_moderated_to_inadequate_is_found_inadequate_by_moder
     assert row["mean_absolute_difference"] == 2.0
 
 
+async def _disagree(moderation_service, publish, area: str) -> None:
+    """An Inadequate audit in `area`, moderated to Good by its assigned moderator."""
+    moderation = await moderation_of(
+        moderation_service, await publish(unique_case(), "inadequate", area)
+    )
+    response = await moderation_service.post(
+        f"/moderations/{moderation['id']}",
+        json={
+            "moderator_id": moderation["moderator_id"],
+            "moderated_grade": "good",
+            "rationale": "Strong direct work with the family",
+            "request_id": str(uuid.uuid4()),
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
 async def test_disagreement_over_the_window_raises_a_low_rate_and_says_so(
     moderation_service, publish, kafka_bootstrap
 ):
     area = "care_leavers"
-    for case in (unique_case(), unique_case()):
-        moderation = await moderation_of(
-            moderation_service, await publish(case, "inadequate", area)
-        )
-        response = await moderation_service.post(
-            f"/moderations/{moderation['id']}",
-            json={
-                "moderator_id": moderation["moderator_id"],
-                "moderated_grade": "good",
-                "rationale": "Strong direct work with the young person",
-                "request_id": str(uuid.uuid4()),
-            },
-        )
-        assert response.status_code == 200, response.text
+    for _ in range(2):  # the window is 2 here
+        await _disagree(moderation_service, publish, area)
     assert (await moderation_service.get("/sampling")).json()[area] == 0.5
     changes = await events_for(kafka_bootstrap, MODERATION_SAMPLING_RATE_CHANGED, area, 1)
     adaptive = [c for c in changes if c["data"]["reason"] == "adaptive"]
@@ -267,22 +272,6 @@ async def test_disagreement_over_the_window_raises_a_low_rate_and_says_so(
         'qa_moderation_disagreements_total{direction="better",service_area="care_leavers"}'
         in metrics
     )
-
-
-async def _disagree(moderation_service, publish, area: str) -> None:
-    moderation = await moderation_of(
-        moderation_service, await publish(unique_case(), "inadequate", area)
-    )
-    response = await moderation_service.post(
-        f"/moderations/{moderation['id']}",
-        json={
-            "moderator_id": moderation["moderator_id"],
-            "moderated_grade": "good",
-            "rationale": "Strong direct work with the family",
-            "request_id": str(uuid.uuid4()),
-        },
-    )
-    assert response.status_code == 200, response.text
 
 
 async def test_a_rate_lowered_by_a_person_is_raised_again_only_by_disagreements_after_it(
