@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, event, text
+from sqlalchemy import Connection, DateTime, Dialect, Engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, create_engine
 
 
@@ -72,8 +73,25 @@ def transaction(engine: Engine) -> Iterator[Session]:
 
 
 def as_utc(moment: datetime) -> datetime:
-    """SQLite gives back naive datetimes even for timezone-aware columns; they were UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    """A naive datetime is taken as UTC; an aware one is converted to UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp column that stores UTC and always gives back a UTC-aware datetime.
+
+    SQLite keeps no zone and returns naive values; converting to UTC on the way in also keeps
+    a UK-local value (a timer's 09:00 BST) from being stored as 09:00 UTC there.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:
@@ -82,8 +100,8 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
 
 
 def timestamp_field(**options: Any) -> Any:
-    """A SQLModel field stored as a timezone-aware timestamp (plain `datetime` maps to naive)."""
-    return Field(sa_type=DateTime(timezone=True), **options)
+    """A SQLModel field stored as a UTC timestamp that reads back UTC-aware on every database."""
+    return Field(sa_type=UtcDateTime, **options)
 
 
 def lock_for(session: Session, key: str) -> None:

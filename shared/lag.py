@@ -9,14 +9,15 @@ in a rebalance is removed here at the next sample.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, Protocol, cast
 
 from faststream.kafka import KafkaBroker
 
 from shared.metrics import CONSUMER_LAG
+from shared.workers import Worker
 
 log = logging.getLogger(__name__)
 
@@ -80,16 +81,17 @@ class ConsumerLag:
             CONSUMER_LAG.remove(*labels)
         self._reported = set()
 
+    async def step(self, interval: float = LAG_SAMPLE_SECONDS) -> bool:
+        """One sample; a missed one (a rebalance can keep position() waiting) is only noted."""
+        try:
+            await asyncio.wait_for(self.sample(), timeout=interval * 2)
+        except Exception as exc:  # noqa: BLE001 (a missed sample must not stop the service)
+            log.warning("consumer lag not sampled", extra={"error": type(exc).__name__})
+        return False
+
     async def run(self, stop: asyncio.Event, interval: float = LAG_SAMPLE_SECONDS) -> None:
         """Sample every `interval` seconds until `stop` is set."""
         try:
-            while not stop.is_set():
-                try:
-                    # A rebalance can keep position() waiting; the next sample tries again.
-                    await asyncio.wait_for(self.sample(), timeout=interval * 2)
-                except Exception as exc:  # noqa: BLE001 (a missed sample must not stop the service)
-                    log.warning("consumer lag not sampled", extra={"error": type(exc).__name__})
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), interval)
+            await Worker("consumer-lag", interval, partial(self.step, interval)).run(stop)
         finally:
             self.clear()

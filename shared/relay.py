@@ -12,7 +12,6 @@ write lock is never held while waiting for Kafka.
 """
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -23,6 +22,7 @@ from shared.db import is_postgresql
 from shared.kafka import EventPublisher
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 from shared.outbox import OutboxMessage
+from shared.workers import Worker
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +54,15 @@ class OutboxRelay:
             total += published
         return total
 
+    async def step(self) -> bool:
+        """Publish one batch and report the backlog; True when rows may still be waiting."""
+        published = await self.publish_batch()
+        OUTBOX_BACKLOG.set(await asyncio.to_thread(self.backlog))
+        return published > 0
+
     async def run(self, stop: asyncio.Event, poll_seconds: float = 0.5) -> None:
         """Relay until `stop` is set; a failed batch is retried after the poll interval."""
-        while not stop.is_set():
-            try:
-                published = await self.publish_batch()
-                OUTBOX_BACKLOG.set(await asyncio.to_thread(self.backlog))
-            except Exception:
-                log.exception("outbox relay batch failed; will retry")
-                published = 0
-            if not published:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), poll_seconds)
+        await Worker("outbox-relay", poll_seconds, self.step).run(stop)
 
     def backlog(self) -> int:
         with Session(self._engine) as session:

@@ -22,6 +22,7 @@ from shared.auth import TokenVerifier
 from shared.clock import Clock
 from shared.consumer import EventConsumer, subscribe
 from shared.db import create_db_engine
+from shared.errors import install_error_answers
 from shared.events.data import EventData
 from shared.http import LimitRequestSize, broker_check, database_check, ops_router
 from shared.inbox import EventHandler
@@ -32,6 +33,7 @@ from shared.migrations import upgrade
 from shared.organisation import Organisation
 from shared.relay import OutboxRelay
 from shared.settings import S, ServiceSettings, SettingsError, load_settings
+from shared.workers import Step, Worker
 
 
 @dataclass
@@ -40,6 +42,7 @@ class ServiceRuntime:
     engine: Engine
     broker: KafkaBroker
     relay: OutboxRelay
+    workers: list[Worker] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
@@ -73,6 +76,12 @@ class ServiceRuntime:
         subscribe(self.broker, consumer, *topics)
         return consumer
 
+    def every(self, name: str, seconds: float, step: Step) -> Worker:
+        """Run `step` in the background every `seconds` while the service runs (see Worker)."""
+        worker = Worker(name, seconds, step)
+        self.workers.append(worker)
+        return worker
+
     def ops_router(self) -> APIRouter:
         router = ops_router(
             {"database": database_check(self.engine), "broker": broker_check(self.broker)}
@@ -92,6 +101,7 @@ class ServiceRuntime:
         """Mount `routers` (and the access trail's) behind the guard, trail and size limit."""
         control = AccessControl(self.name, self.token_verifier(), organisation)
         control.install(app)
+        install_error_answers(app)
         for router in (*routers, access_trail_router(self.engine)):
             app.include_router(router, dependencies=[Depends(control.guard)])
         app.add_middleware(AccessTrailMiddleware, engine=self.engine, clock=clock)
@@ -100,22 +110,21 @@ class ServiceRuntime:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Migrate, connect, consume and relay for the life of the block; then stop cleanly."""
+        """Migrate, connect, consume, relay and run the workers for the block; then stop cleanly."""
         await asyncio.to_thread(upgrade, self.name, self.settings.resolved_database_url)
         await self.broker.start()
         self._stop.clear()
-        relay = asyncio.create_task(
-            self.relay.run(self._stop, self.settings.outbox_poll_seconds), name="outbox-relay"
-        )
-        lag = asyncio.create_task(
-            ConsumerLag(kafka_consumers(self.broker)).run(self._stop), name="consumer-lag"
-        )
+        lag = ConsumerLag(kafka_consumers(self.broker))
+        tasks = [
+            asyncio.create_task(self.relay.run(self._stop, self.settings.outbox_poll_seconds)),
+            asyncio.create_task(lag.run(self._stop)),
+            *(asyncio.create_task(worker.run(self._stop)) for worker in self.workers),
+        ]
         try:
             yield
         finally:
             self._stop.set()
-            await relay
-            await lag
+            await asyncio.gather(*tasks)
             await self.broker.stop()
             self.engine.dispose()
 

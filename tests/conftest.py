@@ -112,3 +112,19 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'test.db'}")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def both_engines(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """One test body run twice: on SQLite (the embedded default) and on PostgreSQL.
+
+    For the paths that differ between them (advisory locks, SKIP LOCKED, row locks), as
+    eventsourcing runs one application suite over every storage it supports.
+    """
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'both.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = create_db_engine(url)
+    yield engine
+    engine.dispose()

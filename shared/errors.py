@@ -1,0 +1,63 @@
+"""What a use case raises when it cannot do what was asked, and the one way each is answered.
+
+Domain functions and handlers raise these; every service's app answers them alike (installed by
+`ServiceRuntime.secure`): 404 and 409 with a sentence, 422 in FastAPI's own validation shape
+with one entry per field, so clients read a broken rule and a malformed body the same way.
+"""
+
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+
+class NotFound(LookupError):
+    """No such record; the message names what was looked for."""
+
+
+class Conflict(Exception):
+    """The record's state does not allow this now (e.g. already recorded differently)."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One rule a field breaks: where it is (`body`, `header`, `query`), its name, and why."""
+
+    field: str
+    message: str
+    where: str = "body"
+
+
+class RuleBroken(ValueError):
+    """Well-formed, but against the rules; each problem names its field.
+
+    `rule` is the error `type` clients see, e.g. `audit_rule`, naming whose rules they are.
+    """
+
+    def __init__(self, rule: str, problems: list[FieldProblem]) -> None:
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+        self.rule = rule
+        self.problems = problems
+
+
+def install_error_answers(app: FastAPI) -> None:
+    """Answer NotFound with 404, Conflict with 409 and RuleBroken with 422, wherever raised."""
+    app.add_exception_handler(NotFound, _not_found)  # type: ignore[arg-type]
+    app.add_exception_handler(Conflict, _conflict)  # type: ignore[arg-type]
+    app.add_exception_handler(RuleBroken, _rule_broken)  # type: ignore[arg-type]
+
+
+async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
+
+
+async def _conflict(_request: Request, exc: Conflict) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
+
+
+async def _rule_broken(_request: Request, exc: RuleBroken) -> JSONResponse:
+    detail = [
+        {"loc": [problem.where, problem.field], "msg": problem.message, "type": exc.rule}
+        for problem in exc.problems
+    ]
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
