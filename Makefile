@@ -32,7 +32,7 @@ test-integration: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared services
+	$(BIN)/mypy shared services tooling
 	$(BIN)/qa schemas --check
 
 fmt: install

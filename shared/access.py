@@ -1,12 +1,14 @@
 """Access control for a service's HTTP app: the guard on every route, and its error answers.
 
 `AccessControl.guard` is a FastAPI dependency each service puts on its routers. It finds the
-route's entry in `shared.permissions`, checks the bearer token, resolves the caller from the
-organisation file, checks the role, and leaves the caller on `request.state` for scope checks
-and the access trail. 401 means "we do not know who you are", 403 "we do, and the answer is no".
+route's entry in the service's permissions (its `ServiceDefinition`), checks the bearer token,
+resolves the caller from the organisation file, checks the role, and leaves the caller on
+`request.state` for scope checks and the access trail. 401 means "we do not know who you are",
+403 "we do, and the answer is no".
 """
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -14,22 +16,29 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.auth import Caller, Forbidden, TokenVerifier, Unauthenticated, caller_from_claims
+from shared.auth import (
+    AccessRole,
+    Caller,
+    Forbidden,
+    TokenVerifier,
+    Unauthenticated,
+    caller_from_claims,
+)
 from shared.organisation import Organisation
-from shared.permissions import allowed_roles
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT from the organisation's issuer")
 
 
 def route_key(request: Request) -> str:
-    """ "METHOD /path/{param}" of the matched route, as `shared.permissions` names it."""
+    """ "METHOD /path/{param}" of the matched route, as permission tables name it."""
     route = request.scope.get("route")
     return f"{request.method} {getattr(route, 'path', request.url.path)}"
 
 
 @dataclass(frozen=True)
 class AccessControl:
-    service: str
+    permissions: Mapping[str, frozenset[AccessRole]]
+    """The service's routes ("METHOD /path/{param}") and the roles allowed on each."""
     verifier: TokenVerifier
     organisation: Organisation
 
@@ -39,7 +48,7 @@ class AccessControl:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Caller:
         key = route_key(request)
-        roles = allowed_roles(self.service, key)
+        roles = self.permissions.get(key)
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise Unauthenticated("missing bearer token (Authorization: Bearer <token>)")
         # A JWKS URL may be fetched on first use: keep the event loop free meanwhile.

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, delete
 from sqlmodel import Field, SQLModel, col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.db import as_utc, timestamp_field, transaction
+from shared.db import timestamp_field, transaction
 from shared.permissions import PUBLIC
 
 log = logging.getLogger(__name__)
@@ -147,27 +147,21 @@ def access_trail_router(engine: Engine) -> APIRouter:
     router = APIRouter(tags=["access trail"])
 
     @router.get(TRAIL_ROUTE, response_model=list[AccessRecordView])
-    async def trail(
+    def trail(
         case_id: Annotated[str | None, Query(max_length=64)] = None,
         who: Annotated[str | None, Query(max_length=128)] = None,
         since: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> list[AccessRecordView]:
-        def load() -> list[AccessRecordView]:
-            query = select(AccessRecord).order_by(col(AccessRecord.id).desc()).limit(limit)
-            if case_id is not None:
-                query = query.where(AccessRecord.case_id == case_id)
-            if who is not None:
-                query = query.where(AccessRecord.who == who)
-            if since is not None:
-                query = query.where(col(AccessRecord.at) >= since)
-            with transaction(engine) as session:
-                return [
-                    AccessRecordView.model_validate({**r.model_dump(), "at": as_utc(r.at)})
-                    for r in session.exec(query).all()
-                ]
-
-        return await asyncio.to_thread(load)
+        query = select(AccessRecord).order_by(col(AccessRecord.id).desc()).limit(limit)
+        if case_id is not None:
+            query = query.where(AccessRecord.case_id == case_id)
+        if who is not None:
+            query = query.where(AccessRecord.who == who)
+        if since is not None:
+            query = query.where(col(AccessRecord.at) >= since)
+        with transaction(engine) as session:
+            return [AccessRecordView.model_validate(r.model_dump()) for r in session.exec(query)]
 
     return router
 

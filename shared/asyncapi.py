@@ -2,21 +2,19 @@
 
 Our real subscribers read raw bytes (`shared.consumer`) and publishing goes through the outbox
 relay, so FastStream cannot see the message types on the live broker. Instead each service's
-topics are declared here once, and a broker that never connects carries one subscriber or
-publisher per topic whose types are the contract's CloudEvent envelopes; FastStream turns that
-into the document. Each service serves its own (`/asyncapi.json`, `/asyncapi`), built from the
-topics its live broker really subscribes to, and `qa schemas` commits the same documents under
-docs/asyncapi/, so a service that starts consuming a topic not declared here fails the
-committed-copy test.
+topics are declared once, in its `ServiceDefinition`, and a broker that never connects carries
+one subscriber or publisher per topic whose types are the contract's CloudEvent envelopes;
+FastStream turns that into the document. Each service serves its own (`/asyncapi.json`,
+`/asyncapi`), built from the topics its live broker really subscribes to, and `qa schemas`
+commits the same documents under docs/asyncapi/, so a service that starts consuming a topic not
+declared fails the committed-copy test.
 """
 
 import html
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any, Literal, Union
 
 from fastapi import APIRouter
@@ -29,10 +27,9 @@ from pydantic import BaseModel, create_model
 from shared.events import topics
 from shared.events.data import EVENT_DATA_CLASSES, EventData
 from shared.events.envelope import CloudEvent
-from shared.generated import stale_generated, write_generated
 from shared.kafka import CLOUDEVENTS_CONTENT_TYPE
+from shared.service import ServiceDefinition
 
-ASYNCAPI_DIR = Path(__file__).resolve().parents[1] / "docs" / "asyncapi"
 DOCUMENTED_BOOTSTRAP = "kafka:9092"
 """The broker address the documents name: docker-compose's; each deployment sets its own."""
 
@@ -40,65 +37,6 @@ DEAD_LETTER_HEADERS = (
     "dlq-reason, dlq-consumer, dlq-original-topic, dlq-original-partition, "
     "dlq-original-offset, dlq-failed-at"
 )
-
-
-@dataclass(frozen=True)
-class ServiceTopics:
-    title: str
-    description: str
-    consumes: tuple[str, ...]
-    publishes: tuple[str, ...]
-
-
-SERVICE_TOPICS: dict[str, ServiceTopics] = {
-    "audit": ServiceTopics(
-        "Audit service",
-        "Records graded case audits; learns from the case management system who holds a case.",
-        consumes=(topics.CASE_EVENTS,),
-        publishes=(topics.AUDIT_GRADED, topics.AUDIT_INADEQUATE_FOUND),
-    ),
-    "moderation": ServiceTopics(
-        "Moderation service",
-        "Samples and re-grades audits and measures grading consistency.",
-        consumes=(topics.AUDIT_GRADED,),
-        publishes=(
-            topics.MODERATION_REQUESTED,
-            topics.MODERATION_COMPLETED,
-            topics.MODERATION_DISAGREED,
-            topics.AUDIT_INADEQUATE_FOUND,
-            topics.MODERATION_SAMPLING_RATE_CHANGED,
-        ),
-    ),
-    "scheduler": ServiceTopics(
-        "Scheduler service",
-        "Follows up every Inadequate finding: reflective conversation, re-audit, reminders "
-        "and escalation.",
-        consumes=(topics.AUDIT_INADEQUATE_FOUND, topics.AUDIT_GRADED, topics.MODERATION_COMPLETED),
-        publishes=(
-            topics.FOLLOWUP_SCHEDULED,
-            topics.FOLLOWUP_REMINDER_DUE,
-            topics.FOLLOWUP_OVERDUE,
-            topics.FOLLOWUP_COMPLETED,
-            topics.FOLLOWUP_CANCELLED,
-        ),
-    ),
-    "notifications": ServiceTopics(
-        "Notifications service",
-        "Tells the right managers, once, by email, in-app inbox and webhook.",
-        consumes=(
-            topics.AUDIT_GRADED,
-            topics.AUDIT_INADEQUATE_FOUND,
-            topics.MODERATION_REQUESTED,
-            topics.MODERATION_DISAGREED,
-            topics.FOLLOWUP_SCHEDULED,
-            topics.FOLLOWUP_REMINDER_DUE,
-            topics.FOLLOWUP_OVERDUE,
-            topics.FOLLOWUP_COMPLETED,
-            topics.FOLLOWUP_CANCELLED,
-        ),
-        publishes=(topics.NOTIFICATION_DELIVERED, topics.NOTIFICATION_FAILED),
-    ),
-}
 
 
 def event_classes(topic: str) -> tuple[type[EventData], ...]:
@@ -163,9 +101,11 @@ def _declare_dead_letters(broker: KafkaBroker, service: str, topic: str) -> None
     )
 
 
-def asyncapi_document(service: str, consumed: Iterable[str] | None = None) -> dict[str, Any]:
-    """The AsyncAPI 3.0 document of `service`; `consumed` overrides its declared topics."""
-    declared = SERVICE_TOPICS[service]
+def asyncapi_document(
+    declared: ServiceDefinition, consumed: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of a service; `consumed` overrides its declared topics."""
+    service = declared.name
     consumes = tuple(consumed) if consumed is not None else declared.consumes
     broker = KafkaBroker(
         DOCUMENTED_BOOTSTRAP,
@@ -214,22 +154,7 @@ def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def rendered_documents() -> dict[str, str]:
-    """File name -> file text for every service."""
-    return {f"{service}.json": render(asyncapi_document(service)) for service in SERVICE_TOPICS}
-
-
-def write_documents(directory: Path = ASYNCAPI_DIR) -> list[Path]:
-    """Regenerate the committed documents, removing any for services that no longer exist."""
-    return write_generated(directory, rendered_documents())
-
-
-def stale_documents(directory: Path = ASYNCAPI_DIR) -> list[str]:
-    """The committed documents that differ from what the code generates now."""
-    return stale_generated(directory, rendered_documents())
-
-
-def asyncapi_router(service: str, broker: KafkaBroker) -> APIRouter:
+def asyncapi_router(service: ServiceDefinition, broker: KafkaBroker) -> APIRouter:
     """`/asyncapi.json` and an HTML view, for the topics `broker` really subscribes to."""
     router = APIRouter(tags=["operations"])
 

@@ -86,3 +86,18 @@ def uk_day_start(day: date) -> datetime:
 def uk_month(moment: datetime) -> str:
     """`YYYY-MM` of an instant, in UK time."""
     return moment.astimezone(UK).strftime("%Y-%m")
+
+
+def uk_date(moment: datetime) -> date:
+    """The UK calendar day of an instant (what "today" and "the grading day" mean)."""
+    return moment.astimezone(UK).date()
+
+
+def month_start(month: str) -> date:
+    """The first day of a `YYYY-MM` month."""
+    return date.fromisoformat(f"{month}-01")
+
+
+def months_span(from_month: str, to_month: str) -> tuple[date, date]:
+    """The first day of `from_month` and the last day of `to_month` (`YYYY-MM` each)."""
+    return month_start(from_month), month_bounds(month_start(to_month))[1]

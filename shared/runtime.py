@@ -32,12 +32,14 @@ from shared.logging import configure_logging
 from shared.migrations import upgrade
 from shared.organisation import Organisation
 from shared.relay import OutboxRelay
+from shared.service import ServiceDefinition
 from shared.settings import S, ServiceSettings, SettingsError, load_settings
 from shared.workers import Step, Worker
 
 
 @dataclass
 class ServiceRuntime:
+    definition: ServiceDefinition
     settings: ServiceSettings
     engine: Engine
     broker: KafkaBroker
@@ -46,7 +48,7 @@ class ServiceRuntime:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
-    def build(cls, settings: ServiceSettings) -> "ServiceRuntime":
+    def build(cls, definition: ServiceDefinition, settings: ServiceSettings) -> "ServiceRuntime":
         engine = create_db_engine(settings.resolved_database_url)
         broker = make_broker(
             settings.kafka_bootstrap_servers,
@@ -55,7 +57,7 @@ class ServiceRuntime:
             security=settings.kafka_security,
         )
         relay = OutboxRelay(engine, BrokerPublisher(broker), batch_size=settings.outbox_batch_size)
-        return cls(settings, engine, broker, relay)
+        return cls(definition, settings, engine, broker, relay)
 
     @property
     def name(self) -> str:
@@ -86,7 +88,7 @@ class ServiceRuntime:
         router = ops_router(
             {"database": database_check(self.engine), "broker": broker_check(self.broker)}
         )
-        router.include_router(asyncapi_router(self.name, self.broker))
+        router.include_router(asyncapi_router(self.definition, self.broker))
         return router
 
     def token_verifier(self) -> TokenVerifier:
@@ -99,7 +101,9 @@ class ServiceRuntime:
         self, app: FastAPI, organisation: Organisation, clock: Clock, *routers: APIRouter
     ) -> None:
         """Mount `routers` (and the access trail's) behind the guard, trail and size limit."""
-        control = AccessControl(self.name, self.token_verifier(), organisation)
+        control = AccessControl(
+            self.definition.route_permissions, self.token_verifier(), organisation
+        )
         control.install(app)
         install_error_answers(app)
         for router in (*routers, access_trail_router(self.engine)):

@@ -1,7 +1,7 @@
 """Test tiers and the real servers the integration and end-to-end tiers run against.
 
 Apache Kafka and PostgreSQL are started once per session as plain processes (see
-shared.localstack), or taken from KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL. Under CI=true a
+tooling.localstack), or taken from KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL. Under CI=true a
 server that cannot be had fails the run: never a skip, never a fallback.
 """
 
@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import Engine
 
 from shared.db import create_db_engine
-from shared.localstack.kafka import KafkaServer, java_available
-from shared.localstack.postgres import EmbeddedPostgres, create_database, server_version
-from shared.localstack.processes import StackError
 from tests.tokens import ISSUER
+from tooling.localstack.kafka import KafkaServer, java_available
+from tooling.localstack.postgres import EmbeddedPostgres, create_database, server_version
+from tooling.localstack.processes import StackError
 
 # Every service built or started by a test trusts the test session's token issuer.
 os.environ["AUTH_JWKS_FILE"] = str(ISSUER.jwks_file)

@@ -1,21 +1,24 @@
 """HTTP routes of the audit service: translate requests to use cases and answers back."""
 
-import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from pydantic import BaseModel
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 
-from services.audit.domain import AuditForm, AuditRejected
-from services.audit.handlers import IdempotencyKeyReused, submit_audit
+from services.audit.domain import AuditForm
+from services.audit.handlers import record_audit
 from services.audit.metrics import AUDITS_GRADED
 from services.audit.models import Audit
-from services.audit.queries import AuditFilter, graded_rows, learning_audits_in_month, list_audits
+from services.audit.queries import (
+    AuditFilter,
+    audit_by_id,
+    graded_rows,
+    learning_audits_in_month,
+    list_audits,
+)
 from services.audit.stats import (
     GradeBucket,
     Grouping,
@@ -26,7 +29,7 @@ from services.audit.stats import (
 from shared.access import CurrentCaller
 from shared.calendar import UK, WorkingDayCalendar, month_bounds
 from shared.clock import Clock
-from shared.db import as_utc, transaction
+from shared.errors import NotFound
 from shared.events.vocabulary import AuditKind, Grade
 from shared.http import Month
 from shared.organisation import Organisation
@@ -57,9 +60,7 @@ class AuditView(BaseModel):
 
     @classmethod
     def of(cls, audit: Audit) -> "AuditView":
-        fields = audit.model_dump()
-        fields["graded_at"] = as_utc(audit.graded_at)
-        return cls.model_validate(fields)
+        return cls.model_validate(audit.model_dump())
 
 
 @dataclass(frozen=True)
@@ -72,31 +73,30 @@ class AuditDependencies:
 
 
 def first_of(month: str) -> date:
+    """The first day of a `YYYY-MM` month (the one place a month parameter becomes a date)."""
     return date.fromisoformat(f"{month}-01")
 
 
-def rule_errors(problems: list[tuple[str, str, str]]) -> JSONResponse:
-    """A 422 in FastAPI's own error shape, so clients read rule and schema errors alike."""
-    detail = [
-        {"loc": [where, field], "msg": message, "type": "audit_rule"}
-        for where, field, message in problems
-    ]
-    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+@dataclass(frozen=True)
+class AuditSearch:
+    """The `/audits` query: which audits, then which page of them."""
+
+    team_id: str | None = None
+    service_area: str | None = None
+    area: str | None = None
+    month: Month | None = None
+    grade: Grade | None = None
+    kind: AuditKind | None = None
+    limit: Annotated[int, Query(ge=1, le=500)] = 100
+    offset: Annotated[int, Query(ge=0)] = 0
+
+    def filter(self) -> AuditFilter:
+        month = first_of(self.month) if self.month else None
+        return AuditFilter(self.team_id, self.service_area, self.area, month, self.grade, self.kind)
 
 
 def audit_router(deps: AuditDependencies) -> APIRouter:
     router = APIRouter(tags=["audits"])
-
-    def record(form: AuditForm, key: str | None) -> tuple[Audit, bool]:
-        try:
-            with transaction(deps.engine) as session:
-                return submit_audit(session, form, key, deps.organisation, deps.clock.now())
-        except IntegrityError:
-            if key is None:
-                raise
-            # The same key was submitted concurrently and the other request won: replay it.
-            with transaction(deps.engine) as session:
-                return submit_audit(session, form, key, deps.organisation, deps.clock.now())
 
     @router.post(
         "/audits",
@@ -104,21 +104,16 @@ def audit_router(deps: AuditDependencies) -> APIRouter:
         response_model=AuditView,
         responses={422: {"description": "a field breaks a rule; each is named"}},
     )
-    async def submit(
+    def submit(
         form: AuditForm,
         response: Response,
         caller: CurrentCaller,
         idempotency_key: IdempotencyKey = None,
-    ) -> AuditView | JSONResponse:
+    ) -> AuditView:
         caller.require_self(form.auditor_id, "auditor_id")
-        try:
-            audit, replayed = await asyncio.to_thread(record, form, idempotency_key)
-        except AuditRejected as rejected:
-            return rule_errors([("body", p.field, p.message) for p in rejected.problems])
-        except IdempotencyKeyReused:
-            return rule_errors(
-                [("header", "Idempotency-Key", "already used for a different audit submission")]
-            )
+        audit, replayed = record_audit(
+            deps.engine, form, idempotency_key, deps.organisation, deps.clock
+        )
         if replayed:
             response.headers["Idempotent-Replayed"] = "true"
         else:
@@ -127,47 +122,30 @@ def audit_router(deps: AuditDependencies) -> APIRouter:
         return AuditView.of(audit)
 
     @router.get("/audits/{audit_id}", response_model=AuditView)
-    async def get_audit(audit_id: str) -> AuditView:
-        def load() -> Audit | None:
-            with transaction(deps.engine) as session:
-                return session.get(Audit, audit_id)
-
-        audit = await asyncio.to_thread(load)
+    def get_audit(audit_id: str) -> AuditView:
+        audit = audit_by_id(deps.engine, audit_id)
         if audit is None:
-            raise HTTPException(status_code=404, detail=f"no audit {audit_id!r}")
+            raise NotFound(f"no audit {audit_id!r}")
         return AuditView.of(audit)
 
     @router.get("/audits", response_model=list[AuditView])
-    async def search(
-        team_id: str | None = None,
-        service_area: str | None = None,
-        area: str | None = None,
-        month: Month | None = None,
-        grade: Grade | None = None,
-        kind: AuditKind | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> list[AuditView]:
-        where = AuditFilter(
-            team_id, service_area, area, first_of(month) if month else None, grade, kind
-        )
-        audits = await asyncio.to_thread(list_audits, deps.engine, where, limit, offset)
+    def search(query: Annotated[AuditSearch, Depends()]) -> list[AuditView]:
+        audits = list_audits(deps.engine, query.filter(), query.limit, query.offset)
         return [AuditView.of(audit) for audit in audits]
 
     @router.get("/stats/grades", response_model=list[GradeBucket])
-    async def grade_stats(
+    def grade_stats(
         from_month: Month, to_month: Month, by: Grouping = Grouping.COUNTY
     ) -> list[GradeBucket]:
         first, last = first_of(from_month), first_of(to_month)
         if last < first:
             raise HTTPException(status_code=422, detail="to_month is before from_month")
-        rows = await asyncio.to_thread(graded_rows, deps.engine, first, month_bounds(last)[1])
-        return grade_distribution(rows, by)
+        return grade_distribution(graded_rows(deps.engine, first, month_bounds(last)[1]), by)
 
     @router.get("/stats/target", response_model=TargetProgress)
-    async def target() -> TargetProgress:
+    def target() -> TargetProgress:
         today = deps.clock.now().astimezone(UK).date()
-        done = await asyncio.to_thread(learning_audits_in_month, deps.engine, today)
+        done = learning_audits_in_month(deps.engine, today)
         return target_progress(done, deps.monthly_target, today, deps.calendar)
 
     return router

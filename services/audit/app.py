@@ -12,24 +12,28 @@ from services.audit.api import AuditDependencies, audit_router
 from services.audit.handlers import register_case
 from services.audit.metrics import LEARNING_AUDITS_MONTH_TO_DATE, MONTHLY_AUDIT_TARGET
 from services.audit.queries import learning_audits_in_month
+from services.audit.service import SERVICE
 from services.audit.settings import AuditSettings
 from shared.calendar import UK, WorkingDayCalendar
 from shared.clock import Clock, SystemClock
-from shared.events import CaseAllocated, CaseClosed, CaseOpened
+from shared.events import CaseAllocated, CaseClosed, CaseOpened, EventData
 from shared.events.topics import CASE_EVENTS
+from shared.inbox import EventHandler
 from shared.organisation import load_organisation
 from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
 
 
+def event_handlers() -> dict[type[EventData], EventHandler]:
+    """What the service does with each event it consumes: case events keep the register."""
+    return {CaseOpened: register_case, CaseAllocated: register_case, CaseClosed: register_case}
+
+
 def create_app(settings: AuditSettings, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
-    runtime = ServiceRuntime.build(settings)
-    runtime.consume(
-        {CaseOpened: register_case, CaseAllocated: register_case, CaseClosed: register_case},
-        CASE_EVENTS,
-    )
+    runtime = ServiceRuntime.build(SERVICE, settings)
+    runtime.consume(event_handlers(), CASE_EVENTS)
     deps = AuditDependencies(
         engine=runtime.engine,
         organisation=load_organisation(settings.organisation_file),

@@ -1,4 +1,8 @@
-"""The audit form and the rules a submitted audit must meet. Pure: no I/O, no clock of its own."""
+"""The audit form and the rules a submitted audit must meet. Pure: no I/O, no clock of its own.
+
+What an accepted audit becomes and publishes is in `submission.py`; who holds a case, in
+`register.py`.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -6,6 +10,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.errors import FieldProblem, RuleBroken
 from shared.events.data import Identifier, UtcDatetime
 from shared.events.vocabulary import AuditDomain, AuditKind, Grade
 from shared.organisation import Organisation, Team
@@ -48,18 +53,15 @@ class AuditForm(BaseModel):
         return self
 
 
-@dataclass(frozen=True)
-class FieldProblem:
-    field: str
-    message: str
+AUDIT_RULE = "audit_rule"
+"""The error `type` clients see for every broken audit rule."""
 
 
-class AuditRejected(Exception):
+class AuditRejected(RuleBroken):
     """The form is well-formed but breaks the rules; each problem names its field."""
 
     def __init__(self, problems: list[FieldProblem]) -> None:
-        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
-        self.problems = problems
+        super().__init__(AUDIT_RULE, problems)
 
 
 @dataclass(frozen=True)

@@ -1,43 +1,43 @@
-"""Use cases of the audit service: record an audit, keep the case register."""
+"""Use cases of the audit service: record an audit, keep the case register.
 
-import hashlib
+Each loads what the rules need, calls the decision (`domain`, `submission`, `register`) and
+saves what it returns.
+"""
+
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from services.audit.domain import (
-    AuditForm,
-    CaseAllocation,
-    CheckedAudit,
-    EarlierAudit,
-    check_audit,
-)
+from services.audit.domain import AuditForm, EarlierAudit, check_audit
 from services.audit.models import Audit, RegisteredCase, SubmissionKey
-from shared.db import as_utc
-from shared.events import (
-    AuditGraded,
-    CaseAllocated,
-    CaseClosed,
-    CaseOpened,
-    CloudEvent,
-    EventData,
-    InadequateFound,
-    new_event,
-)
-from shared.events.vocabulary import FoundBy, Grade
+from services.audit.register import RegisterEntry, allocation_of, registered
+from services.audit.submission import GradedAudit, audit_events, check_replay, fingerprint, graded
+from shared.clock import Clock
+from shared.db import transaction
+from shared.events import CaseAllocated, CaseClosed, CaseOpened, CloudEvent, EventData, new_event
 from shared.organisation import Organisation
 from shared.outbox import add_event
 
 SOURCE = "/qa/audit"
 
 
-class IdempotencyKeyReused(Exception):
-    """The key was first used for a different audit; replaying it would hide a real change."""
-
-
-def fingerprint(form: AuditForm) -> str:
-    return hashlib.sha256(form.model_dump_json().encode()).hexdigest()
+def record_audit(
+    engine: Engine, form: AuditForm, key: str | None, organisation: Organisation, clock: Clock
+) -> tuple[Audit, bool]:
+    """Submit in its own transaction; True when a key replayed an earlier submission."""
+    try:
+        with transaction(engine) as session:
+            return submit_audit(session, form, key, organisation, clock.now())
+    except IntegrityError:
+        if key is None:
+            raise
+        # The same key was submitted concurrently and the other request won: replay it.
+        with transaction(engine) as session:
+            return submit_audit(session, form, key, organisation, clock.now())
 
 
 def submit_audit(
@@ -45,28 +45,27 @@ def submit_audit(
 ) -> tuple[Audit, bool]:
     """Store a checked audit and queue its events; a replayed key returns the first audit."""
     if key is not None and (previous := session.get(SubmissionKey, key)) is not None:
-        if previous.fingerprint != fingerprint(form):
-            raise IdempotencyKeyReused(key)
+        check_replay(form, previous.fingerprint)
         original = session.get(Audit, previous.audit_id)
         if original is None:
             raise LookupError(f"audit {previous.audit_id} of key {key} is missing")
         return original, True
-    allocation = _allocation(session, form.case_id)
+    allocation = allocation_of(register_entry(session, form.case_id))
     checked = check_audit(form, organisation, allocation, _earlier(session, form), now)
-    audit = _audit_from(checked)
-    session.add(audit)
+    audit = graded(checked, f"AUD-{uuid.uuid4().hex[:16]}")
+    row = _audit_row(audit)
+    session.add(row)
     if key is not None:
         session.add(SubmissionKey(key=key, fingerprint=fingerprint(form), audit_id=audit.id))
     for data in audit_events(audit):
         add_event(session, new_event(data, source=SOURCE, correlation_id=audit.id))
-    return audit, False
+    return row, False
 
 
-def audit_events(audit: Audit) -> list[EventData]:
-    """AuditGraded for every audit, and InadequateFound when the overall grade is inadequate."""
-    graded = AuditGraded(
+def _audit_row(audit: GradedAudit) -> Audit:
+    return Audit(
+        id=audit.id,
         case_id=audit.case_id,
-        audit_id=audit.id,
         audit_kind=audit.audit_kind,
         reaudit_of=audit.reaudit_of,
         service_area=audit.service_area,
@@ -76,54 +75,12 @@ def audit_events(audit: Audit) -> list[EventData]:
         team_manager_id=audit.team_manager_id,
         auditor_id=audit.auditor_id,
         overall_grade=audit.overall_grade,
-        domain_grades=audit.domain_grades,
+        domain_grades={domain.value: grade.value for domain, grade in audit.domain_grades.items()},
         voice_of_child_evidenced=audit.voice_of_child_evidenced,
-        could_be_better_if=tuple(audit.could_be_better_if),
-        themes=tuple(audit.themes),
-        graded_at=as_utc(audit.graded_at),
-    )
-    if graded.overall_grade is not Grade.INADEQUATE:
-        return [graded]
-    found = InadequateFound(
-        case_id=audit.case_id,
-        audit_id=audit.id,
-        service_area=audit.service_area,
-        team_id=audit.team_id,
-        graded_at=graded.graded_at,
-        found_by=FoundBy.AUDITOR,
-    )
-    return [graded, found]
-
-
-def _audit_from(checked: CheckedAudit) -> Audit:
-    form = checked.form
-    return Audit(
-        id=f"AUD-{uuid.uuid4().hex[:16]}",
-        case_id=form.case_id,
-        audit_kind=form.audit_kind,
-        reaudit_of=form.reaudit_of,
-        service_area=checked.team.service_area,
-        team_id=checked.team.id,
-        area=checked.team.area,
-        practitioner_id=checked.practitioner_id,
-        team_manager_id=checked.team_manager_id,
-        auditor_id=form.auditor_id,
-        overall_grade=form.overall_grade,
-        domain_grades={domain.value: grade.value for domain, grade in form.domain_grades.items()},
-        voice_of_child_evidenced=form.voice_of_child.evidenced,
-        voice_of_child_note=form.voice_of_child.note,
-        could_be_better_if=list(form.could_be_better_if),
-        themes=list(form.themes),
-        graded_at=form.graded_at,
-    )
-
-
-def _allocation(session: Session, case_id: str) -> CaseAllocation | None:
-    case = session.get(RegisteredCase, case_id)
-    if case is None or not case.team_id:  # unknown, or known only to be closed
-        return None
-    return CaseAllocation(
-        case.case_id, case.team_id, case.practitioner_id, case.team_manager_id, case.open
+        voice_of_child_note=audit.voice_of_child_note,
+        could_be_better_if=list(audit.could_be_better_if),
+        themes=list(audit.themes),
+        graded_at=audit.graded_at,
     )
 
 
@@ -132,27 +89,37 @@ def _earlier(session: Session, form: AuditForm) -> EarlierAudit | None:
     return EarlierAudit(earlier.id, earlier.case_id) if earlier else None
 
 
+def register_entry(session: Session, case_id: str) -> RegisterEntry | None:
+    """What the register holds of `case_id`, if anything."""
+    return _entry_of(session.get(RegisteredCase, case_id))
+
+
+def _entry_of(case: RegisteredCase | None) -> RegisterEntry | None:
+    if case is None:
+        return None
+    return RegisterEntry(
+        case.case_id,
+        case.team_id,
+        case.practitioner_id,
+        case.team_manager_id,
+        open=case.open,
+        as_of=case.as_of,
+    )
+
+
 def register_case(session: Session, event: CloudEvent[EventData]) -> None:
-    """Apply a case event to the register; an event older than what we hold changes nothing."""
+    """Apply a case event to the register (`register.registered` decides what changes)."""
     data = event.data
+    if not isinstance(data, CaseOpened | CaseAllocated | CaseClosed):
+        raise TypeError(f"not a case event: {event.type}")
     case = session.get(RegisteredCase, event.subject)
-    match data:
-        case CaseOpened(opened_at=when) | CaseAllocated(allocated_at=when):
-            if case is not None and as_utc(case.as_of) > when:
-                return
-            case = case or RegisteredCase(
-                case_id=data.case_id, team_id="", practitioner_id="", team_manager_id="", as_of=when
-            )
-            case.team_id, case.practitioner_id = data.team_id, data.practitioner_id
-            case.team_manager_id, case.open, case.as_of = data.team_manager_id, True, when
-        case CaseClosed(closed_at=when):
-            if case is not None and as_utc(case.as_of) > when:
-                return
-            # A close before its open (another order) is kept, so the late open changes nothing.
-            case = case or RegisteredCase(
-                case_id=data.case_id, team_id="", practitioner_id="", team_manager_id="", as_of=when
-            )
-            case.open, case.as_of = False, when
-        case _:
-            raise TypeError(f"not a case event: {event.type}")
+    entry = registered(_entry_of(case), data)
+    if entry is None:
+        return
+    changes = asdict(entry)
+    del changes["case_id"]
+    if case is None:
+        case = RegisteredCase(case_id=entry.case_id, **changes)
+    else:
+        case.sqlmodel_update(changes)
     session.add(case)

@@ -10,7 +10,6 @@ from sqlmodel.sql.expression import SelectOfScalar
 from services.audit.models import Audit
 from services.audit.stats import GradedRow
 from shared.calendar import month_bounds, uk_day_start
-from shared.db import as_utc
 from shared.events.vocabulary import AuditKind, Grade
 
 
@@ -29,6 +28,11 @@ def _graded_between(query: SelectOfScalar[Audit], first: date, last: date) -> Se
         col(Audit.graded_at) >= uk_day_start(first),
         col(Audit.graded_at) < uk_day_start(last + timedelta(days=1)),
     )
+
+
+def audit_by_id(engine: Engine, audit_id: str) -> Audit | None:
+    with Session(engine) as session:
+        return session.get(Audit, audit_id)
 
 
 def list_audits(engine: Engine, where: AuditFilter, limit: int, offset: int) -> list[Audit]:
@@ -53,9 +57,7 @@ def graded_rows(engine: Engine, first: date, last: date) -> list[GradedRow]:
     with Session(engine) as session:
         audits = session.exec(_graded_between(select(Audit), first, last)).all()
         return [
-            GradedRow(
-                as_utc(a.graded_at), Grade(a.overall_grade), a.team_id, a.service_area, a.area
-            )
+            GradedRow(a.graded_at, Grade(a.overall_grade), a.team_id, a.service_area, a.area)
             for a in audits
         ]
 

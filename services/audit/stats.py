@@ -13,7 +13,6 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from shared.calendar import WorkingDayCalendar, month_bounds, uk_month
-from shared.db import as_utc
 from shared.events.vocabulary import Grade
 
 
@@ -53,7 +52,7 @@ def grade_distribution(rows: Iterable[GradedRow], by: Grouping) -> list[GradeBuc
     """Count and % of audits per overall grade, for each month and group (best grade first)."""
     tallies: dict[tuple[str, str], Counter[Grade]] = defaultdict(Counter)
     for row in rows:
-        tallies[(uk_month(as_utc(row.graded_at)), row.group(by))][row.overall_grade] += 1
+        tallies[(uk_month(row.graded_at), row.group(by))][row.overall_grade] += 1
     buckets = []
     for (month, group), tally in sorted(tallies.items()):
         total = sum(tally.values())

@@ -1,40 +1,29 @@
-"""HTTP routes of the moderation service."""
+"""HTTP routes of the moderation service: thin, blocking work in plain `def` routes."""
 
-import asyncio
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from services.moderation import metrics
-from services.moderation.handlers import (
-    AlreadyModerated,
-    ModerationForm,
-    ModerationRefused,
-    NotAllowed,
-    SamplingPolicy,
-    record_moderation,
-    set_sampling_rate,
-)
-from services.moderation.models import Moderation
+from services.moderation.domain import ManualRate, Moderation, ModerationForm
+from services.moderation.handlers import ModerationContext, record_moderation, set_sampling_rate
+from services.moderation.models import columns
 from services.moderation.queries import (
     ConsistencyRow,
-    area_kappa,
     consistency_by_month,
+    find_moderation,
     list_moderations,
     sampling_rates,
 )
 from shared.access import CurrentCaller
-from shared.calendar import month_bounds
-from shared.clock import Clock
-from shared.db import as_utc, transaction
+from shared.db import transaction
+from shared.errors import NotFound
 from shared.events.data import Identifier
 from shared.events.vocabulary import Grade, ServiceArea
 from shared.http import Month
-from shared.organisation import Organisation
 
 
 class ModerationView(BaseModel):
@@ -56,11 +45,7 @@ class ModerationView(BaseModel):
 
     @classmethod
     def of(cls, moderation: Moderation) -> "ModerationView":
-        fields = moderation.model_dump()
-        fields["requested_at"] = as_utc(moderation.requested_at)
-        if moderation.moderated_at is not None:
-            fields["moderated_at"] = as_utc(moderation.moderated_at)
-        return cls.model_validate(fields)
+        return cls.model_validate(columns(moderation))
 
 
 class RateChange(BaseModel):
@@ -71,40 +56,27 @@ class RateChange(BaseModel):
 @dataclass(frozen=True)
 class ModerationDependencies:
     engine: Engine
-    organisation: Organisation
-    clock: Clock
-    policy: SamplingPolicy
-
-
-def _unprocessable(field: str, message: str) -> HTTPException:
-    return HTTPException(
-        422, detail=[{"loc": ["body", field], "msg": message, "type": "moderation_rule"}]
-    )
+    context: ModerationContext
 
 
 def moderation_router(deps: ModerationDependencies) -> APIRouter:
     router = APIRouter(tags=["moderation"])
+    ctx = deps.context
 
     @router.get("/moderations", response_model=list[ModerationView])
-    async def queue(
+    def queue(
         moderator: str | None = None,
         status: Literal["open", "completed"] | None = None,
         service_area: ServiceArea | None = None,
     ) -> list[ModerationView]:
-        found = await asyncio.to_thread(
-            list_moderations, deps.engine, moderator, status, service_area
-        )
+        found = list_moderations(deps.engine, moderator, status, service_area)
         return [ModerationView.of(m) for m in found]
 
     @router.get("/moderations/{moderation_id}", response_model=ModerationView)
-    async def one(moderation_id: str) -> ModerationView:
-        def load() -> Moderation | None:
-            with transaction(deps.engine) as session:
-                return session.get(Moderation, moderation_id)
-
-        moderation = await asyncio.to_thread(load)
+    def one(moderation_id: str) -> ModerationView:
+        moderation = find_moderation(deps.engine, moderation_id)
         if moderation is None:
-            raise HTTPException(404, detail=f"no moderation {moderation_id!r}")
+            raise NotFound(f"no moderation {moderation_id!r}")
         return ModerationView.of(moderation)
 
     @router.post(
@@ -112,65 +84,30 @@ def moderation_router(deps: ModerationDependencies) -> APIRouter:
         response_model=ModerationView,
         responses={404: {}, 409: {}, 422: {}},
     )
-    async def record(
-        moderation_id: str, form: ModerationForm, caller: CurrentCaller
-    ) -> ModerationView:
+    def record(moderation_id: str, form: ModerationForm, caller: CurrentCaller) -> ModerationView:
         caller.require_self(form.moderator_id, "moderator_id")
-
-        def save() -> Moderation:
-            with transaction(deps.engine) as session:
-                moderation, _ = record_moderation(
-                    session, moderation_id, form, deps.policy, deps.clock.now()
-                )
-                return moderation
-
-        try:
-            moderation = await asyncio.to_thread(save)
-        except LookupError as exc:
-            raise HTTPException(404, detail=f"no moderation {moderation_id!r}") from exc
-        except NotAllowed as exc:
-            raise HTTPException(403, detail=str(exc)) from exc
-        except AlreadyModerated as exc:
-            raise HTTPException(409, detail="already moderated by another request") from exc
-        except ModerationRefused as refused:
-            raise _unprocessable(refused.field, refused.message) from refused
-        kappa = await asyncio.to_thread(area_kappa, deps.engine, moderation.service_area)
-        if kappa is not None:
-            metrics.WEIGHTED_KAPPA.labels(moderation.service_area).set(kappa)
+        with transaction(deps.engine) as session:
+            moderation = record_moderation(
+                session, moderation_id, form, ctx.policy, ctx.clock.now()
+            )
         return ModerationView.of(moderation)
 
     @router.get("/stats/consistency", response_model=list[ConsistencyRow])
-    async def consistency(from_month: Month, to_month: Month) -> list[ConsistencyRow]:
-        first = date.fromisoformat(f"{from_month}-01")
-        _, last = month_bounds(date.fromisoformat(f"{to_month}-01"))
-        return await asyncio.to_thread(consistency_by_month, deps.engine, first, last)
+    def consistency(from_month: Month, to_month: Month) -> list[ConsistencyRow]:
+        return consistency_by_month(deps.engine, from_month, to_month)
 
     @router.get("/sampling", response_model=dict[str, float])
-    async def rates() -> dict[str, float]:
-        return await asyncio.to_thread(sampling_rates, deps.engine, deps.policy)
+    def rates() -> dict[str, float]:
+        return sampling_rates(deps.engine, ctx.policy)
 
     @router.put("/sampling/{service_area}", response_model=dict[str, float], responses={403: {}})
-    async def change_rate(
+    def change_rate(
         service_area: ServiceArea, change: RateChange, caller: CurrentCaller
     ) -> dict[str, float]:
         caller.require_self(change.changed_by, "changed_by")
-
-        def save() -> None:
-            with transaction(deps.engine) as session:
-                set_sampling_rate(
-                    session,
-                    service_area,
-                    change.rate,
-                    change.changed_by,
-                    deps.organisation,
-                    deps.policy,
-                    deps.clock.now(),
-                )
-
-        try:
-            await asyncio.to_thread(save)
-        except NotAllowed as exc:
-            raise HTTPException(403, detail=str(exc)) from exc
-        return await asyncio.to_thread(sampling_rates, deps.engine, deps.policy)
+        with transaction(deps.engine) as session:
+            manual = ManualRate(service_area, change.rate, change.changed_by)
+            set_sampling_rate(session, manual, ctx.organisation, ctx.policy, ctx.clock.now())
+        return sampling_rates(deps.engine, ctx.policy)
 
     return router

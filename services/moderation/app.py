@@ -2,17 +2,18 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
-from sqlmodel import Session
 
 from services.moderation import metrics
 from services.moderation.api import ModerationDependencies, moderation_router
-from services.moderation.handlers import SamplingPolicy, request_moderation
+from services.moderation.domain import SamplingPolicy
+from services.moderation.handlers import ModerationContext, event_handlers
 from services.moderation.queries import sampling_rates
+from services.moderation.service import SERVICE
 from services.moderation.settings import ModerationSettings
 from shared.clock import Clock, SystemClock
-from shared.events import AuditGraded, CloudEvent, EventData
 from shared.events.topics import AUDIT_GRADED
 from shared.organisation import load_organisation
 from shared.runtime import ServiceRuntime
@@ -20,7 +21,7 @@ from shared.runtime import ServiceRuntime
 
 def create_app(settings: ModerationSettings, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
-    runtime = ServiceRuntime.build(settings)
+    runtime = ServiceRuntime.build(SERVICE, settings)
     organisation = load_organisation(settings.organisation_file)
     policy = SamplingPolicy(
         default_rate=settings.default_sample_rate,
@@ -28,12 +29,13 @@ def create_app(settings: ModerationSettings, clock: Clock | None = None) -> Fast
         threshold=settings.adaptive_threshold,
         raised_rate=settings.adaptive_raised_rate,
     )
-
-    def on_audit_graded(session: Session, event: CloudEvent[EventData]) -> None:
-        request_moderation(session, event, organisation, policy, clock.now())
-
-    runtime.consume({AuditGraded: on_audit_graded}, AUDIT_GRADED)
-    deps = ModerationDependencies(runtime.engine, organisation, clock, policy)
+    context = ModerationContext(organisation, policy, clock)
+    runtime.consume(event_handlers(context), AUDIT_GRADED)
+    # Kappa over every moderation so far: refreshed from an aggregate, not on each request.
+    runtime.every(
+        "consistency-gauges", 15, partial(metrics.refresh_consistency_gauges, runtime.engine)
+    )
+    deps = ModerationDependencies(runtime.engine, context)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -47,6 +49,7 @@ def create_app(settings: ModerationSettings, clock: Clock | None = None) -> Fast
         description="Samples and re-grades audits and measures grading consistency.",
         lifespan=lifespan,
     )
+    app.state.runtime = runtime
     app.include_router(runtime.ops_router())
     runtime.secure(app, organisation, clock, moderation_router(deps))
     return app

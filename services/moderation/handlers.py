@@ -1,97 +1,55 @@
-"""Use cases of the moderation service."""
+"""Use cases of the moderation service: load, let `domain` decide, save, publish what follows."""
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from services.moderation import metrics
 from services.moderation.domain import (
-    adaptive_rate,
-    choose_moderator,
-    disagreement_rate,
-    moderation_reason,
+    ManualRate,
+    Moderation,
+    ModerationForm,
+    ModerationStatus,
+    SamplingPolicy,
+    StoredRate,
+    adapted_rate,
+    assign,
+    change_by_hand,
+    record,
 )
-from services.moderation.models import Moderation, SamplingRate
-from shared.db import after_commit, is_postgresql, lock_for
-from shared.events import (
-    AuditGraded,
-    CloudEvent,
-    EventData,
-    InadequateFound,
-    ModerationCompleted,
-    ModerationDisagreed,
-    ModerationRequested,
-    SamplingRateChanged,
-    new_event,
-)
-from shared.events.data import Identifier
-from shared.events.vocabulary import (
-    FoundBy,
-    Grade,
-    SamplingChangeReason,
-    ServiceArea,
-    grade_difference,
-)
-from shared.organisation import Organisation, Role
+from services.moderation.models import Moderation as ModerationRow
+from services.moderation.models import SamplingRate
+from shared.clock import Clock
+from shared.db import after_commit, lock_for
+from shared.errors import NotFound
+from shared.events import AuditGraded, CloudEvent, EventData, SamplingRateChanged, new_event
+from shared.events.vocabulary import ServiceArea
+from shared.inbox import EventHandler
+from shared.organisation import Organisation
 from shared.outbox import add_event
 
 SOURCE = "/qa/moderation"
-RATE_SETTERS = frozenset({Role.ASSISTANT_DIRECTOR, Role.ADMIN})
 
 
 @dataclass(frozen=True)
-class SamplingPolicy:
-    default_rate: float
-    window: int
-    threshold: float
-    raised_rate: float
+class ModerationContext:
+    """What the use cases need besides a session: who is who, the sampling policy, the time."""
+
+    organisation: Organisation
+    policy: SamplingPolicy
+    clock: Clock
 
 
-Rationale = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+def event_handlers(ctx: ModerationContext) -> dict[type[EventData], EventHandler]:
+    """The service's handler of each event it consumes (the app subscribes exactly these)."""
 
+    def on_audit_graded(session: Session, event: CloudEvent[EventData]) -> None:
+        request_moderation(session, event, ctx.organisation, ctx.policy, ctx.clock.now())
 
-class ModerationForm(BaseModel):
-    """What a moderator records; `request_id` makes a retried submission harmless."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    moderator_id: Identifier
-    moderated_grade: Grade
-    rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = (
-        Field(default=None, max_length=4000)
-    )
-    request_id: str = Field(min_length=8, max_length=128)
-
-
-class ModerationRefused(Exception):
-    """The moderation cannot be recorded as asked; `field` and the message say why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-class AlreadyModerated(Exception):
-    """The moderation was recorded before, by another request."""
-
-
-class NotAllowed(Exception):
-    """The person may not do this."""
-
-
-class NoModeratorAvailable(Exception):
-    """Everyone in the pool is the auditor or the case's team manager."""
-
-
-def current_rate(session: Session, area: str, policy: SamplingPolicy) -> float:
-    stored = session.get(SamplingRate, area)
-    return policy.default_rate if stored is None else stored.rate
+    return {AuditGraded: on_audit_graded}
 
 
 def request_moderation(
@@ -105,54 +63,37 @@ def request_moderation(
     audit = event.data
     if not isinstance(audit, AuditGraded):
         raise TypeError(f"expected AuditGraded, got {event.type}")
-    if session.exec(select(Moderation).where(Moderation.audit_id == audit.audit_id)).first():
+    assigned = select(ModerationRow.id).where(ModerationRow.audit_id == audit.audit_id)
+    if session.exec(assigned).first() is not None:
+        return  # redelivered: it was assigned the first time
+    requested = assign(
+        audit,
+        policy.rate_of(stored_rate(session, audit.service_area)),
+        organisation.moderators(),
+        open_items(session),
+        moderation_id=f"MOD-{uuid.uuid4().hex[:16]}",
+        now=now,
+    )
+    if requested is None:
         return
-    rate = current_rate(session, audit.service_area, policy)
-    reason = moderation_reason(audit.audit_id, audit.overall_grade, rate)
-    if reason is None:
-        return
-    moderator = choose_moderator(
-        organisation.moderators(), open_items(session), {audit.auditor_id, audit.team_manager_id}
-    )
-    if moderator is None:
-        raise NoModeratorAvailable(audit.audit_id)
-    moderation = Moderation(
-        id=f"MOD-{uuid.uuid4().hex[:16]}",
-        audit_id=audit.audit_id,
-        case_id=audit.case_id,
-        service_area=audit.service_area,
-        team_id=audit.team_id,
-        auditor_id=audit.auditor_id,
-        team_manager_id=audit.team_manager_id,
-        moderator_id=moderator.id,
-        reason=reason,
-        auditor_grade=audit.overall_grade,
-        audit_graded_at=audit.graded_at,
-        requested_at=now,
-    )
-    session.add(moderation)
-    requested = ModerationRequested(
-        case_id=audit.case_id,
-        moderation_id=moderation.id,
-        audit_id=audit.audit_id,
-        moderator_id=moderator.id,
-        auditor_id=audit.auditor_id,
-        service_area=audit.service_area,
-        auditor_grade=audit.overall_grade,
-        reason=reason,
-        requested_at=now,
-    )
-    add_event(session, new_event(requested, source=SOURCE, correlation_id=audit.audit_id))
-    after_commit(session, metrics.MODERATIONS_REQUESTED.labels(audit.service_area, reason).inc)
+    session.add(ModerationRow.of(requested.moderation))
+    add_event(session, new_event(requested.event, source=SOURCE, correlation_id=audit.audit_id))
+    counter = metrics.MODERATIONS_REQUESTED.labels(audit.service_area, requested.moderation.reason)
+    after_commit(session, counter.inc)
 
 
 def open_items(session: Session) -> dict[str, int]:
     query = (
-        select(Moderation.moderator_id, func.count())
-        .where(Moderation.status == "open")
-        .group_by(col(Moderation.moderator_id))
+        select(ModerationRow.moderator_id, func.count())
+        .where(ModerationRow.status == ModerationStatus.OPEN.value)
+        .group_by(col(ModerationRow.moderator_id))
     )
     return dict(session.exec(query).all())
+
+
+def stored_rate(session: Session, area: ServiceArea) -> StoredRate | None:
+    stored = session.get(SamplingRate, area.value)
+    return None if stored is None else stored.to_domain()
 
 
 def record_moderation(
@@ -161,160 +102,95 @@ def record_moderation(
     form: ModerationForm,
     policy: SamplingPolicy,
     now: datetime,
-) -> tuple[Moderation, bool]:
+) -> Moderation:
     """Record the moderated grade and publish what follows; a replayed request changes nothing."""
-    query = select(Moderation).where(Moderation.id == moderation_id)
-    if is_postgresql(session.get_bind()):
-        query = query.with_for_update()  # two moderators' clicks must not both record
-    moderation = session.exec(query).first()
-    if moderation is None:
-        raise LookupError(moderation_id)
-    if moderation.status == "completed":
-        if moderation.request_id == form.request_id:
-            return moderation, True
-        raise AlreadyModerated(moderation_id)
-    if form.moderator_id != moderation.moderator_id:
-        raise NotAllowed("only the moderator it is assigned to can record this moderation")
-    auditor_grade = Grade(moderation.auditor_grade)
-    difference = grade_difference(auditor_grade, form.moderated_grade)
-    if difference != 0 and not form.rationale:
-        raise ModerationRefused("rationale", "required when the grade differs from the auditor's")
-    moderation.status, moderation.moderated_grade = "completed", form.moderated_grade
-    moderation.grade_difference, moderation.rationale = difference, form.rationale
-    moderation.moderated_at, moderation.request_id = now, form.request_id
-    session.add(moderation)
-    for data in outcome_events(moderation, now):
-        add_event(session, new_event(data, source=SOURCE, correlation_id=moderation.audit_id))
+    # Two moderators' clicks must not both record: the second waits here, then sees it done.
+    query = select(ModerationRow).where(ModerationRow.id == moderation_id).with_for_update()
+    row = session.exec(query).first()
+    if row is None:
+        raise NotFound(f"no moderation {moderation_id!r}")
+    recorded = record(row.to_domain(), form, now)
+    if recorded.replayed:
+        return recorded.moderation
+    row.write(recorded.moderation)
+    session.add(row)
+    for data in recorded.events:
+        add_event(session, new_event(data, source=SOURCE, correlation_id=row.audit_id))
     session.flush()
-    _adapt_sampling(session, moderation.service_area, policy, now)
-    after_commit(session, lambda: _count_completion(moderation.service_area, difference))
-    return moderation, False
+    _adapt_sampling(session, recorded.moderation.service_area, policy, now)
+    after_commit(session, lambda: _count_completion(recorded.moderation))
+    return recorded.moderation
 
 
-def outcome_events(moderation: Moderation, now: datetime) -> list[EventData]:
-    """Completed always; Disagreed when the grades differ; InadequateFound when made worse."""
-    fields = {
-        "case_id": moderation.case_id,
-        "moderation_id": moderation.id,
-        "audit_id": moderation.audit_id,
-        "moderator_id": moderation.moderator_id,
-        "auditor_grade": moderation.auditor_grade,
-        "moderated_grade": moderation.moderated_grade,
-        "grade_difference": moderation.grade_difference,
-        "rationale": moderation.rationale,
-        "moderated_at": now,
-    }
-    events: list[EventData] = [ModerationCompleted.model_validate(fields)]
-    if moderation.grade_difference:
-        events.append(ModerationDisagreed.model_validate(fields))
-    if (
-        moderation.moderated_grade == Grade.INADEQUATE
-        and moderation.auditor_grade != Grade.INADEQUATE
-    ):
-        events.append(
-            InadequateFound(
-                case_id=moderation.case_id,
-                audit_id=moderation.audit_id,
-                service_area=moderation.service_area,
-                team_id=moderation.team_id,
-                graded_at=now,
-                found_by=FoundBy.MODERATION,
-            )
-        )
-    return events
-
-
-def _adapt_sampling(session: Session, area: str, policy: SamplingPolicy, now: datetime) -> None:
+def _adapt_sampling(
+    session: Session, area: ServiceArea, policy: SamplingPolicy, now: datetime
+) -> None:
     _lock_rate(session, area)
+    history = latest_moderations(session, area, policy.window)
+    changed = adapted_rate(area, history, stored_rate(session, area), policy, now)
+    if changed is not None:
+        _save_rate(session, changed)
+
+
+def latest_moderations(
+    session: Session, area: ServiceArea, count: int
+) -> list[tuple[datetime, int]]:
+    """(moderated_at, grade difference) of the area's last `count` moderations, newest first."""
     query = (
-        select(Moderation.grade_difference)
-        .where(Moderation.service_area == area, Moderation.status == "completed")
-        .order_by(col(Moderation.moderated_at).desc(), col(Moderation.id).desc())
-        .limit(policy.window)
-    )
-    stored = session.get(SamplingRate, area)
-    if stored is not None and stored.reason == SamplingChangeReason.MANUAL:
-        # A person's decision stands until a whole window of moderations after it disagrees;
-        # the disagreements they already weighed must not raise the rate straight back.
-        query = query.where(col(Moderation.moderated_at) > stored.changed_at)
-    recent = session.exec(query).all()
-    differences = [d for d in recent if d is not None]
-    current = current_rate(session, area, policy)
-    raised = adaptive_rate(
-        differences,
-        current,
-        window=policy.window,
-        threshold=policy.threshold,
-        raised_rate=policy.raised_rate,
-    )
-    if raised is not None:
-        _change_rate(
-            session,
-            ServiceArea(area),
-            current,
-            raised,
-            SamplingChangeReason.ADAPTIVE,
-            None,
-            now,
-            disagreement_rate(differences),
+        select(ModerationRow.moderated_at, ModerationRow.grade_difference)
+        .where(
+            ModerationRow.service_area == area.value,
+            ModerationRow.status == ModerationStatus.COMPLETED.value,
         )
+        .order_by(col(ModerationRow.moderated_at).desc(), col(ModerationRow.id).desc())
+        .limit(count)
+    )
+    return [
+        (at, difference)
+        for at, difference in session.exec(query).all()
+        if at is not None and difference is not None
+    ]
 
 
 def set_sampling_rate(
     session: Session,
-    area: ServiceArea,
-    rate: float,
-    changed_by: str,
+    change: ManualRate,
     organisation: Organisation,
     policy: SamplingPolicy,
     now: datetime,
 ) -> None:
-    """A person changes an area's rate; only assistant directors and admins may."""
-    person = organisation.staff_by_id.get(changed_by)
-    if person is None or person.role not in RATE_SETTERS:
-        raise NotAllowed("only assistant directors and admins change sampling rates")
-    _lock_rate(session, area)
-    current = current_rate(session, area, policy)
-    _change_rate(session, area, current, rate, SamplingChangeReason.MANUAL, changed_by, now, None)
+    """A person changes an area's rate; only those the domain allows may."""
+    _lock_rate(session, change.service_area)
+    person = organisation.staff_by_id.get(change.changed_by)
+    stored = stored_rate(session, change.service_area)
+    _save_rate(session, change_by_hand(change, person, stored, policy, now))
 
 
-def _lock_rate(session: Session, area: str) -> None:
+def _lock_rate(session: Session, area: ServiceArea) -> None:
     """One change of an area's rate at a time, across replicas: read, decide, write, commit.
 
     Without it two first changes of an area would both insert its row, and one would fail.
     """
-    lock_for(session, f"sampling-rate:{area}")
+    lock_for(session, f"sampling-rate:{area.value}")
 
 
-def _change_rate(
-    session: Session,
-    area: ServiceArea,
-    previous: float,
-    new: float,
-    reason: SamplingChangeReason,
-    changed_by: str | None,
-    now: datetime,
-    disagreement: float | None,
-) -> None:
-    stored = session.get(SamplingRate, area.value) or SamplingRate(
-        service_area=area.value, rate=new, reason=reason, changed_at=now
+def _save_rate(session: Session, changed: SamplingRateChanged) -> None:
+    """Store the area's new rate and publish the change."""
+    area, rate = changed.service_area.value, changed.new_rate
+    stored = session.get(SamplingRate, area) or SamplingRate(
+        service_area=area, rate=rate, reason=changed.reason, changed_at=changed.changed_at
     )
-    stored.rate, stored.reason, stored.changed_by, stored.changed_at = new, reason, changed_by, now
+    stored.rate, stored.reason = rate, changed.reason
+    stored.changed_by, stored.changed_at = changed.changed_by, changed.changed_at
     session.add(stored)
-    changed = SamplingRateChanged(
-        service_area=area,
-        previous_rate=previous,
-        new_rate=new,
-        reason=reason,
-        changed_by=changed_by,
-        disagreement_rate=disagreement,
-        changed_at=now,
-    )
     add_event(session, new_event(changed, source=SOURCE))
-    after_commit(session, lambda: metrics.SAMPLE_RATE.labels(area.value).set(new))
+    after_commit(session, lambda: metrics.SAMPLE_RATE.labels(area).set(rate))
 
 
-def _count_completion(area: str, difference: int) -> None:
+def _count_completion(moderation: Moderation) -> None:
+    if moderation.outcome is None:
+        return
+    area, difference = moderation.service_area, moderation.outcome.grade_difference
     metrics.MODERATIONS_COMPLETED.labels(area).inc()
     metrics.GRADE_DIFFERENCE.observe(difference)
     if difference:

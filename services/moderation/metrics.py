@@ -1,6 +1,10 @@
 """The moderation service's own Prometheus metrics."""
 
 from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy import Engine
+
+from services.moderation.domain import weighted_kappa
+from services.moderation.queries import grade_pair_counts
 
 MODERATIONS_REQUESTED = Counter(
     "qa_moderations_requested_total", "Audits sent for moderation.", ["service_area", "reason"]
@@ -25,3 +29,12 @@ WEIGHTED_KAPPA = Gauge(
     "Quadratic-weighted kappa between auditor and moderator grades, all moderations so far.",
     ["service_area"],
 )
+
+
+def refresh_consistency_gauges(engine: Engine) -> bool:
+    """Set each area's kappa gauge from its grade-pair counts (a background step; never busy)."""
+    for area, counts in grade_pair_counts(engine).items():
+        kappa = weighted_kappa(counts)
+        if kappa is not None:
+            WEIGHTED_KAPPA.labels(area).set(kappa)
+    return False

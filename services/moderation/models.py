@@ -1,10 +1,14 @@
-"""The moderation service's tables."""
+"""The moderation service's tables, and how their rows map to the domain's values."""
 
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import Field, SQLModel
 
+from services.moderation import domain
 from shared.db import timestamp_field
+from shared.events.vocabulary import Grade, ModerationReason, SamplingChangeReason, ServiceArea
 
 
 class Moderation(SQLModel, table=True):
@@ -29,6 +33,70 @@ class Moderation(SQLModel, table=True):
     moderated_at: datetime | None = timestamp_field(default=None, index=True)
     request_id: str | None = Field(default=None, max_length=128)
 
+    @classmethod
+    def of(cls, moderation: domain.Moderation) -> "Moderation":
+        return cls.model_validate(columns(moderation))
+
+    def write(self, moderation: domain.Moderation) -> None:
+        """Make this row say what `moderation` says."""
+        for name, value in columns(moderation).items():
+            setattr(self, name, value)
+
+    def to_domain(self) -> domain.Moderation:
+        return domain.Moderation(
+            id=self.id,
+            audit_id=self.audit_id,
+            case_id=self.case_id,
+            service_area=ServiceArea(self.service_area),
+            team_id=self.team_id,
+            auditor_id=self.auditor_id,
+            team_manager_id=self.team_manager_id,
+            moderator_id=self.moderator_id,
+            reason=ModerationReason(self.reason),
+            auditor_grade=Grade(self.auditor_grade),
+            audit_graded_at=self.audit_graded_at,
+            requested_at=self.requested_at,
+            outcome=self._outcome(),
+        )
+
+    def _outcome(self) -> domain.Outcome | None:
+        if self.status != domain.ModerationStatus.COMPLETED:
+            return None
+        if self.moderated_grade is None or self.grade_difference is None or not self.moderated_at:
+            raise ValueError(f"completed moderation {self.id} has no moderated grade")
+        return domain.Outcome(
+            moderated_grade=Grade(self.moderated_grade),
+            grade_difference=self.grade_difference,
+            rationale=self.rationale,
+            moderated_at=self.moderated_at,
+            request_id=self.request_id,
+        )
+
+
+def columns(moderation: domain.Moderation) -> dict[str, Any]:
+    """The row's columns of a domain moderation; an open one has no outcome columns yet."""
+    m, outcome = moderation, moderation.outcome
+    recorded = dict.fromkeys(_OUTCOME_COLUMNS) if outcome is None else asdict(outcome)
+    return {
+        "id": m.id,
+        "audit_id": m.audit_id,
+        "case_id": m.case_id,
+        "service_area": m.service_area.value,
+        "team_id": m.team_id,
+        "auditor_id": m.auditor_id,
+        "team_manager_id": m.team_manager_id,
+        "moderator_id": m.moderator_id,
+        "reason": m.reason.value,
+        "auditor_grade": m.auditor_grade.value,
+        "audit_graded_at": m.audit_graded_at,
+        "status": m.status.value,
+        "requested_at": m.requested_at,
+        **recorded,
+    }
+
+
+_OUTCOME_COLUMNS = tuple(field.name for field in fields(domain.Outcome))
+
 
 class SamplingRate(SQLModel, table=True):
     """A service area's sample rate once somebody (or adaptive moderation) has set it."""
@@ -40,3 +108,6 @@ class SamplingRate(SQLModel, table=True):
     reason: str = Field(max_length=16)
     changed_by: str | None = Field(default=None, max_length=64)
     changed_at: datetime = timestamp_field()
+
+    def to_domain(self) -> domain.StoredRate:
+        return domain.StoredRate(self.rate, SamplingChangeReason(self.reason), self.changed_at)

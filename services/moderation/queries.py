@@ -2,17 +2,25 @@
 
 from collections import defaultdict
 from datetime import date, timedelta
+from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from services.moderation.domain import Consistency, consistency
-from services.moderation.handlers import SamplingPolicy, current_rate
-from services.moderation.models import Moderation
-from shared.calendar import uk_day_start, uk_month
-from shared.db import as_utc
+from services.moderation.domain import (
+    Consistency,
+    Moderation,
+    ModerationStatus,
+    SamplingPolicy,
+    consistency,
+)
+from services.moderation.models import Moderation as ModerationRow
+from services.moderation.models import SamplingRate
+from shared.calendar import month_bounds, uk_day_start, uk_month
 from shared.events.vocabulary import Grade, ServiceArea
+
+COMPLETED = ModerationStatus.COMPLETED.value
 
 
 class ConsistencyRow(BaseModel):
@@ -31,35 +39,55 @@ class ConsistencyRow(BaseModel):
 
 
 def list_moderations(
-    engine: Engine, moderator: str | None, status: str | None, service_area: str | None
+    engine: Engine,
+    moderator: str | None,
+    status: Literal["open", "completed"] | None,
+    service_area: ServiceArea | None,
 ) -> list[Moderation]:
-    query = select(Moderation)
+    query = select(ModerationRow)
     for column, value in (
-        (Moderation.moderator_id, moderator),
-        (Moderation.status, status),
-        (Moderation.service_area, service_area),
+        (ModerationRow.moderator_id, moderator),
+        (ModerationRow.status, status),
+        (ModerationRow.service_area, service_area),
     ):
         if value is not None:
             query = query.where(col(column) == value)
     with Session(engine) as session:
-        return list(session.exec(query.order_by(col(Moderation.requested_at))).all())
+        rows = session.exec(query.order_by(col(ModerationRow.requested_at))).all()
+        return [row.to_domain() for row in rows]
 
 
-def consistency_by_month(engine: Engine, first: date, last: date) -> list[ConsistencyRow]:
-    """Consistency figures for each month (of moderation) and service area in the range."""
-    query = select(Moderation).where(
-        Moderation.status == "completed",
-        col(Moderation.moderated_at) >= uk_day_start(first),
-        col(Moderation.moderated_at) < uk_day_start(last + timedelta(days=1)),
+def find_moderation(engine: Engine, moderation_id: str) -> Moderation | None:
+    with Session(engine) as session:
+        row = session.get(ModerationRow, moderation_id)
+        return None if row is None else row.to_domain()
+
+
+def first_day(month: str) -> date:
+    """The first day of a `YYYY-MM` month."""
+    return date.fromisoformat(f"{month}-01")
+
+
+def consistency_by_month(engine: Engine, from_month: str, to_month: str) -> list[ConsistencyRow]:
+    """Consistency figures for each month (of moderation) and service area, months inclusive."""
+    _, last = month_bounds(first_day(to_month))
+    query = select(
+        ModerationRow.moderated_at,
+        ModerationRow.service_area,
+        ModerationRow.auditor_grade,
+        ModerationRow.moderated_grade,
+    ).where(
+        ModerationRow.status == COMPLETED,
+        col(ModerationRow.moderated_at) >= uk_day_start(first_day(from_month)),
+        col(ModerationRow.moderated_at) < uk_day_start(last + timedelta(days=1)),
     )
     pairs: dict[tuple[str, str], list[tuple[Grade, Grade]]] = defaultdict(list)
     with Session(engine) as session:
-        for m in session.exec(query).all():
-            if m.moderated_at is None or m.moderated_grade is None:
+        for moderated_at, area, auditor_grade, moderated_grade in session.exec(query).all():
+            if moderated_at is None or moderated_grade is None:
                 continue
-            month = uk_month(as_utc(m.moderated_at))
-            pairs[(month, m.service_area)].append(
-                (Grade(m.auditor_grade), Grade(m.moderated_grade))
+            pairs[(uk_month(moderated_at), area)].append(
+                (Grade(auditor_grade), Grade(moderated_grade))
             )
     return [
         ConsistencyRow.of(month, area, consistency(found))
@@ -67,18 +95,22 @@ def consistency_by_month(engine: Engine, first: date, last: date) -> list[Consis
     ]
 
 
-def area_kappa(engine: Engine, area: str) -> float | None:
-    query = select(Moderation).where(
-        Moderation.status == "completed", Moderation.service_area == area
+def grade_pair_counts(engine: Engine) -> dict[str, dict[tuple[Grade, Grade], int]]:
+    """How often each (auditor grade, moderated grade) pair occurred, per area, so far."""
+    moderated = func.coalesce(ModerationRow.moderated_grade, ModerationRow.auditor_grade)
+    query = (
+        select(ModerationRow.service_area, ModerationRow.auditor_grade, moderated, func.count())
+        .where(ModerationRow.status == COMPLETED)
+        .group_by(col(ModerationRow.service_area), col(ModerationRow.auditor_grade), moderated)
     )
+    counts: dict[str, dict[tuple[Grade, Grade], int]] = defaultdict(dict)
     with Session(engine) as session:
-        found = [
-            (Grade(m.auditor_grade), Grade(m.moderated_grade or m.auditor_grade))
-            for m in session.exec(query).all()
-        ]
-    return consistency(found).weighted_kappa
+        for area, auditor_grade, moderated_grade, count in session.exec(query).all():
+            counts[area][(Grade(auditor_grade), Grade(moderated_grade))] = count
+    return dict(counts)
 
 
 def sampling_rates(engine: Engine, policy: SamplingPolicy) -> dict[str, float]:
     with Session(engine) as session:
-        return {area.value: current_rate(session, area.value, policy) for area in ServiceArea}
+        stored = {row.service_area: row.to_domain() for row in session.exec(select(SamplingRate))}
+    return {area.value: policy.rate_of(stored.get(area.value)) for area in ServiceArea}

@@ -1,29 +1,60 @@
 """The notifications service's app factory: wiring only, nothing runs until the app starts."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from functools import partial
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from services.notifications.api import notifications_router
-from services.notifications.delivery import (
-    DeliveryWorker,
-    Sender,
-    SmtpMailer,
-    SmtpSettings,
-    WebhookPoster,
-)
-from services.notifications.handlers import NotifyContext, on_audit_graded, on_event
+from services.notifications.context import NotifyContext
+from services.notifications.delivery import DeliveryWorker, RetryPolicy
+from services.notifications.digest import digest_step, measure_backlog
+from services.notifications.handlers import on_audit_graded, on_event
 from services.notifications.routing import ROUTED
+from services.notifications.senders import Sender, SmtpMailer, SmtpSettings, WebhookPoster
+from services.notifications.service import SERVICE
 from services.notifications.settings import NotificationSettings
 from shared.clock import Clock, SystemClock
 from shared.events import AuditGraded, EventData
 from shared.events.topics import AUDIT_GRADED
+from shared.events.vocabulary import NotificationChannel
 from shared.inbox import EventHandler
 from shared.organisation import load_organisation
 from shared.runtime import ServiceRuntime
+
+
+def event_handlers(ctx: NotifyContext) -> dict[type[EventData], EventHandler]:
+    """What the service does with each event it consumes."""
+    handlers: dict[type[EventData], EventHandler] = {
+        event: partial(on_event, ctx=ctx) for event in ROUTED
+    }
+    handlers[AuditGraded] = partial(on_audit_graded, ctx=ctx)
+    return handlers
+
+
+def delivery_worker(
+    engine: Engine, ctx: NotifyContext, settings: NotificationSettings, mailer: Sender | None
+) -> DeliveryWorker:
+    """The worker that sends email (by `mailer`, else over SMTP) and webhook calls."""
+    smtp = SmtpSettings(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_starttls,
+        settings.smtp_username,
+        settings.smtp_password,
+        settings.mail_from,
+    )
+    senders: dict[NotificationChannel, Sender] = {
+        NotificationChannel.EMAIL: mailer or SmtpMailer(smtp),
+        NotificationChannel.WEBHOOK: WebhookPoster(),
+    }
+    policy = RetryPolicy(
+        settings.delivery_max_attempts, timedelta(seconds=settings.delivery_backoff_seconds)
+    )
+    return DeliveryWorker(engine, ctx, senders, policy)
 
 
 def create_app(
@@ -35,40 +66,23 @@ def create_app(
         base_url=settings.record_base_url,
         webhook_urls=settings.webhook_urls,
     )
-    runtime = ServiceRuntime.build(settings)
-    handlers: dict[type[EventData], EventHandler] = {
-        event: partial(on_event, ctx=ctx) for event in ROUTED
-    }
-    handlers[AuditGraded] = partial(on_audit_graded, ctx=ctx)
-    runtime.consume(handlers, AUDIT_GRADED, *sorted({event.topic for event in ROUTED}))
-    smtp = SmtpSettings(
-        settings.smtp_host,
-        settings.smtp_port,
-        settings.smtp_starttls,
-        settings.smtp_username,
-        settings.smtp_password,
-        settings.mail_from,
+    runtime = ServiceRuntime.build(SERVICE, settings)
+    runtime.consume(event_handlers(ctx), AUDIT_GRADED, *sorted({event.topic for event in ROUTED}))
+    worker = delivery_worker(runtime.engine, ctx, settings, mailer)
+    poll = settings.delivery_poll_seconds
+    # Separate workers, so a failing digest never holds back an escalation email.
+    runtime.every("notification-delivery", poll, worker.step)
+    runtime.every(
+        "notification-digests",
+        poll,
+        partial(digest_step, runtime.engine, ctx, settings.digest_time),
     )
-    worker = DeliveryWorker(
-        runtime.engine,
-        ctx,
-        mailer or SmtpMailer(smtp),
-        WebhookPoster(),
-        max_attempts=settings.delivery_max_attempts,
-        backoff_seconds=settings.delivery_backoff_seconds,
-        digest_at=settings.digest_time,
-    )
+    runtime.every("notification-digest-backlog", poll, partial(measure_backlog, runtime.engine))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with runtime.running():
-            stop = asyncio.Event()
-            delivering = asyncio.create_task(worker.run(stop, settings.delivery_poll_seconds))
-            try:
-                yield
-            finally:
-                stop.set()
-                await delivering
+            yield
 
     app = FastAPI(
         title="Notifications service",

@@ -1,40 +1,34 @@
-"""Turning events into notifications: one per event, person and channel, whatever the repeats."""
+"""Turning events into notifications: one per event, person and channel, whatever the repeats.
+
+Also the inbox's and the preferences' changes asked for over HTTP. Who is told, on which
+channels and in which status is decided in `routing`; here rows are loaded and saved.
+"""
 
 import json
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from services.notifications.messages import compose, render
+from services.notifications.context import NotifyContext, announce_delivery
+from services.notifications.messages import Rendered, compose, render
 from services.notifications.models import AuditPeopleRow, Notification, ParkedEvent, Preference
-from services.notifications.routing import NEEDS_AUDIT_PEOPLE, AuditPeople, Kind, recipients
-from shared.clock import Clock
-from shared.db import lock_for
-from shared.events import (
-    AuditGraded,
-    CloudEvent,
-    EventData,
-    NotificationDelivered,
-    new_event,
-    parse_event,
+from services.notifications.queries import preferences_of
+from services.notifications.routing import (
+    NEEDS_AUDIT_PEOPLE,
+    AuditPeople,
+    Delivery,
+    Information,
+    Status,
+    deliveries,
+    recipients,
 )
+from shared.auth import Forbidden
+from shared.db import lock_for, transaction
+from shared.errors import NotFound
+from shared.events import AuditGraded, CloudEvent, EventData, parse_event
 from shared.events.vocabulary import NotificationChannel
-from shared.organisation import Organisation
-from shared.outbox import add_event
-
-SOURCE = "/qa/notifications"
-IMMEDIATELY, DAILY_DIGEST = "immediately", "daily_digest"
-
-
-@dataclass(frozen=True)
-class NotifyContext:
-    organisation: Organisation
-    clock: Clock
-    base_url: str
-    webhook_urls: Mapping[str, str]
 
 
 def on_event(session: Session, event: CloudEvent[EventData], ctx: NotifyContext) -> None:
@@ -86,83 +80,78 @@ def on_audit_graded(session: Session, event: CloudEvent[EventData], ctx: NotifyC
 def notify(
     session: Session, event: CloudEvent[EventData], people: AuditPeople | None, ctx: NotifyContext
 ) -> None:
+    """Make each notification routing decides on that was not made for this event before."""
+    found = recipients(event.data, people, ctx.organisation)
+    preferences = preferences_of(session, [recipient.staff_id for recipient in found])
     now = ctx.clock.now()
     message = compose(event.data)
     rendered = render(message, ctx.base_url)
     link = f"{ctx.base_url.rstrip('/')}{message.link_path}"
-    for recipient in recipients(event.data, people, ctx.organisation):
-        staff = ctx.organisation.staff_by_id.get(recipient.staff_id)
-        channels = [NotificationChannel.INBOX]
-        if staff is not None:
-            channels.append(NotificationChannel.EMAIL)
-        if webhook_for(recipient.staff_id, ctx) is not None:
-            channels.append(NotificationChannel.WEBHOOK)
-        digest = (
-            recipient.kind is Kind.INFORMATION
-            and preference_of(session, recipient.staff_id) == DAILY_DIGEST
-        )
-        for channel in channels:
-            key = (f"{event.source}#{event.id}", recipient.staff_id, channel)
-            if _exists(session, *key):
-                continue
-            status = (
-                "delivered"
-                if channel is NotificationChannel.INBOX
-                else "held"
-                if digest and channel is NotificationChannel.EMAIL
-                else "pending"
-            )
-            notification = Notification(
-                id=f"N-{uuid.uuid4().hex[:16]}",
-                source_event_id=key[0],
-                event_type=event.type,
-                kind=recipient.kind,
-                recipient_id=recipient.staff_id,
-                channel=channel,
-                case_id=event.subject,
-                subject=rendered.subject,
-                body_text=rendered.text,
-                body_html=rendered.html,
-                link=link,
-                status=status,
-                event_time=event.time,
-                created_at=now,
-                next_attempt_at=now if status == "pending" else None,
-                delivered_at=now if status == "delivered" else None,
-            )
-            session.add(notification)
-            if status == "delivered":
-                announce_delivery(session, notification, now)
+    for delivery in deliveries(found, ctx.organisation, ctx.webhook_urls, preferences):
+        if _exists(session, _source_event_id(event), delivery):
+            continue
+        notification = _notification(event, delivery, rendered, link, now)
+        session.add(notification)
+        if delivery.status is Status.DELIVERED:
+            announce_delivery(session, notification, now)
 
 
-def announce_delivery(session: Session, notification: Notification, now: datetime) -> None:
-    delivered = NotificationDelivered(
-        case_id=notification.case_id,
-        notification_id=notification.id,
-        source_event_id=notification.source_event_id.rsplit("#", 1)[-1][:64],
-        recipient_id=notification.recipient_id,
-        channel=notification.channel,
-        attempts=max(1, notification.attempts),
-        delivered_at=now,
+def _source_event_id(event: CloudEvent[EventData]) -> str:
+    return f"{event.source}#{event.id}"
+
+
+def _notification(
+    event: CloudEvent[EventData], delivery: Delivery, rendered: Rendered, link: str, now: datetime
+) -> Notification:
+    return Notification(
+        id=f"N-{uuid.uuid4().hex[:16]}",
+        source_event_id=_source_event_id(event),
+        event_type=event.type,
+        kind=delivery.kind,
+        recipient_id=delivery.staff_id,
+        channel=delivery.channel,
+        case_id=event.subject,
+        subject=rendered.subject,
+        body_text=rendered.text,
+        body_html=rendered.html,
+        link=link,
+        status=delivery.status,
+        event_time=event.time,
+        created_at=now,
+        next_attempt_at=now if delivery.status is Status.PENDING else None,
+        delivered_at=now if delivery.status is Status.DELIVERED else None,
     )
-    add_event(session, new_event(delivered, source=SOURCE))
 
 
-def preference_of(session: Session, staff_id: str) -> str:
-    stored = session.get(Preference, staff_id)
-    return IMMEDIATELY if stored is None else stored.information
-
-
-def webhook_for(staff_id: str, ctx: NotifyContext) -> str | None:
-    staff = ctx.organisation.staff_by_id.get(staff_id)
-    team = staff.team if staff is not None else None
-    return ctx.webhook_urls.get(staff_id) or (ctx.webhook_urls.get(team) if team else None)
-
-
-def _exists(session: Session, source_event_id: str, recipient_id: str, channel: str) -> bool:
+def _exists(session: Session, source_event_id: str, delivery: Delivery) -> bool:
     query = select(Notification.id).where(
         Notification.source_event_id == source_event_id,
-        Notification.recipient_id == recipient_id,
-        Notification.channel == channel,
+        Notification.recipient_id == delivery.staff_id,
+        Notification.channel == delivery.channel,
     )
     return session.exec(query).first() is not None
+
+
+def mark_read(
+    engine: Engine, notification_id: str, reader_id: str, ctx: NotifyContext
+) -> Notification:
+    """Mark one's own inbox item read (once: the first reading's time stays)."""
+    with transaction(engine) as session:
+        found = session.get(Notification, notification_id)
+        if found is None or found.channel != NotificationChannel.INBOX:
+            raise NotFound(f"no inbox item {notification_id!r}")
+        if found.recipient_id != reader_id:
+            raise Forbidden("this inbox item is someone else's")
+        if found.read_at is None:
+            found.read_at = ctx.clock.now()
+            session.add(found)
+        return found
+
+
+def set_preference(engine: Engine, staff_id: str, information: Information) -> None:
+    with transaction(engine) as session:
+        stored = session.get(Preference, staff_id) or Preference(
+            staff_id=staff_id, information=information
+        )
+        stored.information = information
+        session.add(stored)

@@ -26,7 +26,7 @@ class Notification(SQLModel, table=True):
     body_text: str
     body_html: str
     link: str
-    # pending -> delivered | failed; held (waiting for the digest) -> digested
+    # a routing.Status: pending -> delivered | failed; held (for the digest) -> digested
     status: str = Field(index=True, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime | None = timestamp_field(default=None, index=True)

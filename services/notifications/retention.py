@@ -10,9 +10,10 @@ from sqlalchemy import Engine, delete
 from sqlmodel import col
 
 from services.notifications.models import Notification
+from services.notifications.routing import Status
 from shared.db import transaction
 
-SETTLED = ("delivered", "failed", "digested")
+SETTLED = (Status.DELIVERED, Status.FAILED, Status.DIGESTED)
 
 
 def purge_notifications(engine: Engine, now: datetime, keep_days: int) -> int:

@@ -1,9 +1,11 @@
-"""Who is told about what. Pure: an event and what is known of its audit in, recipients out.
+"""Who is told about what, on which channels, and how each notification starts out.
 
-Action notifications ask someone to do something and go out at once; information ones follow
-each person's preference (at once, or in the daily digest).
+Pure: an event, what is known of its audit and people's preferences in; recipients, channels
+and starting statuses out. Action notifications ask someone to do something and go out at once;
+information ones follow each person's preference (at once, or in the daily digest).
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -18,12 +20,30 @@ from shared.events import (
     ModerationRequested,
     ReminderDue,
 )
+from shared.events.vocabulary import NotificationChannel
 from shared.organisation import Organisation
 
 
 class Kind(StrEnum):
     ACTION = "action"
     INFORMATION = "information"
+
+
+class Status(StrEnum):
+    """pending -> delivered | failed; held (waiting for the digest) -> digested."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    HELD = "held"
+    DIGESTED = "digested"
+
+
+class Information(StrEnum):
+    """When a person wants information notifications by email."""
+
+    IMMEDIATELY = "immediately"
+    DAILY_DIGEST = "daily_digest"
 
 
 @dataclass(frozen=True)
@@ -44,6 +64,16 @@ class Recipient:
     kind: Kind
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One notification to make: to whom, of which kind, on which channel, in which status."""
+
+    staff_id: str
+    kind: Kind
+    channel: NotificationChannel
+    status: Status
+
+
 ROUTED = (
     FollowUpScheduled,
     InadequateFound,
@@ -55,45 +85,110 @@ ROUTED = (
     FollowUpCancelled,
 )
 NEEDS_AUDIT_PEOPLE = (InadequateFound, ModerationDisagreed, FollowUpCompleted, FollowUpCancelled)
+AboutAnAudit = InadequateFound | ModerationDisagreed | FollowUpCompleted | FollowUpCancelled
 
 
 def recipients(data: EventData, people: AuditPeople | None, org: Organisation) -> list[Recipient]:
     """Everyone to tell, each once; `people` is required for the events in NEEDS_AUDIT_PEOPLE."""
-    found: list[Recipient] = []
+    if isinstance(data, NEEDS_AUDIT_PEOPLE):
+        if people is None:
+            raise LookupError("the audit's people are not known yet")
+        return _each_once(_told_of_audit(data, people, org))
+    return _each_once(_told_directly(data))
+
+
+def _told_directly(data: EventData) -> list[Recipient]:
+    """The people an event names itself."""
     match data:
         case FollowUpScheduled() | ReminderDue():
-            found = [Recipient(data.owner_id, Kind.ACTION)]
+            return [Recipient(data.owner_id, Kind.ACTION)]
         case FollowUpOverdue():
-            found = [
+            return [
                 Recipient(data.escalated_to_id, Kind.ACTION),
                 Recipient(data.owner_id, Kind.ACTION),
             ]
         case ModerationRequested():
-            found = [Recipient(data.moderator_id, Kind.ACTION)]
-        case InadequateFound() if people:
-            found = [
+            return [Recipient(data.moderator_id, Kind.ACTION)]
+        case _:
+            raise TypeError(f"no routing for {type(data).__name__}")
+
+
+def _told_of_audit(data: AboutAnAudit, people: AuditPeople, org: Organisation) -> list[Recipient]:
+    """The people of the audit an event is about."""
+    match data:
+        case InadequateFound():
+            return [
                 Recipient(people.team_manager_id, Kind.INFORMATION),
                 Recipient(people.practitioner_id, Kind.INFORMATION),
             ]
-        case ModerationDisagreed() if people:
-            found = [
+        case ModerationDisagreed():
+            return [
                 Recipient(people.auditor_id, Kind.INFORMATION),
                 Recipient(people.team_manager_id, Kind.INFORMATION),
             ]
-        case FollowUpCompleted() | FollowUpCancelled() if people:
-            head = org.leads_of(people.service_area).head_of_service
-            found = [
-                Recipient(head, Kind.INFORMATION),
-                Recipient(people.team_manager_id, Kind.INFORMATION),
-            ]
-            if isinstance(data, FollowUpCompleted) and data.escalated_to_id:
-                found.append(Recipient(data.escalated_to_id, Kind.ACTION))
-        case _ if isinstance(data, NEEDS_AUDIT_PEOPLE):
-            raise LookupError("the audit's people are not known yet")
-        case _:
-            raise TypeError(f"no routing for {type(data).__name__}")
+    found = [
+        Recipient(org.leads_of(people.service_area).head_of_service, Kind.INFORMATION),
+        Recipient(people.team_manager_id, Kind.INFORMATION),
+    ]
+    if isinstance(data, FollowUpCompleted) and data.escalated_to_id:
+        found.append(Recipient(data.escalated_to_id, Kind.ACTION))
+    return found
+
+
+def _each_once(found: list[Recipient]) -> list[Recipient]:
+    """One person in two roles is told once, as the more urgent kind."""
     unique: dict[str, Recipient] = {}
-    for recipient in found:  # one person in two roles is told once, as the more urgent kind
+    for recipient in found:
         if recipient.staff_id not in unique or recipient.kind is Kind.ACTION:
             unique[recipient.staff_id] = recipient
     return list(unique.values())
+
+
+def webhook_for(staff_id: str, org: Organisation, webhook_urls: Mapping[str, str]) -> str | None:
+    """The URL configured for the person, else the one for their team, else none."""
+    staff = org.staff_by_id.get(staff_id)
+    team = staff.team if staff is not None else None
+    return webhook_urls.get(staff_id) or (webhook_urls.get(team) if team else None)
+
+
+def channels_for(
+    staff_id: str, org: Organisation, webhook_urls: Mapping[str, str]
+) -> list[NotificationChannel]:
+    """The inbox always; email for people in the organisation file; a webhook if configured."""
+    channels = [NotificationChannel.INBOX]
+    if staff_id in org.staff_by_id:
+        channels.append(NotificationChannel.EMAIL)
+    if webhook_for(staff_id, org, webhook_urls) is not None:
+        channels.append(NotificationChannel.WEBHOOK)
+    return channels
+
+
+def initial_status(kind: Kind, channel: NotificationChannel, information: Information) -> Status:
+    """Inbox items are delivered at once; information emails for digest readers are held."""
+    if channel is NotificationChannel.INBOX:
+        return Status.DELIVERED
+    digest = kind is Kind.INFORMATION and information is Information.DAILY_DIGEST
+    return Status.HELD if digest and channel is NotificationChannel.EMAIL else Status.PENDING
+
+
+def deliveries(
+    found: Sequence[Recipient],
+    org: Organisation,
+    webhook_urls: Mapping[str, str],
+    preferences: Mapping[str, Information],
+) -> list[Delivery]:
+    """Every notification to make for `found`: one per person and channel, with its status."""
+    return [
+        Delivery(
+            recipient.staff_id,
+            recipient.kind,
+            channel,
+            initial_status(
+                recipient.kind,
+                channel,
+                preferences.get(recipient.staff_id, Information.IMMEDIATELY),
+            ),
+        )
+        for recipient in found
+        for channel in channels_for(recipient.staff_id, org, webhook_urls)
+    ]

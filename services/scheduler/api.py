@@ -1,35 +1,31 @@
 """HTTP routes of the scheduler."""
 
-import asyncio
+from dataclasses import asdict
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
-from services.scheduler.handlers import (
-    AlreadyRecorded,
-    ConversationForm,
-    FollowUpRefused,
-    NotYetKnown,
-    SchedulerContext,
-    record_conversation,
-)
+from services.scheduler.conversation import ConversationForm
+from services.scheduler.domain import uk_day
+from services.scheduler.followup import FollowUpState, is_overdue
+from services.scheduler.handlers import record_conversation
 from services.scheduler.models import FollowUp, TimelineEntry
 from services.scheduler.queries import (
+    FollowUpFilter,
     Timeliness,
     followup_with_timeline,
     list_followups,
     timeliness,
 )
+from services.scheduler.store import SchedulerContext
 from shared.access import CurrentCaller
-from shared.calendar import UK, month_bounds
-from shared.db import as_utc, transaction
-from shared.events.vocabulary import ServiceArea
+from shared.calendar import month_bounds
+from shared.db import transaction
+from shared.errors import NotFound
 from shared.http import Month
-
-Status = Literal["open", "overdue", "completed", "cancelled"]
 
 
 class FollowUpView(BaseModel):
@@ -56,9 +52,9 @@ class FollowUpView(BaseModel):
     cancelled_reason: str | None
 
     @classmethod
-    def of(cls, followup: FollowUp, today: date) -> "FollowUpView":
-        overdue = followup.status == "open" and followup.due_on < today
-        return cls.model_validate({**followup.model_dump(), "overdue": overdue})
+    def of(cls, followup: FollowUpState, today: date) -> "FollowUpView":
+        overdue = is_overdue(followup.status, followup.due_on, today)
+        return cls.model_validate({**asdict(followup), "overdue": overdue})
 
 
 class TimelineLine(BaseModel):
@@ -68,39 +64,37 @@ class TimelineLine(BaseModel):
 
     @classmethod
     def of(cls, entry: TimelineEntry) -> "TimelineLine":
-        return cls(at=as_utc(entry.at), what=entry.what, detail=entry.detail)
+        return cls(at=entry.at, what=entry.what, detail=entry.detail)
 
 
 class FollowUpWithTimeline(FollowUpView):
     timeline: list[TimelineLine]
 
 
+def _month_start(month: str) -> date:
+    return date.fromisoformat(f"{month}-01")
+
+
 def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
     router = APIRouter(tags=["follow-ups"])
 
     def today() -> date:
-        return ctx.clock.now().astimezone(UK).date()
+        return uk_day(ctx.clock.now())
 
     @router.get("/followups", response_model=list[FollowUpView])
-    async def search(
-        status: Status | None = None,
-        owner: str | None = None,
-        service_area: ServiceArea | None = None,
-        *,
-        caller: CurrentCaller,
+    def search(
+        wanted: Annotated[FollowUpFilter, Depends()], caller: CurrentCaller
     ) -> list[FollowUpView]:
-        if service_area is not None:
-            caller.require_area(service_area, "the service area asked for")
-        found = await asyncio.to_thread(
-            list_followups, engine, status, owner, service_area, today()
-        )
+        if wanted.service_area is not None:
+            caller.require_area(wanted.service_area, "the service area asked for")
+        found = list_followups(engine, wanted, today())
         return [FollowUpView.of(f, today()) for f in found if caller.sees_area(f.service_area)]
 
     @router.get("/followups/{followup_id}", response_model=FollowUpWithTimeline)
-    async def one(followup_id: str, caller: CurrentCaller) -> FollowUpWithTimeline:
-        found = await asyncio.to_thread(followup_with_timeline, engine, followup_id)
+    def one(followup_id: str, caller: CurrentCaller) -> FollowUpWithTimeline:
+        found = followup_with_timeline(engine, followup_id)
         if found is None:
-            raise HTTPException(404, detail=f"no follow-up {followup_id!r}")
+            raise NotFound(f"no follow-up {followup_id!r}")
         followup, timeline = found
         caller.require_area(followup.service_area, "this follow-up")
         view = FollowUpView.of(followup, today())
@@ -113,43 +107,20 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
         response_model=FollowUpView,
         responses={404: {}, 409: {}, 422: {}},
     )
-    async def conversation(
+    def conversation(
         followup_id: str, form: ConversationForm, caller: CurrentCaller
     ) -> FollowUpView:
         caller.require_self(form.recorded_by, "recorded_by")
-
-        def save() -> FollowUp:
-            with transaction(engine) as session:
-                # Checked in the recording transaction: one read, and a refusal writes nothing.
-                if (existing := session.get(FollowUp, followup_id)) is not None:
-                    caller.require_area(existing.service_area, "this follow-up")
-                return record_conversation(session, followup_id, form, ctx)[0]
-
-        try:
-            followup = await asyncio.to_thread(save)
-        except LookupError as exc:
-            raise HTTPException(404, detail=f"no follow-up {followup_id!r}") from exc
-        except (AlreadyRecorded, NotYetKnown) as exc:
-            raise HTTPException(
-                409, detail=str(exc) or "a different conversation was recorded"
-            ) from exc
-        except FollowUpRefused as refused:
-            raise HTTPException(
-                422,
-                detail=[
-                    {
-                        "loc": ["body", refused.field],
-                        "msg": refused.message,
-                        "type": "followup_rule",
-                    }
-                ],
-            ) from refused
+        with transaction(engine) as session:
+            # Checked in the recording transaction: one read, and a refusal writes nothing.
+            if (existing := session.get(FollowUp, followup_id)) is not None:
+                caller.require_area(existing.service_area, "this follow-up")
+            followup, _replayed = record_conversation(session, followup_id, form, ctx)
         return FollowUpView.of(followup, today())
 
     @router.get("/stats/timeliness", response_model=list[Timeliness])
-    async def stats(from_month: Month, to_month: Month) -> list[Timeliness]:
-        first = date.fromisoformat(f"{from_month}-01")
-        _, last = month_bounds(date.fromisoformat(f"{to_month}-01"))
-        return await asyncio.to_thread(timeliness, engine, first, last, today())
+    def stats(from_month: Month, to_month: Month) -> list[Timeliness]:
+        _, last = month_bounds(_month_start(to_month))
+        return timeliness(engine, _month_start(from_month), last, today())
 
     return router

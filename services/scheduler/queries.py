@@ -1,17 +1,24 @@
 """Read side of the scheduler: follow-up lists, timelines, timeliness, gauges."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from services.scheduler import metrics
+from services.scheduler.domain import uk_day
+from services.scheduler.followup import FollowUpState, FollowUpStatus, is_overdue
 from services.scheduler.models import FollowUp, TimelineEntry
-from shared.calendar import UK
+from services.scheduler.store import state_of
 from shared.clock import Clock
-from shared.events.vocabulary import FollowUpOutcome, ServiceArea
+from shared.events.vocabulary import FollowUpAction, FollowUpOutcome, ServiceArea
+
+GAUGE_REFRESH_SECONDS = 15.0
+Status = Literal["open", "overdue", "completed", "cancelled"]
 
 
 class Timeliness(BaseModel):
@@ -32,25 +39,34 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def list_followups(
-    engine: Engine, status: str | None, owner: str | None, area: str | None, today: date
-) -> list[FollowUp]:
+@dataclass(frozen=True)
+class FollowUpFilter:
+    """Which follow-ups a list asks for; every part is optional."""
+
+    status: Status | None = None
+    owner: str | None = None
+    service_area: ServiceArea | None = None
+
+
+def list_followups(engine: Engine, wanted: FollowUpFilter, today: date) -> list[FollowUpState]:
     query = select(FollowUp)
-    if status == "overdue":
-        query = query.where(FollowUp.status == "open", col(FollowUp.due_on) < today)
-    elif status is not None:
-        query = query.where(FollowUp.status == status)
-    if owner is not None:
-        query = query.where(FollowUp.owner_id == owner)
-    if area is not None:
-        query = query.where(FollowUp.service_area == area)
+    if wanted.status is not None:
+        stored = FollowUpStatus.OPEN if wanted.status == "overdue" else wanted.status
+        query = query.where(FollowUp.status == stored)
+    if wanted.owner is not None:
+        query = query.where(FollowUp.owner_id == wanted.owner)
+    if wanted.service_area is not None:
+        query = query.where(FollowUp.service_area == wanted.service_area)
     with Session(engine) as session:
-        return list(session.exec(query.order_by(col(FollowUp.due_on))).all())
+        found = [state_of(f) for f in session.exec(query.order_by(col(FollowUp.due_on))).all()]
+    if wanted.status == "overdue":
+        return [f for f in found if is_overdue(f.status, f.due_on, today)]
+    return found
 
 
 def followup_with_timeline(
     engine: Engine, followup_id: str
-) -> tuple[FollowUp, list[TimelineEntry]] | None:
+) -> tuple[FollowUpState, list[TimelineEntry]] | None:
     with Session(engine) as session:
         followup = session.get(FollowUp, followup_id)
         if followup is None:
@@ -60,7 +76,7 @@ def followup_with_timeline(
             .where(TimelineEntry.followup_id == followup_id)
             .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
         )
-        return followup, list(session.exec(query).all())
+        return state_of(followup), list(session.exec(query).all())
 
 
 def timeliness(engine: Engine, first: date, last: date, today: date) -> list[Timeliness]:
@@ -69,18 +85,19 @@ def timeliness(engine: Engine, first: date, last: date, today: date) -> list[Tim
     query = select(FollowUp).where(
         col(FollowUp.grading_day) >= first,
         col(FollowUp.grading_day) <= last,
-        FollowUp.status != "cancelled",
+        FollowUp.status != FollowUpStatus.CANCELLED,
     )
-    groups: dict[tuple[str, str], list[FollowUp]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[FollowUpState]] = defaultdict(list)
     with Session(engine) as session:
-        for followup in session.exec(query).all():
+        for row in session.exec(query).all():
+            followup = state_of(row)
             groups[(followup.grading_day.strftime("%Y-%m"), followup.service_area)].append(followup)
     return [
         _timeliness(month, area, found, today) for (month, area), found in sorted(groups.items())
     ]
 
 
-def _timeliness(month: str, area: str, found: list[FollowUp], today: date) -> Timeliness:
+def _timeliness(month: str, area: str, found: list[FollowUpState], today: date) -> Timeliness:
     decided = [
         f for f in found if f.conversation_held_on is not None or f.conversation_due_on < today
     ]
@@ -119,19 +136,19 @@ def _timeliness(month: str, area: str, found: list[FollowUp], today: date) -> Ti
 
 def refresh_gauges(engine: Engine, clock: Clock) -> None:
     """Open and overdue counts, and conversation timeliness, for every step and area."""
-    today = clock.now().astimezone(UK).date()
+    today = uk_day(clock.now())
     with Session(engine) as session:
-        followups = list(session.exec(select(FollowUp)).all())
+        followups = [state_of(f) for f in session.exec(select(FollowUp)).all()]
     for area in ServiceArea:
-        mine = [f for f in followups if f.service_area == area]
-        for step in ("reflective_conversation", "reaudit"):
-            open_now = [f for f in mine if f.status == "open" and f.step == step]
-            metrics.OPEN_FOLLOWUPS.labels(step, area.value).set(len(open_now))
-            metrics.OVERDUE_FOLLOWUPS.labels(step, area.value).set(
-                sum(f.due_on < today for f in open_now)
+        mine = [f for f in followups if f.service_area is area]
+        for step in FollowUpAction:
+            open_now = [f for f in mine if f.status is FollowUpStatus.OPEN and f.step is step]
+            metrics.OPEN_FOLLOWUPS.labels(step.value, area.value).set(len(open_now))
+            metrics.OVERDUE_FOLLOWUPS.labels(step.value, area.value).set(
+                sum(is_overdue(f.status, f.due_on, today) for f in open_now)
             )
         figures = _timeliness(
-            "all", area.value, [f for f in mine if f.status != "cancelled"], today
+            "all", area.value, [f for f in mine if f.status is not FollowUpStatus.CANCELLED], today
         )
         if figures.conversations_on_time_pct is not None:
             metrics.CONVERSATIONS_ON_TIME.labels(area.value).set(

@@ -15,12 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.localstack.mail import MailCatcher
-from shared.localstack.postgres import create_database
-from shared.localstack.services import BUILT_SERVICES, ServiceProcess
-from shared.localstack.stack import StackInfo
-from shared.localstack.topics import ensure_topics
+from services.catalogue import SERVICE_NAMES
 from tests.tokens import bearer, service_bearer
+from tooling.localstack.mail import MailCatcher
+from tooling.localstack.postgres import create_database
+from tooling.localstack.services import ServiceProcess
+from tooling.localstack.stack import StackInfo
+from tooling.localstack.topics import ensure_topics
 
 
 @dataclass
@@ -118,7 +119,7 @@ def system(kafka_bootstrap: str, postgres_admin_url: str, server_root: Path) -> 
         idempotent_producer=True,
         database="PostgreSQL",
         database_urls={
-            s: create_database(postgres_admin_url, f"e2e_{run}_{s}") for s in BUILT_SERVICES
+            s: create_database(postgres_admin_url, f"e2e_{run}_{s}") for s in SERVICE_NAMES
         },
         data_dir=str(server_root / "e2e-data"),
         pid=0,
@@ -127,7 +128,7 @@ def system(kafka_bootstrap: str, postgres_admin_url: str, server_root: Path) -> 
     )
     system = System(stack, server_root / f"e2e-logs-{run}", mail)
     try:
-        for service in BUILT_SERVICES:
+        for service in SERVICE_NAMES:
             system.start(service)
         yield system
     finally:

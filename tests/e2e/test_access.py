@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import httpx
 
+from services.catalogue import SERVICES
 from shared.auth import AccessRole, caller_from_claims
-from shared.permissions import PERMISSIONS
 from tests.conftest import USED
 from tests.e2e.conftest import System
 from tests.e2e.test_system import (
@@ -20,6 +20,8 @@ from tests.e2e.test_system import (
     submit,
 )
 from tests.tokens import bearer, service_bearer
+
+PERMISSIONS = {service.name: service.route_permissions for service in SERVICES}
 
 ADMIN = "S9001"
 

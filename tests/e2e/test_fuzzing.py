@@ -15,10 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from shared.permissions import PERMISSIONS
+from services.catalogue import SERVICES
 from tests.conftest import USED
 from tests.e2e.conftest import System
 from tests.tokens import bearer
+
+PERMISSIONS = {service.name: service.route_permissions for service in SERVICES}
 
 CALLERS = ("S0001", "S9001")  # an assistant director (moderator, auditor) and an admin
 EXAMPLES_PER_ROUTE = 15

@@ -20,9 +20,9 @@ import httpx
 import pytest
 import yaml
 
-from shared.localstack.processes import free_port
-from shared.localstack.services import BUILT_SERVICES
+from services.catalogue import SERVICE_NAMES
 from tests.e2e.conftest import System, wait_for
+from tooling.localstack.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
@@ -76,7 +76,7 @@ def scrape_config(system: System, port: int) -> dict:
         name = job["job_name"]
         targets = (
             [f"127.0.0.1:{p.port}" for n, p in system.services.items() if n.split("-")[0] == name]
-            if name in BUILT_SERVICES
+            if name in SERVICE_NAMES
             else [f"127.0.0.1:{port}"]  # Prometheus itself
         )
         job["static_configs"] = [{"targets": targets}]
@@ -126,10 +126,10 @@ def test_prometheus_scrapes_every_service_and_every_monitoring_query_runs(system
         data = prometheus.api("targets")
         assert isinstance(data, dict)
         health = {t["labels"]["job"]: t["health"] for t in data["activeTargets"]}
-        return health if all(health.get(s) == "up" for s in BUILT_SERVICES) else None
+        return health if all(health.get(s) == "up" for s in SERVICE_NAMES) else None
 
     health = wait_for(targets_up, "every service's target up", timeout=60)
-    assert set(BUILT_SERVICES) <= set(health)  # type: ignore[arg-type]
+    assert set(SERVICE_NAMES) <= set(health)  # type: ignore[arg-type]
 
     # Every service's consumers report their lag (shared.lag, started by the runtime).
     lagging = wait_for(
@@ -139,7 +139,7 @@ def test_prometheus_scrapes_every_service_and_every_monitoring_query_runs(system
                 for series in prometheus.query("qa_consumer_lag")
                 if series["metric"]["consumer"].startswith("qa-")
             }
-            >= set(BUILT_SERVICES)
+            >= set(SERVICE_NAMES)
         ),
         "qa_consumer_lag from every service",
         timeout=60,

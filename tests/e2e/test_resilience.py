@@ -7,9 +7,9 @@ from collections import Counter
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from services.catalogue import SERVICE_NAMES
 from services.notifications.routing import ROUTED
 from shared.events.topics import AUDIT_GRADED, CASE_EVENTS, dead_letter_topic
-from shared.localstack.services import BUILT_SERVICES
 from tests.conftest import USED
 from tests.e2e.conftest import System, wait_for
 from tests.e2e.test_system import audit, case_ref, followup_of, submit
@@ -103,7 +103,7 @@ def test_killing_each_service_in_turn_loses_and_doubles_nothing(system: System):
     feeder = threading.Thread(target=stream)
     feeder.start()
     try:
-        for service in BUILT_SERVICES:
+        for service in SERVICE_NAMES:
             stop.wait(2)
             system.kill(service)
             system.start(service)
@@ -133,7 +133,7 @@ def test_killing_each_service_in_turn_loses_and_doubles_nothing(system: System):
     doubled = {message: count for message, count in sent.items() if count > 1}
     USED["crash"] = (
         f"crash test: {len(cases)} audits ({len(inadequate)} inadequate) while each of "
-        f"{', '.join(BUILT_SERVICES)} was killed with SIGKILL and restarted; "
+        f"{', '.join(SERVICE_NAMES)} was killed with SIGKILL and restarted; "
         f"{len(inadequate)} follow-ups, {sum(sent.values())} emails, {len(doubled)} doubled "
         f"({system.mail.repeats} resends after a crash recognised by Message-ID)"
     )

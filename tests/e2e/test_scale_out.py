@@ -20,6 +20,7 @@ import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.catalogue import SERVICE_NAMES
 from services.moderation.domain import moderation_reason
 from shared.calendar import UK
 from shared.events import CaseOpened, new_event
@@ -32,8 +33,6 @@ from shared.events.topics import (
     MODERATION_REQUESTED,
 )
 from shared.events.vocabulary import Grade
-from shared.localstack.services import BUILT_SERVICES
-from shared.localstack.topics import PARTITIONS
 from tests.conftest import USED
 from tests.e2e.conftest import System, wait_for
 from tests.e2e.test_resilience import CONSUMED
@@ -49,6 +48,7 @@ from tests.e2e.test_system import (
     case_ref,
 )
 from tests.integration.kafka_tools import group_members, read_all, topic_size
+from tooling.localstack.topics import PARTITIONS
 
 READER = ASSISTANT_DIRECTOR  # sees every early help record
 GRADES = (  # mostly not Inadequate, as in the report; every grade present
@@ -79,7 +79,7 @@ def _partitions(service: str) -> set[TopicPartition]:
 def _groups(system: System) -> dict[str, tuple[str, list[set[TopicPartition]]]]:
     async def describe() -> dict[str, tuple[str, list[set[TopicPartition]]]]:
         bootstrap = system.stack.bootstrap_servers
-        return {s: await group_members(bootstrap, _group(s)) for s in BUILT_SERVICES}
+        return {s: await group_members(bootstrap, _group(s)) for s in SERVICE_NAMES}
 
     return asyncio.run(describe())
 
@@ -105,13 +105,13 @@ def _split(groups: dict[str, list[set[TopicPartition]]]) -> dict[str, set[frozen
 def replicas(system: System) -> Iterator[dict[str, str]]:
     """A second replica of every service, stopped again so later tests run on one each."""
     try:
-        with ThreadPoolExecutor(len(BUILT_SERVICES)) as pool:  # starting takes seconds each
-            names = pool.map(system.start_replica, BUILT_SERVICES)
-            started = dict(zip(BUILT_SERVICES, names, strict=True))
+        with ThreadPoolExecutor(len(SERVICE_NAMES)) as pool:  # starting takes seconds each
+            names = pool.map(system.start_replica, SERVICE_NAMES)
+            started = dict(zip(SERVICE_NAMES, names, strict=True))
         yield started
     finally:
-        running = [f"{s}-2" for s in BUILT_SERVICES if f"{s}-2" in system.services]
-        with ThreadPoolExecutor(len(BUILT_SERVICES)) as pool:  # each waits for a clean shutdown
+        running = [f"{s}-2" for s in SERVICE_NAMES if f"{s}-2" in system.services]
+        with ThreadPoolExecutor(len(SERVICE_NAMES)) as pool:  # each waits for a clean shutdown
             list(pool.map(system.stop_replica, running))
         # Later tests should not start in the middle of the groups' rebalance back to one.
         wait_for(lambda: _settled(system, 1), "each consumer group back to one member", 60)
@@ -223,7 +223,7 @@ def test_two_replicas_of_every_service_give_the_results_one_gives(
     # Both replicas of each service take part: each member holds partitions of every group.
     assigned = wait_for(lambda: _settled(system, 2), "two members in every consumer group", 60)
     audits = ["audit", replicas["audit"]]
-    every = [*BUILT_SERVICES, *replicas.values()]
+    every = [*SERVICE_NAMES, *replicas.values()]
     for name in every:
         assert system.get(name, "/ready").status_code == 200, name
     before = {name: _processed(system, name) for name in every}
@@ -328,13 +328,13 @@ def test_two_replicas_of_every_service_give_the_results_one_gives(
     assert _split(after) == _split(assigned), "the members' partitions changed during the workload"
 
     USED["scale-out"] = (
-        f"scale-out: 2 replicas each of {', '.join(BUILT_SERVICES)} "
+        f"scale-out: 2 replicas each of {', '.join(SERVICE_NAMES)} "
         f"(2 members per consumer group, partitions split "
-        f"{', '.join('/'.join(str(len(m)) for m in assigned[s]) for s in BUILT_SERVICES)}); "
+        f"{', '.join('/'.join(str(len(m)) for m in assigned[s]) for s in SERVICE_NAMES)}); "
         f"{AUDITS} audits over both audit replicas ({len(inadequate)} inadequate), "
         f"{len(moderations)} moderations (sample rate {rate}), {len(followups)} follow-ups, "
         f"{sum(sent.values())} emails, {sum(n > 1 for n in sent.values())} doubled; "
         f"events processed per replica "
-        f"{', '.join(f'{s} {done[s]:.0f}/{done[replicas[s]]:.0f}' for s in BUILT_SERVICES)}; "
+        f"{', '.join(f'{s} {done[s]:.0f}/{done[replicas[s]]:.0f}' for s in SERVICE_NAMES)}; "
         f"{time.monotonic() - started:.0f}s"
     )

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
-from shared.localstack.topics import PARTITIONS, ensure_topics
+from tooling.localstack.topics import PARTITIONS, ensure_topics
 
 
 async def fresh_topic(bootstrap: str, prefix: str = "test") -> str:

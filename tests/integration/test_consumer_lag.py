@@ -9,8 +9,8 @@ from prometheus_client import REGISTRY
 
 from shared.kafka import make_broker
 from shared.lag import ConsumerLag, kafka_consumers
-from shared.localstack.topics import PARTITIONS
 from tests.integration.kafka_tools import eventually, fresh_topic
+from tooling.localstack.topics import PARTITIONS
 
 
 def exported_lag(group: str, topic: str, partition: int) -> float | None:

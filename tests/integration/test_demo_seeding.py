@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import httpx
 
 from shared.calendar import UK
-from shared.demo import demo_audits, seed_demo
-from shared.localstack.services import ServiceProcess
-from shared.localstack.stack import StackInfo
-from shared.localstack.topics import ensure_topics
 from shared.organisation import DEMO_ORGANISATION_FILE, load_organisation
 from tests.conftest import USED
 from tests.tokens import ISSUER, service_bearer
+from tooling.demo import demo_audits, seed_demo
+from tooling.localstack.services import ServiceProcess
+from tooling.localstack.stack import StackInfo
+from tooling.localstack.topics import ensure_topics
 
 
 def test_demo_months_seed_once_through_the_api_and_a_second_run_adds_nothing(

@@ -24,11 +24,11 @@ from pydantic import SecretStr
 
 from shared.consumer import raw_body
 from shared.kafka import BrokerPublisher, client_options, make_broker
-from shared.localstack.kafka import KafkaServer, ScramUser, java_available
-from shared.localstack.processes import StackError
-from shared.localstack.topics import ensure_topics
 from shared.runtime import ServiceRuntime
 from shared.settings import KafkaSecurity, ServiceSettings, load_settings
+from tooling.localstack.kafka import KafkaServer, ScramUser, java_available
+from tooling.localstack.processes import StackError
+from tooling.localstack.topics import ensure_topics
 
 USER = "qa-service"
 PASSWORD = "scram-pw-" + uuid.uuid4().hex

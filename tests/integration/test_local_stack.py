@@ -17,13 +17,13 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-import shared.localstack.stack as stack_module
+import tooling.localstack.stack as stack_module
 from shared.kafka import BrokerPublisher, make_broker
-from shared.localstack.mail import MailCatcher
-from shared.localstack.stack import LocalStack
 from tests.conftest import USED
+from tooling.localstack.mail import MailCatcher
+from tooling.localstack.stack import LocalStack
 
-QA = [sys.executable, "-m", "shared.cli"]
+QA = [sys.executable, "-m", "tooling.cli"]
 AUDIT = {
     "case_id": "CASE-LOCAL-1",
     "auditor_id": "S0003",

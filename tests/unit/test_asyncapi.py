@@ -1,6 +1,7 @@
 """The AsyncAPI documents: current, served by every service, naming every topic and payload."""
 
 import ast
+import importlib
 import json
 from pathlib import Path
 
@@ -8,34 +9,24 @@ import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
-from services.audit.app import create_app as audit_app
-from services.audit.settings import AuditSettings
-from services.moderation.app import create_app as moderation_app
-from services.moderation.settings import ModerationSettings
-from services.notifications.app import create_app as notifications_app
-from services.notifications.settings import NotificationSettings
-from services.scheduler.app import create_app as scheduler_app
-from services.scheduler.settings import SchedulerSettings
-from shared.asyncapi import (
+from services.catalogue import BY_NAME
+from shared.asyncapi import asyncapi_document
+from shared.events import EVENT_DATA_CLASSES, new_event, serialize
+from tests.factories import every_event_data
+from tooling.documents import (
     ASYNCAPI_DIR,
-    SERVICE_TOPICS,
-    asyncapi_document,
     rendered_documents,
     stale_documents,
     write_documents,
 )
-from shared.events import EVENT_DATA_CLASSES, new_event, serialize
-from tests.factories import every_event_data
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = {
-    "audit": (audit_app, AuditSettings),
-    "moderation": (moderation_app, ModerationSettings),
-    "scheduler": (scheduler_app, SchedulerSettings),
-    "notifications": (notifications_app, NotificationSettings),
+    name: (importlib.import_module(f"{service.module}.app").create_app, service.settings)
+    for name, service in BY_NAME.items()
 }
-# Written out from the product brief's topic table, not from shared.asyncapi, so that a wrong
-# declaration there cannot make this test agree with it.
+# Written out from the product brief's topic table, not from the services' declarations, so
+# that a wrong declaration cannot make this test agree with it.
 EXPECTED = {
     "audit": ({"case.events"}, {"audit.graded", "audit.inadequate-found"}),
     "moderation": (
@@ -113,7 +104,7 @@ def test_each_service_serves_its_committed_document(service, tmp_path):
     page = client.get("/asyncapi")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert f"{SERVICE_TOPICS[service].title} AsyncAPI" in page.text
+    assert f"{BY_NAME[service].title} AsyncAPI" in page.text
     assert '"address": "' + sorted(EXPECTED[service][0])[0] + '"' in page.text
 
 
@@ -179,11 +170,11 @@ def test_every_event_a_service_builds_is_on_a_topic_its_document_says_it_publish
     topic_of = {cls.__name__: cls.topic for cls in EVENT_DATA_CLASSES}
     built = constructed_event_classes(service)
     assert built, "the scan found nothing: it no longer sees how events are built"
-    assert {topic_of[name] for name in built} == set(SERVICE_TOPICS[service].publishes)
+    assert {topic_of[name] for name in built} == set(BY_NAME[service].publishes)
 
 
 def test_the_document_says_messages_are_cloudevents_keyed_by_case():
-    document = asyncapi_document("scheduler")
+    document = asyncapi_document(BY_NAME["scheduler"])
     assert document["defaultContentType"] == "application/cloudevents+json; charset=UTF-8"
     message = document["components"]["messages"]["followup.scheduled:Message"]
     assert message["bindings"]["kafka"]["key"]["type"] == "string"

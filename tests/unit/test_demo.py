@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 import pytest
 
 from services.audit.domain import AuditForm, check_audit
-from shared.demo import demo_audits
 from shared.events.vocabulary import AuditKind
 from shared.organisation import DEMO_ORGANISATION_FILE, load_organisation
+from tooling.demo import demo_audits
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -74,7 +74,7 @@ def test_no_names_only_references_in_what_is_posted(audits, organisation):
 
 
 def test_no_demo_is_a_flag_of_qa_run_and_the_demo_is_on_by_default():
-    from shared.cli import build_parser
+    from tooling.cli import build_parser
 
     assert build_parser().parse_args(["run"]).demo is True
     assert build_parser().parse_args(["run", "--no-demo"]).demo is False

@@ -20,10 +20,9 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
-from shared.localstack.kafka import KAFKA_VERSION
-from shared.localstack.services import BUILT_SERVICES
-from shared.migrations import SERVICES
+from services.catalogue import SERVICE_NAMES
 from shared.settings import ServiceSettings
+from tooling.localstack.kafka import KAFKA_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -38,7 +37,7 @@ ALERT_RULES = [
 ALERT_TESTS = sorted(PROMETHEUS_DIR.glob("*_test.yml"))
 GRAFANA_DIR = ROOT / "deploy" / "grafana"
 DASHBOARDS = sorted((GRAFANA_DIR / "dashboards").glob("*.json"))
-MONITORED = set(BUILT_SERVICES)
+MONITORED = set(SERVICE_NAMES)
 
 
 # --- docker-compose.yml ---------------------------------------------------------------------
@@ -75,7 +74,7 @@ def test_compose_postgresql_creates_a_database_for_every_service():
     postgres = COMPOSE["services"]["postgres"]
     init = next(v for v in postgres["volumes"] if "init.sql" in v).split(":")[0]
     sql = (ROOT / init).read_text()
-    for service in SERVICES:
+    for service in SERVICE_NAMES:
         assert f"CREATE DATABASE {service};" in sql
 
 

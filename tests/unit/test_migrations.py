@@ -1,11 +1,12 @@
 import pytest
 from sqlalchemy import inspect, text
 
-from shared.migrations import SERVICES, upgrade
+from services.catalogue import SERVICE_NAMES
+from shared.migrations import upgrade
 from tests.migration_checks import drift_from_models
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_each_service_history_creates_the_messaging_tables_on_sqlite(service, sqlite_engine):
     upgrade(service, str(sqlite_engine.url))
     assert {"outbox", "processed_events", "access_trail", "alembic_version"} <= set(

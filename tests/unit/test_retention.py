@@ -8,11 +8,11 @@ from sqlmodel import select
 
 from services.notifications.models import Notification
 from shared.access_trail import AccessRecord
-from shared.cli import main
 from shared.db import create_db_engine, transaction
-from shared.localstack.stack import StackInfo
 from shared.migrations import upgrade
 from tests.tokens import ISSUER
+from tooling.cli import main
+from tooling.localstack.stack import StackInfo
 
 NOW = datetime.now(UTC)
 

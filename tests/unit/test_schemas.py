@@ -3,10 +3,10 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from shared.cli import main
 from shared.events import new_event, serialize
 from shared.events.schemas import SCHEMA_DIR, rendered_schemas, write_schemas
 from tests.factories import audit_graded, every_event_data
+from tooling.cli import main
 
 
 def test_committed_json_schemas_are_current():

@@ -15,12 +15,12 @@ from services.audit.settings import AuditSettings
 from shared.db import create_db_engine, transaction
 from shared.events import CaseOpened, new_event, serialize
 from shared.events.topics import AUDIT_GRADED, AUDIT_INADEQUATE_FOUND, CASE_EVENTS
-from shared.localstack.topics import ensure_topics
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
 from tests.factories import unique_case
 from tests.integration.kafka_tools import eventually, read_all
 from tests.tokens import bearer
+from tooling.localstack.topics import ensure_topics
 
 DOMAINS = (
     "assessment",

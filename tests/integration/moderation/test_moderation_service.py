@@ -20,10 +20,10 @@ from shared.events.topics import (
     MODERATION_REQUESTED,
     MODERATION_SAMPLING_RATE_CHANGED,
 )
-from shared.localstack.topics import ensure_topics
 from tests.factories import audit_graded, unique_case
 from tests.integration.kafka_tools import eventually, read_all
 from tests.tokens import ActsAsNamedPerson
+from tooling.localstack.topics import ensure_topics
 
 AUDITOR, TEAM_MANAGER, ASSISTANT_DIRECTOR, PRACTITIONER = "S0003", "S0005", "S0001", "S0006"
 

@@ -16,12 +16,12 @@ from services.notifications.app import create_app
 from services.notifications.settings import NotificationSettings
 from shared.events import FollowUpScheduled, kafka_key, new_event, serialize
 from shared.events.topics import FOLLOWUP_SCHEDULED, NOTIFICATION_DELIVERED
-from shared.localstack.processes import free_port
-from shared.localstack.topics import ensure_topics
 from shared.organisation import load_organisation
 from tests.factories import unique_case
 from tests.integration.kafka_tools import eventually, read_all
 from tests.tokens import bearer
+from tooling.localstack.processes import free_port
+from tooling.localstack.topics import ensure_topics
 
 ORG = load_organisation()
 HEAD = ORG.leads_of("early_help").head_of_service

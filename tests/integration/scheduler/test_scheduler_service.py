@@ -2,18 +2,16 @@
 
 import asyncio
 import json
-import threading
 from datetime import UTC, datetime
-from functools import partial
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from sqlmodel import Session, col, select
 
 from services.scheduler.app import create_app
-from services.scheduler.handlers import SchedulerContext, on_inadequate_found
-from services.scheduler.models import Timer
+from services.scheduler.decisions import Rules
+from services.scheduler.handlers import event_handlers
 from services.scheduler.settings import SchedulerSettings
+from services.scheduler.store import SchedulerContext
 from services.scheduler.timers import TimerService
 from shared.calendar import WorkingDayCalendar
 from shared.clock import FixedClock
@@ -23,20 +21,18 @@ from shared.events.topics import (
     AUDIT_GRADED,
     AUDIT_INADEQUATE_FOUND,
     FOLLOWUP_COMPLETED,
-    FOLLOWUP_OVERDUE,
     FOLLOWUP_REMINDER_DUE,
     FOLLOWUP_SCHEDULED,
 )
 from shared.inbox import process_once
-from shared.localstack.services import ServiceProcess
-from shared.localstack.stack import StackInfo
-from shared.localstack.topics import ensure_topics
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
-from shared.outbox import OutboxMessage
 from tests.factories import audit_graded, unique_case
 from tests.integration.kafka_tools import read_all
 from tests.tokens import bearer, service_bearer
+from tooling.localstack.services import ServiceProcess
+from tooling.localstack.stack import StackInfo
+from tooling.localstack.topics import ensure_topics
 
 HEAD_OF_SERVICE, AUDITOR = "S0003", "S0004"
 GRADED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -170,68 +166,6 @@ async def test_full_life_cycle_on_kafka_and_postgresql_with_a_controlled_clock(
         await producer.stop()
 
 
-def open_followups(engine, ctx, count: int) -> None:
-    for n in range(count):
-        event = new_event(inadequate(f"CASE-R{n}", f"AUD-R{n}"), source="/tests")
-        process_once(engine, "scheduler", event, partial(on_inadequate_found, ctx=ctx))
-
-
-def scheduler_events(engine) -> list[dict]:
-    with Session(engine) as session:
-        rows = session.exec(
-            select(OutboxMessage).where(
-                col(OutboxMessage.topic).in_([FOLLOWUP_REMINDER_DUE, FOLLOWUP_OVERDUE])
-            )
-        ).all()
-    return [json.loads(row.value) for row in rows]
-
-
-def test_two_replicas_on_one_postgresql_fire_each_timer_exactly_once(postgres_url):
-    upgrade("scheduler", postgres_url)
-    clock = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
-    organisation, calendar = load_organisation(), WorkingDayCalendar()
-    replicas = []
-    for _ in range(2):
-        engine = create_db_engine(postgres_url)  # each replica has its own connections
-        replicas.append(
-            (
-                engine,
-                TimerService(
-                    engine, SchedulerContext(organisation, calendar, clock, 2, 8), batch_size=7
-                ),
-            )
-        )
-    open_followups(replicas[0][0], replicas[0][1]._ctx, 40)
-    clock.at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 3 timers due per follow-up
-
-    fired = [0, 0]
-    start = threading.Barrier(2)
-
-    def replica(index: int) -> None:
-        start.wait()
-        while (count := replicas[index][1].fire_due()) > 0:
-            fired[index] += count
-
-    threads = [threading.Thread(target=replica, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    events = scheduler_events(replicas[0][0])
-    assert sum(fired) == len(events) == 120
-    assert all(fired), f"both replicas should have fired timers: {fired}"
-    keys = {(e["data"]["followup_id"], e["type"], e["data"].get("reminder")) for e in events}
-    assert len(keys) == 120  # no timer fired twice
-    with Session(replicas[0][0]) as session:
-        unfired = session.exec(
-            select(Timer).where(col(Timer.fired_at).is_(None), col(Timer.fire_at) <= clock.at)
-        ).all()
-    assert unfired == []
-    for engine, _ in replicas:
-        engine.dispose()
-
-
 async def test_a_timer_fired_before_a_crash_is_published_exactly_once_after_restart(
     kafka_bootstrap, postgres_url
 ):
@@ -239,10 +173,10 @@ async def test_a_timer_fired_before_a_crash_is_published_exactly_once_after_rest
     upgrade("scheduler", postgres_url)
     clock = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
     engine = create_db_engine(postgres_url)
-    ctx = SchedulerContext(load_organisation(), WorkingDayCalendar(), clock, 2, 8)
+    ctx = SchedulerContext(Rules(load_organisation(), WorkingDayCalendar(), 2, 8), clock)
     case = unique_case()
     event = new_event(inadequate(case, f"AUD-{case}"), source="/tests")
-    process_once(engine, "scheduler", event, partial(on_inadequate_found, ctx=ctx))
+    process_once(engine, "scheduler", event, event_handlers(ctx)[InadequateFound])
     clock.at = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
     # The process "dies" here: the timer fired and its event is committed to the outbox, but
     # no relay ever ran in it.

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from services.audit.service import SERVICE as AUDIT
 from shared.access import AccessControl, CurrentCaller
 from shared.access_trail import (
     AccessRecord,
@@ -20,7 +21,6 @@ from shared.db import create_db_engine, transaction
 from shared.http import LimitRequestSize
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
-from shared.permissions import PERMISSIONS
 from tests.tokens import ISSUER, bearer, service_bearer
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -34,9 +34,8 @@ def engine(tmp_path):
 
 
 @pytest.fixture
-def client(engine, monkeypatch):
+def client(engine):
     # Borrow the audit service's table entries for two tiny routes of our own.
-    monkeypatch.setitem(PERMISSIONS, "example", {**PERMISSIONS["audit"], "GET /undeclared": None})
     router = APIRouter()
 
     @router.get("/audits/{audit_id}")
@@ -56,7 +55,7 @@ def client(engine, monkeypatch):
         return {}
 
     app = FastAPI()
-    control = AccessControl("example", ISSUER.verifier(), load_organisation())
+    control = AccessControl(AUDIT.route_permissions, ISSUER.verifier(), load_organisation())
     control.install(app)
     for r in (router, access_trail_router(engine)):
         app.include_router(r, dependencies=[Depends(control.guard)])

@@ -7,17 +7,18 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from services.catalogue import BY_NAME, SERVICE_NAMES
 from shared.migrations import upgrade
-from shared.permissions import PERMISSIONS, PUBLIC
-from shared.retention import SETTINGS
+from shared.permissions import PUBLIC
 
-SERVICES = tuple(PERMISSIONS)
+SERVICES = SERVICE_NAMES
+PERMISSIONS = {name: service.route_permissions for name, service in BY_NAME.items()}
 
 
 def build(service: str, tmp_path) -> FastAPI:
     """The service's app as it would run (no lifespan: nothing connects to Kafka)."""
     app_module = importlib.import_module(f"services.{service}.app")
-    settings = SETTINGS[service](kafka_bootstrap_servers="127.0.0.1:9", data_dir=tmp_path)
+    settings = BY_NAME[service].settings(kafka_bootstrap_servers="127.0.0.1:9", data_dir=tmp_path)
     upgrade(service, settings.resolved_database_url)  # the access trail records refusals too
     return app_module.create_app(settings)
 

@@ -10,10 +10,17 @@ from services.audit.domain import (
     EarlierAudit,
     check_audit,
 )
-from services.audit.handlers import audit_events
-from services.audit.models import Audit
+from services.audit.submission import (
+    GradedAudit,
+    IdempotencyKeyReused,
+    audit_events,
+    check_replay,
+    fingerprint,
+    graded,
+)
+from shared.errors import RuleBroken
 from shared.events import AuditGraded, InadequateFound
-from shared.events.vocabulary import AuditDomain
+from shared.events.vocabulary import AuditDomain, AuditKind, Grade, ServiceArea
 from shared.organisation import load_organisation
 
 ORG = load_organisation()
@@ -152,22 +159,24 @@ def test_a_case_unknown_to_the_register_needs_its_team_fields():
     assert found["practitioner_id"] == "required: the case register does not know this case"
 
 
-def _audit(grade: str) -> Audit:
-    return Audit(
+def _audit(grade: str) -> GradedAudit:
+    return GradedAudit(
         id="AUD-9",
         case_id="CASE-1",
-        audit_kind="learning",
-        service_area="early_help",
+        audit_kind=AuditKind.LEARNING,
+        reaudit_of=None,
+        service_area=ServiceArea.EARLY_HELP,
         team_id="EH-NORTH",
         area="north",
         practitioner_id="S0006",
         team_manager_id="S0005",
         auditor_id=AUDITOR,
-        overall_grade=grade,
-        domain_grades=ALL_DOMAINS,
+        overall_grade=Grade(grade),
+        domain_grades={AuditDomain(d): Grade(g) for d, g in ALL_DOMAINS.items()},
         voice_of_child_evidenced=True,
-        could_be_better_if=["x"],
-        themes=["visits"],
+        voice_of_child_note=None,
+        could_be_better_if=("x",),
+        themes=("visits",),
         graded_at=NOW,
     )
 
@@ -183,3 +192,58 @@ def test_an_inadequate_audit_publishes_audit_graded_and_inadequate_found_by_the_
 @pytest.mark.parametrize("grade", ["outstanding", "good", "requires_improvement"])
 def test_other_grades_publish_audit_graded_only(grade):
     assert [type(e) for e in audit_events(_audit(grade))] == [AuditGraded]
+
+
+def test_a_checked_audit_is_graded_with_its_teams_service_area_area_and_people():
+    checked = check_audit(form(themes=["visits"]), ORG, None, None, NOW)
+    audit = graded(checked, "AUD-1")
+    assert (audit.id, audit.service_area, audit.team_id, audit.area) == (
+        "AUD-1",
+        ServiceArea.EARLY_HELP,
+        "EH-NORTH",
+        "north",
+    )
+    assert (audit.practitioner_id, audit.team_manager_id) == (
+        PRACTITIONER_EH_NORTH,
+        TEAM_MANAGER_EH_NORTH,
+    )
+    assert audit.overall_grade is Grade.REQUIRES_IMPROVEMENT
+    assert audit.domain_grades[AuditDomain.VISITS] is Grade.REQUIRES_IMPROVEMENT
+    assert audit.themes == ("visits",)
+
+
+def test_the_events_of_an_audit_carry_its_grades_and_people():
+    graded_event, found = audit_events(_audit("inadequate"))
+    assert isinstance(graded_event, AuditGraded)
+    assert (graded_event.audit_id, graded_event.team_manager_id, graded_event.graded_at) == (
+        "AUD-9",
+        "S0005",
+        NOW,
+    )
+    assert graded_event.domain_grades == dict.fromkeys(AuditDomain, Grade.REQUIRES_IMPROVEMENT)
+    assert (graded_event.could_be_better_if, graded_event.themes) == (("x",), ("visits",))
+    assert isinstance(found, InadequateFound)
+    assert found.team_id == "EH-NORTH"
+
+
+def test_rule_problems_answer_as_audit_rule_errors():
+    with pytest.raises(RuleBroken) as rejected:
+        check_audit(form(team_id="NOWHERE-1"), ORG, None, None, NOW)
+    assert rejected.value.rule == "audit_rule"
+    assert [(p.where, p.field) for p in rejected.value.problems] == [("body", "team_id")]
+
+
+def test_a_key_sent_again_with_the_same_form_replays():
+    check_replay(form(), fingerprint(form()))
+
+
+def test_a_key_sent_again_with_a_different_form_is_refused_naming_the_header():
+    with pytest.raises(IdempotencyKeyReused) as reused:
+        check_replay(form(overall_grade="good"), fingerprint(form()))
+    assert reused.value.rule == "audit_rule"
+    [problem] = reused.value.problems
+    assert (problem.where, problem.field, problem.message) == (
+        "header",
+        "Idempotency-Key",
+        "already used for a different audit submission",
+    )

@@ -1,10 +1,14 @@
 from datetime import UTC, datetime
+from itertools import permutations
 
 from sqlmodel import Session
 
-from services.audit.handlers import _allocation, register_case
+from services.audit.app import event_handlers
+from services.audit.domain import CaseAllocation
+from services.audit.handlers import register_entry
+from services.audit.register import RegisterEntry, allocation_of, registered
 from shared.db import create_db_engine
-from shared.events import CaseClosed, CaseOpened, new_event
+from shared.events import CaseAllocated, CaseClosed, CaseOpened, new_event
 from shared.inbox import process_once
 from shared.migrations import upgrade
 
@@ -15,12 +19,23 @@ OPENED = CaseOpened(
     team_manager_id="S0023",
     opened_at=datetime(2026, 11, 1, tzinfo=UTC),
 )
+ALLOCATED = CaseAllocated(
+    case_id="CASE-7",
+    team_id="FS-NORTH",
+    practitioner_id="S0030",
+    team_manager_id="S0029",
+    allocated_at=datetime(2026, 11, 10, tzinfo=UTC),
+)
 CLOSED = CaseClosed(case_id="CASE-7", closed_at=datetime(2026, 11, 20, tzinfo=UTC))
+OPEN_ENTRY = RegisterEntry(
+    "CASE-7", "FS-SOUTH", "S0024", "S0023", open=True, as_of=OPENED.opened_at
+)
 
 
 def register(engine, *events) -> None:
+    handlers = event_handlers()
     for data in events:
-        process_once(engine, "audit", new_event(data, source="/cms"), register_case)
+        process_once(engine, "audit", new_event(data, source="/cms"), handlers[type(data)])
 
 
 def test_a_close_before_its_open_ends_closed_as_in_order(tmp_path):
@@ -31,8 +46,66 @@ def test_a_close_before_its_open_ends_closed_as_in_order(tmp_path):
         engine = create_db_engine(url)
         register(engine, *order)
         with Session(engine) as session:
-            allocation = _allocation(session, "CASE-7")
+            allocation = allocation_of(register_entry(session, "CASE-7"))
         states.append(None if allocation is None else allocation.open)
     # In order the register knows the case and that it is closed; reversed, it knows only that
     # it is closed (the older open is ignored). Either way no audit is checked against it.
     assert states == [False, None]
+
+
+def test_an_opening_registers_who_holds_the_case_and_opens_it():
+    assert registered(None, OPENED) == OPEN_ENTRY
+
+
+def test_an_allocation_moves_the_case_to_the_new_team_and_people():
+    assert registered(OPEN_ENTRY, ALLOCATED) == RegisterEntry(
+        "CASE-7", "FS-NORTH", "S0030", "S0029", open=True, as_of=ALLOCATED.allocated_at
+    )
+
+
+def test_an_allocation_of_a_case_not_yet_known_registers_it_open():
+    entry = registered(None, ALLOCATED)
+    assert entry is not None
+    assert (entry.team_id, entry.open) == ("FS-NORTH", True)
+
+
+def test_a_close_keeps_who_held_the_case_and_marks_it_closed():
+    assert registered(OPEN_ENTRY, CLOSED) == RegisterEntry(
+        "CASE-7", "FS-SOUTH", "S0024", "S0023", open=False, as_of=CLOSED.closed_at
+    )
+
+
+def test_an_event_older_than_the_entry_changes_nothing():
+    later = registered(OPEN_ENTRY, ALLOCATED)
+    assert registered(later, OPENED) is None
+
+
+def test_a_close_before_its_open_is_kept_so_the_late_open_changes_nothing():
+    closed = registered(None, CLOSED)
+    assert closed == RegisterEntry("CASE-7", "", "", "", open=False, as_of=CLOSED.closed_at)
+    assert registered(closed, OPENED) is None
+    assert registered(closed, ALLOCATED) is None
+
+
+def test_whatever_the_order_of_arrival_a_case_closed_last_ends_closed():
+    for order in permutations((OPENED, ALLOCATED, CLOSED)):
+        entry = None
+        for event in order:
+            entry = registered(entry, event) or entry
+        assert entry is not None
+        assert (entry.open, entry.as_of) == (False, CLOSED.closed_at), order
+
+
+def test_an_audit_is_checked_against_the_register_only_when_it_knows_the_team():
+    assert allocation_of(None) is None
+    assert allocation_of(registered(None, CLOSED)) is None
+    assert allocation_of(OPEN_ENTRY) == CaseAllocation(
+        "CASE-7", "FS-SOUTH", "S0024", "S0023", open=True
+    )
+    assert allocation_of(registered(OPEN_ENTRY, CLOSED)) == CaseAllocation(
+        "CASE-7", "FS-SOUTH", "S0024", "S0023", open=False
+    )
+
+
+def test_the_service_keeps_the_register_from_every_case_event():
+    assert set(event_handlers()) == {CaseOpened, CaseAllocated, CaseClosed}

@@ -110,7 +110,7 @@ def test_too_few_moderations_or_a_rate_already_raised_changes_nothing():
 def test_a_blank_rationale_is_no_rationale():
     from pydantic import ValidationError
 
-    from services.moderation.handlers import ModerationForm
+    from services.moderation.domain import ModerationForm
 
     with pytest.raises(ValidationError, match="at least 1 character"):
         ModerationForm(

@@ -2,18 +2,20 @@
 
 import json
 import smtplib
-from datetime import UTC, date, datetime, time
-from functools import partial
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
-from services.notifications.delivery import DeliveryWorker
-from services.notifications.handlers import NotifyContext, on_audit_graded, on_event
+from services.notifications.app import event_handlers
+from services.notifications.context import NotifyContext
+from services.notifications.delivery import DeliveryWorker, RetryPolicy
+from services.notifications.digest import send_digests
 from services.notifications.models import Notification, Preference
 from shared.clock import FixedClock
 from shared.db import transaction
-from shared.events import AuditGraded, FollowUpScheduled, InadequateFound, new_event
+from shared.events import FollowUpScheduled, InadequateFound, new_event
+from shared.events.vocabulary import NotificationChannel
 from shared.inbox import process_once
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
@@ -45,18 +47,18 @@ class Setup:
         self.worker = DeliveryWorker(
             engine,
             self.ctx,
-            self.mail,
-            self.hooks,
-            max_attempts=max_attempts,
-            backoff_seconds=60,
-            digest_at=time(7, 30),
+            {NotificationChannel.EMAIL: self.mail, NotificationChannel.WEBHOOK: self.hooks},
+            RetryPolicy(max_attempts, backoff=timedelta(seconds=60)),
         )
+        self.handlers = event_handlers(self.ctx)
 
     def deliver(self, data, event=None):
         event = event or new_event(data, source="/tests")
-        handler = on_audit_graded if isinstance(data, AuditGraded) else on_event
-        process_once(self.engine, "notifications", event, partial(handler, ctx=self.ctx))
+        process_once(self.engine, "notifications", event, self.handlers[type(data)])
         return event
+
+    def send_digests(self) -> int:
+        return send_digests(self.engine, self.ctx, time(7, 30))
 
     def rows(self, **where) -> list[Notification]:
         with Session(self.engine) as session:
@@ -129,7 +131,7 @@ def test_a_redelivered_event_is_still_one_notification_per_channel(setup):
     setup.deliver(scheduled(), event)
     # A fresh copy of the same event (same id) reaching another code path changes nothing.
     with transaction(setup.engine) as session:
-        on_event(session, event, setup.ctx)
+        setup.handlers[FollowUpScheduled](session, event)
     assert len(setup.rows(channel="inbox")) == 1
     assert len(setup.rows(channel="email")) == 1
 
@@ -200,12 +202,12 @@ def test_information_for_a_digest_reader_waits_for_the_daily_digest(setup):
     setup.deliver(found_inadequate("AUD-1", setup))
     [held] = setup.rows(channel="email", recipient_id="S0005")
     assert held.status == "held"
-    assert setup.worker.send_digests() == 0  # 10:00 today: the cut-off for today's digest passed
+    assert setup.send_digests() == 0  # 10:00 today: the cut-off for today's digest passed
     setup.clock.at = datetime(2026, 11, 24, 7, 29, tzinfo=UTC)
-    assert setup.worker.send_digests() == 0
+    assert setup.send_digests() == 0
     setup.clock.at = datetime(2026, 11, 24, 7, 30, tzinfo=UTC)
-    assert setup.worker.send_digests() == 1
-    assert setup.worker.send_digests() == 0  # once
+    assert setup.send_digests() == 1
+    assert setup.send_digests() == 0  # once
     setup.worker.deliver_due()
     digests = [s for s, to in setup.mail.sent if s.startswith("[Digest]")]
     assert digests == ["[Digest] 1 update for Tuesday 24 November 2026"]

@@ -6,6 +6,8 @@ import pytest
 from services.notifications.messages import compose, render, render_digest
 from services.notifications.routing import ROUTED, AuditPeople, Kind, Recipient, recipients
 from shared.events import (
+    AuditGraded,
+    FollowUpCancelled,
     FollowUpCompleted,
     FollowUpOverdue,
     FollowUpScheduled,
@@ -107,3 +109,16 @@ def test_digest_lists_each_update_with_its_link():
     )
     assert rendered.subject == "[Digest] 2 updates for Friday 27 November 2026"
     assert "https://qa.example.gov.uk/followups/FU-1" in rendered.text
+
+
+def test_an_event_the_service_does_not_route_is_refused():
+    with pytest.raises(TypeError, match="no routing for AuditGraded"):
+        recipients(EVENTS[AuditGraded], PEOPLE, ORG)
+
+
+def test_a_cancelled_follow_up_informs_head_of_service_and_team_manager():
+    head = ORG.leads_of("early_help").head_of_service
+    assert routed(FollowUpCancelled) == [
+        Recipient(head, Kind.INFORMATION),
+        Recipient("S0005", Kind.INFORMATION),
+    ]

@@ -2,42 +2,26 @@
 
 import json
 from datetime import UTC, date, datetime
-from functools import partial
 
 import pytest
 from sqlmodel import Session, select
 
-from services.scheduler.handlers import (
-    ConversationForm,
-    FollowUpRefused,
-    SchedulerContext,
-    on_audit_graded,
-    on_inadequate_found,
-    on_moderation_completed,
-    record_conversation,
-)
+from services.scheduler.conversation import ConversationForm, FollowUpRefused
+from services.scheduler.decisions import Rules
+from services.scheduler.handlers import event_handlers, record_conversation
 from services.scheduler.models import FollowUp
+from services.scheduler.store import SchedulerContext
 from services.scheduler.timers import TimerService
 from shared.calendar import WorkingDayCalendar
 from shared.clock import FixedClock
 from shared.db import create_db_engine, transaction
-from shared.events import (
-    AuditGraded,
-    InadequateFound,
-    ModerationCompleted,
-    new_event,
-)
+from shared.events import InadequateFound, ModerationCompleted, new_event
 from shared.inbox import process_once
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
 from shared.outbox import OutboxMessage
 from tests.factories import audit_graded
 
-HANDLERS = {
-    InadequateFound: on_inadequate_found,
-    AuditGraded: on_audit_graded,
-    ModerationCompleted: on_moderation_completed,
-}
 HEAD_OF_SERVICE, ASSISTANT_DIRECTOR, AUDITOR = "S0003", "S0001", "S0004"
 GRADED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday; conversation due Monday 30th
 
@@ -46,14 +30,14 @@ class World:
     def __init__(self, engine) -> None:
         self.engine = engine
         self.clock = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
-        self.ctx = SchedulerContext(
-            load_organisation(), WorkingDayCalendar(), self.clock, overdue_every=2, starts_at_hour=8
-        )
+        rules = Rules(load_organisation(), WorkingDayCalendar(), overdue_every=2, starts_at_hour=8)
+        self.ctx = SchedulerContext(rules, self.clock)
+        self.handlers = event_handlers(self.ctx)  # the service's own wiring
         self.seen = 0
 
     def deliver(self, data) -> None:
         event = new_event(data, source="/tests")
-        process_once(self.engine, "scheduler", event, partial(HANDLERS[type(data)], ctx=self.ctx))
+        process_once(self.engine, "scheduler", event, self.handlers[type(data)])
 
     def at(self, moment: str) -> "World":
         self.clock.at = datetime.fromisoformat(moment)

@@ -7,11 +7,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.localstack.processes import free_port, stop_process, wait_until
-from shared.localstack.stack import StackInfo
-
-BUILT_SERVICES = ("audit", "moderation", "scheduler", "notifications")
-"""The services that exist so far; the others join as their issues land."""
+from tooling.localstack.processes import free_port, stop_process, wait_until
+from tooling.localstack.stack import StackInfo
 
 
 @dataclass

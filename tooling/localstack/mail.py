@@ -12,7 +12,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from shared.localstack.processes import free_port
+from tooling.localstack.processes import free_port
 
 
 class _SaveToFolder:

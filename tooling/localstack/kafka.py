@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from shared.localstack.processes import (
+from tooling.localstack.processes import (
     StackError,
     free_port,
     port_open,

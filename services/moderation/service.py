@@ -1,0 +1,28 @@
+"""The moderation service as the platform knows it: settings, topics, who may call which route."""
+
+from services.moderation.settings import ModerationSettings
+from shared.events import topics
+from shared.permissions import ADMIN, CASE_READERS, DIRECTOR, MODERATOR, STATISTICS
+from shared.service import ServiceDefinition
+
+SERVICE = ServiceDefinition(
+    settings=ModerationSettings,
+    title="Moderation service",
+    description="Samples and re-grades audits and measures grading consistency.",
+    consumes=(topics.AUDIT_GRADED,),
+    publishes=(
+        topics.MODERATION_REQUESTED,
+        topics.MODERATION_COMPLETED,
+        topics.MODERATION_DISAGREED,
+        topics.AUDIT_INADEQUATE_FOUND,
+        topics.MODERATION_SAMPLING_RATE_CHANGED,
+    ),
+    permissions={
+        "GET /moderations": CASE_READERS,
+        "GET /moderations/{moderation_id}": CASE_READERS,
+        "POST /moderations/{moderation_id}": frozenset({MODERATOR}),  # scope: assigned to caller
+        "GET /stats/consistency": STATISTICS,
+        "GET /sampling": STATISTICS,
+        "PUT /sampling/{service_area}": frozenset({DIRECTOR, ADMIN}),
+    },
+)

@@ -1,0 +1,95 @@
+"""Daily digests: after the day's digest time, each person's held notifications go in one email."""
+
+import uuid
+from datetime import datetime, time
+
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from services.notifications import metrics
+from services.notifications.context import NotifyContext
+from services.notifications.messages import render_digest
+from services.notifications.models import Notification
+from services.notifications.routing import Kind, Status
+from shared.calendar import UK
+from shared.db import transaction
+from shared.events.vocabulary import NotificationChannel
+
+
+def digest_cutoff(now: datetime, send_at: time) -> datetime | None:
+    """Today's digest time (UK) once it has come, else None: held items before it go out."""
+    local = now.astimezone(UK)
+    cutoff = datetime.combine(local.date(), send_at, tzinfo=UK)
+    return None if local < cutoff else cutoff
+
+
+def send_digests(engine: Engine, ctx: NotifyContext, send_at: time) -> int:
+    """Gather each person's held notifications into one pending email; how many were made."""
+    now = ctx.clock.now()
+    cutoff = digest_cutoff(now, send_at)
+    if cutoff is None:
+        return 0
+    with transaction(engine) as session:
+        query = (
+            select(Notification)
+            .where(Notification.status == Status.HELD, col(Notification.created_at) < cutoff)
+            .with_for_update(skip_locked=True)  # one replica per held item
+        )
+        by_person: dict[str, list[Notification]] = {}
+        for notification in session.exec(query):
+            by_person.setdefault(notification.recipient_id, []).append(notification)
+        for person, items in by_person.items():
+            _digest(session, ctx, person, items, now)
+        return len(by_person)
+
+
+def digest_step(engine: Engine, ctx: NotifyContext, send_at: time) -> bool:
+    """One pass of the digest worker; what it gathered goes out with the delivery worker."""
+    send_digests(engine, ctx, send_at)
+    return False
+
+
+def _digest(
+    session: Session, ctx: NotifyContext, person: str, items: list[Notification], now: datetime
+) -> None:
+    day = now.astimezone(UK).date()
+    base = ctx.base_url.rstrip("/")
+    rendered = render_digest(
+        day, [(n.subject, n.link.removeprefix(base)) for n in items], ctx.base_url
+    )
+    digest = Notification(
+        id=f"N-{uuid.uuid4().hex[:16]}",
+        source_event_id=f"digest:{person}:{day}:{uuid.uuid4().hex[:8]}",
+        event_type="digest",
+        kind=Kind.INFORMATION,
+        recipient_id=person,
+        channel=NotificationChannel.EMAIL,
+        case_id=items[0].case_id,
+        subject=rendered.subject,
+        body_text=rendered.text,
+        body_html=rendered.html,
+        link=base,
+        status=Status.PENDING,
+        event_time=now,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    session.add(digest)
+    for item in items:
+        item.status, item.digest_id = Status.DIGESTED, digest.id
+        session.add(item)
+
+
+def digest_backlog(engine: Engine) -> int:
+    """How many information notifications wait for a digest."""
+    with Session(engine) as session:
+        query = (
+            select(func.count()).select_from(Notification).where(Notification.status == Status.HELD)
+        )
+        return session.exec(query).one()
+
+
+def measure_backlog(engine: Engine) -> bool:
+    """One pass of the backlog gauge's worker."""
+    metrics.DIGEST_BACKLOG.set(digest_backlog(engine))
+    return False

@@ -1,0 +1,95 @@
+"""The reflective conversation: replayed, refused, or recorded (and then the re-audit is due).
+
+Pure: the follow-up and the form in, a `Decision` out; a broken rule raises `FollowUpRefused`
+(422), a different conversation recorded before `AlreadyRecorded` (409).
+"""
+
+from dataclasses import replace
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.scheduler.decisions import Decision, Facts, Note, Rules, schedule_step
+from services.scheduler.domain import reaudit_due, uk_day
+from services.scheduler.followup import (
+    FollowUpState,
+    FollowUpStatus,
+    Happened,
+    advance,
+    owner_of,
+)
+from shared.errors import Conflict, FieldProblem, RuleBroken
+from shared.events.data import Identifier
+from shared.events.vocabulary import FollowUpAction
+
+
+class ConversationForm(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    held_on: date
+    recorded_by: Identifier
+    attendees: list[Identifier] = Field(min_length=1, max_length=30)
+    agreed_actions: list[str] = Field(min_length=1, max_length=30)
+
+
+class FollowUpRefused(RuleBroken):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__("followup_rule", [FieldProblem(field, message)])
+        self.field, self.message = field, message
+
+
+class AlreadyRecorded(Conflict):
+    """A different reflective conversation was recorded before."""
+
+
+def hold_conversation(
+    followup: FollowUpState, form: ConversationForm, facts: Facts, now: datetime, rules: Rules
+) -> Decision:
+    """The same conversation again is a replay; a new one is recorded, late or not, and an
+    open follow-up moves on to its re-audit, owned by the auditor."""
+    if followup.conversation_held_on is not None:
+        if _recorded(followup) == _recorded_by(form):
+            return Decision(followup, replayed=True)
+        raise AlreadyRecorded(followup.id)
+    _check(followup, form, now, rules)
+    late = form.held_on > followup.conversation_due_on
+    held = replace(
+        followup,
+        conversation_held_on=form.held_on,
+        conversation_late=late,
+        attendees=tuple(form.attendees),
+        agreed_actions=tuple(form.agreed_actions),
+    )
+    detail = {"held_on": form.held_on.isoformat(), "late": late, "recorded_by": form.recorded_by}
+    recorded = Decision(held, notes=(Note("reflective conversation held", detail),))
+    stage = advance(held.stage, Happened.CONVERSATION_HELD)
+    if stage == held.stage:
+        return recorded  # re-audited already: the conversation is kept, nothing more is due
+    due = reaudit_due(form.held_on, rules.calendar)
+    owner = owner_of(stage.step, rules.leads(held), facts.auditor_id)
+    moved = held.at(stage, owner_id=owner, due_on=due, reaudit_due_on=due)
+    ended = recorded.then(Decision(moved, cancels_timers=True))
+    return ended.then(schedule_step(moved, now, rules))
+
+
+def _recorded(followup: FollowUpState) -> tuple[object, ...]:
+    return (followup.conversation_held_on, followup.attendees, followup.agreed_actions)
+
+
+def _recorded_by(form: ConversationForm) -> tuple[object, ...]:
+    return (form.held_on, tuple(form.attendees), tuple(form.agreed_actions))
+
+
+def _check(followup: FollowUpState, form: ConversationForm, now: datetime, rules: Rules) -> None:
+    if followup.status is FollowUpStatus.CANCELLED:
+        raise FollowUpRefused("followup", "this follow-up was cancelled")
+    leads = rules.leads(followup)
+    if form.recorded_by != owner_of(FollowUpAction.REFLECTIVE_CONVERSATION, leads, None):
+        raise FollowUpRefused("recorded_by", "only the Head of Service of the area records it")
+    if form.held_on > uk_day(now):
+        raise FollowUpRefused("held_on", "must not be in the future")
+    if form.held_on < followup.grading_day:
+        raise FollowUpRefused("held_on", "must not be before the grading day")
+    unknown = [p for p in form.attendees if p not in rules.organisation.staff_by_id]
+    if unknown:
+        raise FollowUpRefused("attendees", f"unknown staff members: {', '.join(unknown)}")

@@ -1,0 +1,249 @@
+"""What happens to a follow-up: given it and what the scheduler knows, what changes and which
+events follow. Pure; handlers and timers load, call one of these, and save the `Decision`.
+
+The facts about an audit (its grading, its moderation, its re-audit) may arrive in any order;
+`settle` brings a follow-up to the state the facts known so far imply, so every order of
+arrival ends the same way.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from services.scheduler.domain import (
+    TimerKind,
+    conversation_due,
+    fire_time,
+    next_escalation,
+    outcome_of,
+    step_timers,
+    uk_day,
+)
+from services.scheduler.followup import (
+    Escalation,
+    FollowUpState,
+    FollowUpStatus,
+    Happened,
+    advance,
+    escalated_to,
+    overdue,
+    overturns,
+    owner_of,
+    step_fields,
+)
+from shared.calendar import WorkingDayCalendar
+from shared.events import (
+    EventData,
+    FollowUpCancelled,
+    FollowUpCompleted,
+    FollowUpOverdue,
+    FollowUpScheduled,
+    InadequateFound,
+    ReminderDue,
+)
+from shared.events.vocabulary import FollowUpAction, FollowUpOutcome, Grade, ReminderKind
+from shared.organisation import Organisation, ServiceAreaLeads
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The organisation and the settings the decisions follow."""
+
+    organisation: Organisation
+    calendar: WorkingDayCalendar
+    overdue_every: int
+    starts_at_hour: int
+
+    def leads(self, followup: FollowUpState) -> ServiceAreaLeads:
+        return self.organisation.leads_of(followup.service_area)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line for the follow-up's timeline."""
+
+    what: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TimerPlan:
+    """A reminder or escalation of a step, due at `fire_at`."""
+
+    step: FollowUpAction
+    kind: TimerKind
+    fire_at: datetime
+    sequence: int = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The follow-up as it now is, its new timeline lines and timers, and the events to publish.
+
+    `cancels_timers`: the step ended, so its timers not yet fired are called off (before
+    `timers`, which belong to what comes next, are planned).
+    """
+
+    followup: FollowUpState
+    notes: tuple[Note, ...] = ()
+    timers: tuple[TimerPlan, ...] = ()
+    events: tuple[EventData, ...] = ()
+    cancels_timers: bool = False
+    replayed: bool = False
+
+    def then(self, after: "Decision") -> "Decision":
+        """This decision, then `after`, as one change."""
+        return Decision(
+            after.followup,
+            self.notes + after.notes,
+            after.timers if after.cancels_timers else self.timers + after.timers,
+            self.events + after.events,
+            self.cancels_timers or after.cancels_timers,
+        )
+
+
+@dataclass(frozen=True)
+class Reaudit:
+    audit_id: str
+    grade: Grade
+    graded_at: datetime
+
+
+@dataclass(frozen=True)
+class Moderation:
+    moderation_id: str
+    grade: Grade
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the scheduler has learnt about one audit so far."""
+
+    auditor_id: str | None = None
+    moderation: Moderation | None = None
+    reaudit: Reaudit | None = None
+
+
+def open_followup(
+    found: InadequateFound,
+    event_id: str,
+    followup_id: str,
+    facts: Facts,
+    now: datetime,
+    rules: Rules,
+) -> Decision:
+    """A new follow-up at its reflective conversation, settled by the facts already known."""
+    grading_day = uk_day(found.graded_at)
+    due = conversation_due(grading_day, rules.calendar)
+    step = FollowUpAction.REFLECTIVE_CONVERSATION
+    followup = FollowUpState(
+        id=followup_id,
+        audit_id=found.audit_id,
+        case_id=found.case_id,
+        service_area=found.service_area,
+        team_id=found.team_id,
+        found_by=found.found_by,
+        grading_day=grading_day,
+        status=FollowUpStatus.OPEN,
+        step=step,
+        owner_id=owner_of(step, rules.organisation.leads_of(found.service_area), None),
+        due_on=due,
+        conversation_due_on=due,
+        opened_at=now,
+    )
+    opened = Decision(
+        followup, notes=(Note("opened", {"found_by": found.found_by, "event_id": event_id}),)
+    )
+    scheduled = opened.then(schedule_step(followup, now, rules))
+    return scheduled.then(settle(followup, facts, now, rules))
+
+
+def settle(followup: FollowUpState, facts: Facts, now: datetime, rules: Rules) -> Decision:
+    """Cancel when moderation overturned the finding, else complete when re-audited."""
+    if facts.moderation is not None and overturns(followup.found_by, facts.moderation.grade):
+        return _cancel(followup, facts.moderation, now)
+    if facts.reaudit is not None:
+        return _complete(followup, facts.reaudit, now, rules)
+    return Decision(followup)
+
+
+def schedule_step(followup: FollowUpState, now: datetime, rules: Rules) -> Decision:
+    """Announce the current step and plan its reminders and first escalation."""
+    scheduled = FollowUpScheduled(
+        **step_fields(followup), service_area=followup.service_area, scheduled_at=now
+    )
+    note = Note(
+        f"{followup.step} scheduled",
+        {"due_on": followup.due_on.isoformat(), "owner_id": followup.owner_id},
+    )
+    timers = []
+    for planned in step_timers(followup.due_on, rules.calendar):
+        at = fire_time(planned.day, rules.starts_at_hour)
+        if planned.kind is not TimerKind.OVERDUE and at < now:
+            continue  # a reminder whose moment passed before the step existed says nothing new
+        timers.append(TimerPlan(followup.step, planned.kind, at))
+    return Decision(followup, notes=(note,), timers=tuple(timers), events=(scheduled,))
+
+
+def fire_timer(followup: FollowUpState, timer: TimerPlan, now: datetime, rules: Rules) -> Decision:
+    """A reminder to the owner, or an escalation that repeats; nothing once the step moved on."""
+    if followup.status is not FollowUpStatus.OPEN or followup.step is not timer.step:
+        return Decision(followup)
+    note = Note(timer.kind, {"sequence": timer.sequence})
+    if timer.kind is not TimerKind.OVERDUE:
+        reminder = ReminderDue(**step_fields(followup), reminder=ReminderKind(timer.kind))
+        return Decision(followup, notes=(note,), events=(reminder,))
+    today = uk_day(now)
+    # Repeat from today, not from the missed day, so a long outage does not fire a burst.
+    repeat_on = next_escalation(
+        max(uk_day(timer.fire_at), today), rules.overdue_every, rules.calendar
+    )
+    repeat = TimerPlan(
+        followup.step,
+        TimerKind.OVERDUE,
+        fire_time(repeat_on, rules.starts_at_hour),
+        timer.sequence + 1,
+    )
+    escalation = FollowUpOverdue(
+        **step_fields(followup),
+        escalated_to_id=escalated_to(overdue(followup.step), rules.leads(followup)),
+        working_days_overdue=max(1, rules.calendar.working_days_between(followup.due_on, today)),
+    )
+    return Decision(followup, notes=(note,), timers=(repeat,), events=(escalation,))
+
+
+def _complete(followup: FollowUpState, reaudit: Reaudit, now: datetime, rules: Rules) -> Decision:
+    stage = advance(followup.stage, Happened.REAUDITED)
+    if stage == followup.stage:
+        return Decision(followup)
+    outcome = outcome_of(reaudit.grade)
+    to = None
+    if outcome is FollowUpOutcome.STILL_INADEQUATE:
+        to = escalated_to(Escalation.STILL_INADEQUATE, rules.leads(followup))
+    completed = FollowUpCompleted(
+        **step_fields(followup),
+        outcome=outcome,
+        reaudit_id=reaudit.audit_id,
+        escalated_to_id=to,
+        completed_at=now,
+    )
+    closed = followup.at(
+        stage,
+        outcome=outcome,
+        closed_at=now,
+        reaudit_id=reaudit.audit_id,
+        reaudit_graded_on=uk_day(reaudit.graded_at),
+    )
+    note = Note("completed", {"outcome": outcome, "reaudit_id": reaudit.audit_id})
+    return Decision(closed, notes=(note,), events=(completed,), cancels_timers=True)
+
+
+def _cancel(followup: FollowUpState, moderation: Moderation, now: datetime) -> Decision:
+    stage = advance(followup.stage, Happened.OVERTURNED)
+    if stage == followup.stage:
+        return Decision(followup)
+    reason = f"Moderation regraded the audit as {moderation.grade.replace('_', ' ')}"
+    cancelled = FollowUpCancelled(**step_fields(followup), reason=reason, cancelled_at=now)
+    closed = followup.at(stage, cancelled_reason=reason, closed_at=now)
+    note = Note("cancelled", {"reason": reason, "moderation_id": moderation.moderation_id})
+    return Decision(closed, notes=(note,), events=(cancelled,), cancels_timers=True)

@@ -1,0 +1,112 @@
+"""Follow-ups in and out of the database: load the state and facts, save a `Decision`.
+
+What the event handlers and the timers share. Saving writes the follow-up, its timeline lines
+and timers, and queues its events in the outbox, all in the caller's transaction.
+"""
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from services.scheduler import metrics
+from services.scheduler.decisions import Decision, Facts, Moderation, Reaudit, Rules
+from services.scheduler.followup import FollowUpState, FollowUpStatus
+from services.scheduler.models import AuditFact, FollowUp, ModerationFact, TimelineEntry, Timer
+from shared.clock import Clock
+from shared.db import after_commit
+from shared.events import new_event
+from shared.events.vocabulary import FollowUpAction, FollowUpOutcome, FoundBy, Grade, ServiceArea
+from shared.outbox import add_event
+
+SOURCE = "/qa/scheduler"
+
+
+@dataclass(frozen=True)
+class SchedulerContext:
+    rules: Rules
+    clock: Clock
+
+
+def state_of(row: FollowUp) -> FollowUpState:
+    """The follow-up as the rules see it, enums and all."""
+    fields = row.model_dump()
+    return FollowUpState(
+        **{
+            **fields,
+            "service_area": ServiceArea(row.service_area),
+            "found_by": FoundBy(row.found_by),
+            "status": FollowUpStatus(row.status),
+            "step": FollowUpAction(row.step),
+            "attendees": tuple(row.attendees),
+            "agreed_actions": tuple(row.agreed_actions),
+            "outcome": FollowUpOutcome(row.outcome) if row.outcome else None,
+        }
+    )
+
+
+def followup_of(session: Session, audit_id: str) -> FollowUp | None:
+    return session.exec(select(FollowUp).where(FollowUp.audit_id == audit_id)).first()
+
+
+def facts_of(session: Session, audit_id: str) -> Facts:
+    """The audit's grading, its moderation and its earliest re-audit, as far as known."""
+    audit = session.get(AuditFact, audit_id)
+    moderation = session.get(ModerationFact, audit_id)
+    query = (
+        select(AuditFact).where(AuditFact.reaudit_of == audit_id).order_by(col(AuditFact.graded_at))
+    )
+    reaudit = session.exec(query).first()
+    return Facts(
+        auditor_id=audit.auditor_id if audit is not None else None,
+        moderation=(
+            Moderation(moderation.moderation_id, Grade(moderation.moderated_grade))
+            if moderation is not None
+            else None
+        ),
+        reaudit=(
+            Reaudit(reaudit.audit_id, Grade(reaudit.overall_grade), reaudit.graded_at)
+            if reaudit is not None
+            else None
+        ),
+    )
+
+
+def save(session: Session, row: FollowUp | None, decision: Decision, now: datetime) -> FollowUp:
+    """Write what `decision` changes onto `row` (a new row when None) and queue its events."""
+    after = decision.followup
+    was_open = row is None or row.status == FollowUpStatus.OPEN
+    values = {**asdict(after), "attendees": list(after.attendees)}
+    values["agreed_actions"] = list(after.agreed_actions)
+    row = FollowUp(**values) if row is None else row.sqlmodel_update(values)
+    session.add(row)
+    if decision.cancels_timers:
+        _cancel_timers(session, row.id)
+    for note in decision.notes:
+        session.add(TimelineEntry(followup_id=row.id, at=now, what=note.what, detail=note.detail))
+    for timer in decision.timers:
+        session.add(
+            Timer(
+                followup_id=row.id,
+                step=timer.step,
+                kind=timer.kind,
+                sequence=timer.sequence,
+                fire_at=timer.fire_at,
+            )
+        )
+    for data in decision.events:
+        add_event(session, new_event(data, source=SOURCE, correlation_id=after.audit_id))
+    if was_open and after.status is not FollowUpStatus.OPEN:
+        closed = metrics.FOLLOWUPS_CLOSED.labels(after.status, after.service_area)
+        after_commit(session, closed.inc)
+    return row
+
+
+def _cancel_timers(session: Session, followup_id: str) -> None:
+    session.flush()
+    session.execute(
+        update(Timer)
+        .where(col(Timer.followup_id) == followup_id, col(Timer.fired_at).is_(None))
+        .values(cancelled=True)
+    )

@@ -1,0 +1,138 @@
+"""The follow-up routes' answers on SQLite, with no broker: events wait in the outbox."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from services.scheduler.app import create_app
+from services.scheduler.decisions import Rules
+from services.scheduler.handlers import event_handlers
+from services.scheduler.models import FollowUp
+from services.scheduler.settings import SchedulerSettings
+from services.scheduler.store import SchedulerContext
+from shared.calendar import WorkingDayCalendar
+from shared.clock import FixedClock
+from shared.db import create_db_engine
+from shared.events import EventData, InadequateFound, new_event
+from shared.inbox import process_once
+from shared.migrations import upgrade
+from shared.organisation import load_organisation
+from tests.factories import audit_graded
+from tests.tokens import bearer
+
+HEAD_OF_SERVICE, AUDITOR = "S0003", "S0004"
+GRADED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+class Scheduler:
+    def __init__(self, settings: SchedulerSettings) -> None:
+        self.clock = FixedClock(datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
+        self.engine = create_db_engine(settings.resolved_database_url)
+        rules = Rules(load_organisation(), WorkingDayCalendar(), overdue_every=2, starts_at_hour=8)
+        self.handlers = event_handlers(SchedulerContext(rules, self.clock))
+        # Not entered as a context manager: no lifespan, so nothing connects to the broker.
+        self.client = TestClient(create_app(settings, self.clock), headers=bearer(HEAD_OF_SERVICE))
+
+    def deliver(self, data: EventData) -> None:
+        process_once(
+            self.engine, "scheduler", new_event(data, source="/tests"), self.handlers[type(data)]
+        )
+
+    def followup_id(self) -> str:
+        with Session(self.engine) as session:
+            return session.exec(select(FollowUp.id)).one()
+
+    def hold(self, followup_id: str, held_on: str = "2026-11-25", **changes):
+        body = {
+            "held_on": held_on,
+            "recorded_by": HEAD_OF_SERVICE,
+            "attendees": [HEAD_OF_SERVICE, "S0006"],
+            "agreed_actions": ["Visit within 10 days and see the child alone"],
+            **changes,
+        }
+        return self.client.post(f"/followups/{followup_id}/reflective-conversation", json=body)
+
+
+@pytest.fixture
+def scheduler(tmp_path) -> Iterator[Scheduler]:
+    settings = SchedulerSettings(kafka_bootstrap_servers="127.0.0.1:9", data_dir=tmp_path)
+    upgrade("scheduler", settings.resolved_database_url)
+    scheduler = Scheduler(settings)
+    scheduler.deliver(
+        InadequateFound(
+            case_id="CASE-1",
+            audit_id="AUD-1",
+            service_area="early_help",
+            team_id="EH-NORTH",
+            graded_at=GRADED,
+            found_by="auditor",
+        )
+    )
+    yield scheduler
+    scheduler.engine.dispose()
+
+
+def graded() -> EventData:
+    return audit_graded(
+        "CASE-1",
+        "inadequate",
+        "AUD-1",
+        auditor_id=AUDITOR,
+        service_area="early_help",
+        team_id="EH-NORTH",
+        graded_at=GRADED,
+    )
+
+
+def test_an_unknown_followup_answers_404_naming_it(scheduler):
+    assert scheduler.client.get("/followups/FU-NONE").json() == {"detail": "no follow-up 'FU-NONE'"}
+    missing = scheduler.hold("FU-NONE")
+    assert (missing.status_code, missing.json()) == (404, {"detail": "no follow-up 'FU-NONE'"})
+
+
+def test_a_broken_conversation_rule_answers_422_in_fastapis_shape_typed_followup_rule(scheduler):
+    refused = scheduler.hold(scheduler.followup_id(), held_on="2026-11-26")
+    assert refused.status_code == 422
+    assert refused.json() == {
+        "detail": [
+            {
+                "loc": ["body", "held_on"],
+                "msg": "must not be in the future",
+                "type": "followup_rule",
+            }
+        ]
+    }
+
+
+def test_a_conversation_before_the_audits_grading_arrived_answers_409_and_records_nothing(
+    scheduler,
+):
+    early = scheduler.hold(scheduler.followup_id())
+    assert (early.status_code, early.json()) == (
+        409,
+        {"detail": "the audit's grading has not reached the scheduler yet"},
+    )
+    scheduler.deliver(graded())
+    assert scheduler.hold(scheduler.followup_id()).json()["step"] == "reaudit"
+
+
+def test_the_same_conversation_again_answers_200_and_a_different_one_409(scheduler):
+    scheduler.deliver(graded())
+    followup_id = scheduler.followup_id()
+    first, again = scheduler.hold(followup_id), scheduler.hold(followup_id)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json() == first.json()
+    different = scheduler.hold(followup_id, held_on="2026-11-24")
+    assert (different.status_code, different.json()) == (409, {"detail": followup_id})
+
+
+def test_the_overdue_list_holds_open_followups_past_their_due_day(scheduler):
+    assert scheduler.client.get("/followups", params={"status": "overdue"}).json() == []
+    scheduler.clock.at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    [late] = scheduler.client.get("/followups", params={"status": "overdue"}).json()
+    assert (late["id"], late["status"], late["overdue"]) == (scheduler.followup_id(), "open", True)
+    listed = scheduler.client.get("/followups", params={"service_area": "early_help"}).json()
+    assert [f["overdue"] for f in listed] == [True]

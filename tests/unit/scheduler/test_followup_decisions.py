@@ -1,0 +1,348 @@
+"""What each decision changes and which events follow, with plain values and no database."""
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
+
+from services.scheduler.conversation import (
+    AlreadyRecorded,
+    ConversationForm,
+    FollowUpRefused,
+    hold_conversation,
+)
+from services.scheduler.decisions import (
+    Facts,
+    Moderation,
+    Reaudit,
+    Rules,
+    TimerPlan,
+    fire_timer,
+    open_followup,
+    settle,
+)
+from services.scheduler.domain import TimerKind
+from services.scheduler.followup import FollowUpState, FollowUpStatus, NotYetKnown
+from shared.calendar import WorkingDayCalendar
+from shared.events import (
+    FollowUpCancelled,
+    FollowUpCompleted,
+    FollowUpOverdue,
+    FollowUpScheduled,
+    InadequateFound,
+    ReminderDue,
+)
+from shared.events.vocabulary import FollowUpAction, FollowUpOutcome, FoundBy, Grade, ServiceArea
+from shared.organisation import load_organisation
+
+RULES = Rules(load_organisation(), WorkingDayCalendar(), overdue_every=2, starts_at_hour=8)
+HEAD_OF_SERVICE, ASSISTANT_DIRECTOR, AUDITOR = "S0003", "S0001", "S0004"
+GRADED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday; conversation due Monday 30th
+NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+LATER = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # the Friday after
+NO_FACTS = Facts()
+CONVERSATION, REAUDIT = FollowUpAction.REFLECTIVE_CONVERSATION, FollowUpAction.REAUDIT
+
+
+def at(moment: str) -> datetime:
+    return datetime.fromisoformat(moment)
+
+
+def finding(found_by: FoundBy = FoundBy.AUDITOR) -> InadequateFound:
+    return InadequateFound(
+        case_id="CASE-1",
+        audit_id="AUD-1",
+        service_area="early_help",
+        team_id="EH-NORTH",
+        graded_at=GRADED,
+        found_by=found_by,
+    )
+
+
+def opened(facts: Facts = NO_FACTS, now: datetime = NOW, found_by: FoundBy = FoundBy.AUDITOR):
+    return open_followup(finding(found_by), "EV-1", "FU-1", facts, now, RULES)
+
+
+def followup(**changes) -> FollowUpState:
+    state = FollowUpState(
+        id="FU-1",
+        audit_id="AUD-1",
+        case_id="CASE-1",
+        service_area=ServiceArea.EARLY_HELP,
+        team_id="EH-NORTH",
+        found_by=FoundBy.AUDITOR,
+        grading_day=date(2026, 11, 23),
+        status=FollowUpStatus.OPEN,
+        step=CONVERSATION,
+        owner_id=HEAD_OF_SERVICE,
+        due_on=date(2026, 11, 30),
+        conversation_due_on=date(2026, 11, 30),
+        opened_at=NOW,
+    )
+    return replace(state, **changes)
+
+
+def form(held_on: date = date(2026, 11, 25), **changes) -> ConversationForm:
+    fields = {
+        "held_on": held_on,
+        "recorded_by": HEAD_OF_SERVICE,
+        "attendees": [HEAD_OF_SERVICE, "S0006"],
+        "agreed_actions": ["Visit within 10 days and see the child alone"],
+    }
+    return ConversationForm.model_validate({**fields, **changes})
+
+
+# --- opening and settling ------------------------------------------------------------
+
+
+def test_a_finding_opens_a_conversation_owned_by_the_head_of_service_due_in_five_working_days():
+    decision = opened()
+    assert decision.followup == followup()
+    [scheduled] = decision.events
+    assert isinstance(scheduled, FollowUpScheduled)
+    assert (scheduled.action, scheduled.owner_id, scheduled.due_on, scheduled.scheduled_at) == (
+        CONVERSATION,
+        HEAD_OF_SERVICE,
+        date(2026, 11, 30),
+        NOW,
+    )
+    assert [(n.what, n.detail) for n in decision.notes] == [
+        ("opened", {"found_by": "auditor", "event_id": "EV-1"}),
+        ("reflective_conversation scheduled", {"due_on": "2026-11-30", "owner_id": "S0003"}),
+    ]
+    assert decision.timers == (
+        TimerPlan(CONVERSATION, TimerKind.TWO_WORKING_DAYS_BEFORE, at("2026-11-26T08:00+00:00")),
+        TimerPlan(CONVERSATION, TimerKind.DUE_TODAY, at("2026-11-30T08:00+00:00")),
+        TimerPlan(CONVERSATION, TimerKind.OVERDUE, at("2026-12-01T08:00+00:00")),
+    )
+    assert decision.cancels_timers is False
+
+
+def test_a_finding_that_arrives_late_plans_no_reminder_whose_moment_has_passed():
+    decision = opened(now=at("2026-11-30T09:00+00:00"))
+    assert [t.kind for t in decision.timers] == [TimerKind.OVERDUE]
+
+
+def test_a_finding_after_an_overturning_moderation_opens_cancelled_with_no_timers():
+    decision = opened(Facts(moderation=Moderation("MOD-1", Grade.GOOD)))
+    assert decision.followup.status is FollowUpStatus.CANCELLED
+    assert decision.followup.cancelled_reason == "Moderation regraded the audit as good"
+    assert [type(e) for e in decision.events] == [FollowUpScheduled, FollowUpCancelled]
+    assert (decision.timers, decision.cancels_timers) == ((), True)
+    assert decision.notes[-1].detail == {
+        "reason": "Moderation regraded the audit as good",
+        "moderation_id": "MOD-1",
+    }
+
+
+def test_a_finding_after_its_reaudit_opens_completed_as_improved():
+    reaudit = Reaudit("AUD-2", Grade.REQUIRES_IMPROVEMENT, at("2026-11-27T10:00+00:00"))
+    decision = opened(Facts(reaudit=reaudit))
+    done = decision.followup
+    assert (done.status, done.outcome, done.reaudit_id, done.closed_at) == (
+        FollowUpStatus.COMPLETED,
+        FollowUpOutcome.IMPROVED,
+        "AUD-2",
+        NOW,
+    )
+    assert [type(e) for e in decision.events] == [FollowUpScheduled, FollowUpCompleted]
+    assert decision.timers == ()
+
+
+def test_a_moderators_own_finding_is_not_cancelled_by_moderation():
+    facts = Facts(moderation=Moderation("MOD-1", Grade.GOOD))
+    decision = settle(followup(found_by=FoundBy.MODERATION), facts, NOW, RULES)
+    assert (decision.followup, decision.events) == (followup(found_by=FoundBy.MODERATION), ())
+
+
+def test_settling_by_no_new_facts_changes_nothing():
+    decision = settle(followup(), Facts(auditor_id=AUDITOR), NOW, RULES)
+    assert (decision.followup, decision.events, decision.notes) == (followup(), (), ())
+
+
+def test_a_still_inadequate_reaudit_completes_naming_the_assistant_director_on_its_uk_day():
+    # 23:30 UTC in summer is half past midnight in the UK: the re-audit is of 1 July.
+    reaudit = Reaudit("AUD-2", Grade.INADEQUATE, at("2027-06-30T23:30+00:00"))
+    decision = settle(followup(step=REAUDIT, owner_id=AUDITOR), Facts(reaudit=reaudit), NOW, RULES)
+    [completed] = decision.events
+    assert isinstance(completed, FollowUpCompleted)
+    assert (completed.outcome, completed.escalated_to_id, completed.action) == (
+        FollowUpOutcome.STILL_INADEQUATE,
+        ASSISTANT_DIRECTOR,
+        REAUDIT,
+    )
+    assert decision.followup.reaudit_graded_on == date(2027, 7, 1)
+    assert decision.cancels_timers is True
+
+
+def test_a_closed_followup_is_not_completed_or_cancelled_again():
+    closed = followup(status=FollowUpStatus.COMPLETED)
+    facts = Facts(
+        moderation=Moderation("MOD-1", Grade.GOOD),
+        reaudit=Reaudit("AUD-2", Grade.GOOD, NOW),
+    )
+    assert settle(closed, facts, NOW, RULES).events == ()
+
+
+# --- the reflective conversation -----------------------------------------------------
+
+
+def test_a_conversation_on_time_moves_on_to_the_reaudit_owned_by_the_auditor_42_days_later():
+    decision = hold_conversation(
+        followup(), form(), Facts(auditor_id=AUDITOR), at("2026-11-25T10:00+00:00"), RULES
+    )
+    now = decision.followup
+    assert (now.step, now.owner_id, now.due_on, now.reaudit_due_on, now.conversation_late) == (
+        REAUDIT,
+        AUDITOR,
+        date(2027, 1, 6),
+        date(2027, 1, 6),
+        False,
+    )
+    assert now.attendees == (HEAD_OF_SERVICE, "S0006")
+    assert decision.cancels_timers is True  # the conversation's reminders are called off
+    assert [t.kind for t in decision.timers] == list(TimerKind)
+    assert {t.step for t in decision.timers} == {REAUDIT}
+    [scheduled] = decision.events
+    assert (scheduled.action, scheduled.owner_id) == (REAUDIT, AUDITOR)
+    assert [n.what for n in decision.notes] == ["reflective conversation held", "reaudit scheduled"]
+    assert decision.replayed is False
+
+
+def test_a_late_conversation_is_kept_and_marked_late():
+    late = hold_conversation(
+        followup(),
+        form(date(2026, 12, 2)),
+        Facts(auditor_id=AUDITOR),
+        at("2026-12-02T10:00Z"),
+        RULES,
+    )
+    assert (late.followup.conversation_late, late.followup.step) == (True, REAUDIT)
+    assert late.notes[0].detail == {"held_on": "2026-12-02", "late": True, "recorded_by": "S0003"}
+
+
+def test_the_same_conversation_recorded_again_is_a_replay_that_changes_nothing():
+    held = hold_conversation(followup(), form(), Facts(auditor_id=AUDITOR), LATER, RULES).followup
+    again = hold_conversation(held, form(), Facts(auditor_id=AUDITOR), LATER, RULES)
+    assert (again.replayed, again.followup, again.events, again.notes) == (True, held, (), ())
+
+
+def test_a_different_conversation_after_one_was_recorded_answers_409_naming_the_followup():
+    held = hold_conversation(followup(), form(), Facts(auditor_id=AUDITOR), LATER, RULES).followup
+    with pytest.raises(AlreadyRecorded, match=r"^FU-1$"):
+        hold_conversation(held, form(date(2026, 11, 24)), Facts(auditor_id=AUDITOR), LATER, RULES)
+
+
+def test_a_conversation_after_the_reaudit_is_recorded_and_nothing_more_is_due():
+    done = followup(status=FollowUpStatus.COMPLETED, outcome=FollowUpOutcome.IMPROVED)
+    decision = hold_conversation(done, form(date(2026, 11, 26)), Facts(), LATER, RULES)
+    assert decision.followup == replace(
+        done,
+        conversation_held_on=date(2026, 11, 26),
+        conversation_late=False,
+        attendees=(HEAD_OF_SERVICE, "S0006"),
+        agreed_actions=("Visit within 10 days and see the child alone",),
+    )
+    assert (decision.events, decision.timers, decision.cancels_timers) == ((), (), False)
+
+
+def test_a_conversation_before_the_audits_grading_arrived_is_asked_again_later():
+    with pytest.raises(NotYetKnown):
+        hold_conversation(followup(), form(), Facts(auditor_id=None), LATER, RULES)
+
+
+@pytest.mark.parametrize(
+    ("state", "changes", "field", "message"),
+    [
+        (
+            {"status": FollowUpStatus.CANCELLED},
+            {},
+            "followup",
+            "this follow-up was cancelled",
+        ),
+        (
+            {},
+            {"recorded_by": "S0001"},
+            "recorded_by",
+            "only the Head of Service of the area records it",
+        ),
+        ({}, {"held_on": date(2026, 11, 26)}, "held_on", "must not be in the future"),
+        ({}, {"held_on": date(2026, 11, 20)}, "held_on", "must not be before the grading day"),
+        ({}, {"attendees": ["S0003", "S9999"]}, "attendees", "unknown staff members: S9999"),
+    ],
+)
+def test_a_conversation_breaking_a_rule_is_refused_naming_the_field(state, changes, field, message):
+    with pytest.raises(FollowUpRefused) as refused:
+        hold_conversation(
+            followup(**state),
+            form(**changes),
+            Facts(auditor_id=AUDITOR),
+            at("2026-11-25T10:00Z"),
+            RULES,
+        )
+    assert (refused.value.field, refused.value.message, refused.value.rule) == (
+        field,
+        message,
+        "followup_rule",
+    )
+
+
+# --- timers --------------------------------------------------------------------------
+
+
+def timer(kind: TimerKind, fire_at: str, step: FollowUpAction = CONVERSATION, sequence: int = 0):
+    return TimerPlan(step, kind, at(fire_at), sequence)
+
+
+def test_a_reminder_tells_the_owner_which_reminder_it_is():
+    decision = fire_timer(
+        followup(), timer(TimerKind.DUE_TODAY, "2026-11-30T08:00Z"), at("2026-11-30T08:00Z"), RULES
+    )
+    [reminder] = decision.events
+    assert isinstance(reminder, ReminderDue)
+    assert (reminder.reminder, reminder.owner_id) == ("due_today", HEAD_OF_SERVICE)
+    assert decision.timers == ()
+    assert [(n.what, n.detail) for n in decision.notes] == [("due_today", {"sequence": 0})]
+
+
+def test_an_overdue_conversation_escalates_to_the_director_and_repeats_in_two_working_days():
+    decision = fire_timer(
+        followup(), timer(TimerKind.OVERDUE, "2026-12-01T08:00Z"), at("2026-12-01T08:00Z"), RULES
+    )
+    [escalation] = decision.events
+    assert isinstance(escalation, FollowUpOverdue)
+    assert (escalation.escalated_to_id, escalation.working_days_overdue) == (ASSISTANT_DIRECTOR, 1)
+    assert decision.timers == (timer(TimerKind.OVERDUE, "2026-12-03T08:00Z", sequence=1),)
+
+
+def test_an_overdue_reaudit_escalates_to_the_head_of_service():
+    reaudit = followup(step=REAUDIT, owner_id=AUDITOR, due_on=date(2027, 1, 6))
+    decision = fire_timer(
+        reaudit,
+        timer(TimerKind.OVERDUE, "2027-01-07T08:00Z", REAUDIT),
+        at("2027-01-07T08:00Z"),
+        RULES,
+    )
+    assert decision.events[0].escalated_to_id == HEAD_OF_SERVICE
+
+
+def test_after_an_outage_the_escalation_repeats_from_today_not_from_the_missed_day():
+    decision = fire_timer(
+        followup(), timer(TimerKind.OVERDUE, "2026-12-01T08:00Z"), at("2026-12-10T09:00Z"), RULES
+    )
+    assert decision.events[0].working_days_overdue == 8
+    assert decision.timers == (timer(TimerKind.OVERDUE, "2026-12-14T08:00Z", sequence=1),)
+
+
+@pytest.mark.parametrize(
+    "state",
+    [{"status": FollowUpStatus.COMPLETED}, {"status": FollowUpStatus.CANCELLED}, {"step": REAUDIT}],
+)
+def test_a_timer_of_a_step_that_moved_on_says_nothing(state):
+    decision = fire_timer(
+        followup(**state),
+        timer(TimerKind.OVERDUE, "2026-12-01T08:00Z"),
+        at("2026-12-01T08:00Z"),
+        RULES,
+    )
+    assert (decision.events, decision.timers, decision.notes) == ((), (), ())
