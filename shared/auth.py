@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared.organisation import MODERATOR_ROLES, Organisation, Role
+from shared.organisation import MODERATOR_ROLES, Organisation, Role, StaffMember
 
 ALGORITHM = "RS256"
 LOCAL_ISSUER = "qa-platform-local"
@@ -88,6 +88,18 @@ class Caller:
             raise Forbidden(f"{what} is in {service_area}, which is not one of your service areas")
 
 
+def access_roles(member: StaffMember) -> frozenset[AccessRole]:
+    """What a staff member may do, from their job and training in the organisation file."""
+    roles: set[AccessRole] = set()
+    if member.role in _JOB_ROLES:
+        roles.add(_JOB_ROLES[member.role])
+    if member.role in MODERATOR_ROLES:
+        roles.add(AccessRole.MODERATOR)
+    if member.can_audit:
+        roles.add(AccessRole.AUDITOR)
+    return frozenset(roles)
+
+
 def caller_from_claims(claims: dict[str, object], organisation: Organisation) -> Caller:
     subject = str(claims["sub"])
     member = organisation.staff_by_id.get(subject)
@@ -96,19 +108,12 @@ def caller_from_claims(claims: dict[str, object], organisation: Organisation) ->
         if isinstance(claimed, list) and AccessRole.SERVICE in claimed:
             return Caller(subject, frozenset({AccessRole.SERVICE}))
         raise Forbidden(f"{subject!r} is not in the organisation file")
-    roles: set[AccessRole] = set()
-    if member.role in _JOB_ROLES:
-        roles.add(_JOB_ROLES[member.role])
-    if member.role in MODERATOR_ROLES:
-        roles.add(AccessRole.MODERATOR)
-    if member.can_audit:
-        roles.add(AccessRole.AUDITOR)
     led = {
         leads.service_area
         for leads in organisation.service_areas
         if subject in (leads.head_of_service, leads.assistant_director)
     }
-    return Caller(subject, frozenset(roles), frozenset(led))
+    return Caller(subject, access_roles(member), frozenset(led))
 
 
 class TokenVerifier:

@@ -88,7 +88,7 @@ def uk_month(moment: datetime) -> str:
     return moment.astimezone(UK).strftime("%Y-%m")
 
 
-def uk_date(moment: datetime) -> date:
+def uk_day(moment: datetime) -> date:
     """The UK calendar day of an instant (what "today" and "the grading day" mean)."""
     return moment.astimezone(UK).date()
 

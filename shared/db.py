@@ -72,7 +72,7 @@ def transaction(engine: Engine) -> Iterator[Session]:
             raise
 
 
-def as_utc(moment: datetime) -> datetime:
+def _in_utc(moment: datetime) -> datetime:
     """A naive datetime is taken as UTC; an aware one is converted to UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -88,10 +88,10 @@ class UtcDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
-        return None if value is None else as_utc(value)
+        return None if value is None else _in_utc(value)
 
     def process_result_value(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
-        return None if value is None else as_utc(value)
+        return None if value is None else _in_utc(value)
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:

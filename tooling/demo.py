@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from shared.auth import LocalIssuer
-from shared.calendar import UK, WorkingDayCalendar, month_bounds
+from shared.calendar import UK, WorkingDayCalendar, month_bounds, uk_day
 from shared.events.vocabulary import AuditDomain, AuditKind, Grade
 from shared.organisation import Organisation, Role, StaffMember, Team
 
@@ -55,7 +55,7 @@ class DemoAudit:
 
 def demo_audits(organisation: Organisation, now: datetime) -> list[DemoAudit]:
     """The demo audits of the last MONTHS months up to `now` (none in the future), oldest first."""
-    first, _ = month_bounds(now.astimezone(UK).date())
+    first, _ = month_bounds(uk_day(now))
     months = [_months_before(first, back) for back in range(MONTHS - 1, -1, -1)]
     audits = [audit for month in months for audit in _month(organisation, month)]
     past = [audit for audit in audits if audit.body["graded_at"] <= _iso(now)]

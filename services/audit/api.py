@@ -1,7 +1,7 @@
 """HTTP routes of the audit service: translate requests to use cases and answers back."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
@@ -27,7 +27,7 @@ from services.audit.stats import (
     target_progress,
 )
 from shared.access import CurrentCaller
-from shared.calendar import UK, WorkingDayCalendar, month_bounds
+from shared.calendar import WorkingDayCalendar, month_start, months_span, uk_day
 from shared.clock import Clock
 from shared.errors import NotFound
 from shared.events.vocabulary import AuditKind, Grade
@@ -72,11 +72,6 @@ class AuditDependencies:
     monthly_target: int
 
 
-def first_of(month: str) -> date:
-    """The first day of a `YYYY-MM` month (the one place a month parameter becomes a date)."""
-    return date.fromisoformat(f"{month}-01")
-
-
 @dataclass(frozen=True)
 class AuditSearch:
     """The `/audits` query: which audits, then which page of them."""
@@ -91,7 +86,7 @@ class AuditSearch:
     offset: Annotated[int, Query(ge=0)] = 0
 
     def filter(self) -> AuditFilter:
-        month = first_of(self.month) if self.month else None
+        month = month_start(self.month) if self.month else None
         return AuditFilter(self.team_id, self.service_area, self.area, month, self.grade, self.kind)
 
 
@@ -137,14 +132,14 @@ def audit_router(deps: AuditDependencies) -> APIRouter:
     def grade_stats(
         from_month: Month, to_month: Month, by: Grouping = Grouping.COUNTY
     ) -> list[GradeBucket]:
-        first, last = first_of(from_month), first_of(to_month)
+        first, last = months_span(from_month, to_month)
         if last < first:
             raise HTTPException(status_code=422, detail="to_month is before from_month")
-        return grade_distribution(graded_rows(deps.engine, first, month_bounds(last)[1]), by)
+        return grade_distribution(graded_rows(deps.engine, first, last), by)
 
     @router.get("/stats/target", response_model=TargetProgress)
     def target() -> TargetProgress:
-        today = deps.clock.now().astimezone(UK).date()
+        today = uk_day(deps.clock.now())
         done = learning_audits_in_month(deps.engine, today)
         return target_progress(done, deps.monthly_target, today, deps.calendar)
 

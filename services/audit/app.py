@@ -14,7 +14,7 @@ from services.audit.metrics import LEARNING_AUDITS_MONTH_TO_DATE, MONTHLY_AUDIT_
 from services.audit.queries import learning_audits_in_month
 from services.audit.service import SERVICE
 from services.audit.settings import AuditSettings
-from shared.calendar import UK, WorkingDayCalendar
+from shared.calendar import WorkingDayCalendar, uk_day
 from shared.clock import Clock, SystemClock
 from shared.events import CaseAllocated, CaseClosed, CaseOpened, EventData
 from shared.events.topics import CASE_EVENTS
@@ -46,7 +46,7 @@ def create_app(settings: AuditSettings, clock: Clock | None = None) -> FastAPI:
     def month_to_date() -> float:
         # Read at scrape time; a database that is down must not take /metrics down with it.
         try:
-            return learning_audits_in_month(runtime.engine, clock.now().astimezone(UK).date())
+            return learning_audits_in_month(runtime.engine, uk_day(clock.now()))
         except SQLAlchemyError:
             log.warning("learning audits this month not counted: database unavailable")
             return math.nan

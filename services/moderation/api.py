@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from services.moderation.domain import ManualRate, Moderation, ModerationForm
+from services.moderation.domain import Moderation, ModerationForm
 from services.moderation.handlers import ModerationContext, record_moderation, set_sampling_rate
 from services.moderation.models import columns
 from services.moderation.queries import (
@@ -18,6 +18,7 @@ from services.moderation.queries import (
     list_moderations,
     sampling_rates,
 )
+from services.moderation.sampling import ManualRate
 from shared.access import CurrentCaller
 from shared.db import transaction
 from shared.errors import NotFound

@@ -8,9 +8,9 @@ from fastapi import FastAPI
 
 from services.moderation import metrics
 from services.moderation.api import ModerationDependencies, moderation_router
-from services.moderation.domain import SamplingPolicy
 from services.moderation.handlers import ModerationContext, event_handlers
 from services.moderation.queries import sampling_rates
+from services.moderation.sampling import SamplingPolicy
 from services.moderation.service import SERVICE
 from services.moderation.settings import ModerationSettings
 from shared.clock import Clock, SystemClock

@@ -1,11 +1,11 @@
-"""Moderation rules: which audits are moderated and by whom, what a moderated grade publishes,
-how sample rates move, and how consistent grading is.
+"""Moderation rules: which audits are moderated and by whom, and what a moderated grade
+publishes. How sample rates move is in `sampling.py`, how consistent grading is in
+`consistency.py`.
 
 Pure functions over plain values; the numbers are checked by hand in tests/unit/moderation.
 """
 
 import hashlib
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -23,19 +23,16 @@ from shared.events import (
     ModerationCompleted,
     ModerationDisagreed,
     ModerationRequested,
-    SamplingRateChanged,
 )
 from shared.events.data import Identifier
 from shared.events.vocabulary import (
     FoundBy,
     Grade,
     ModerationReason,
-    SamplingChangeReason,
     ServiceArea,
     grade_difference,
-    grade_index,
 )
-from shared.organisation import Role, StaffMember
+from shared.organisation import StaffMember
 
 # --- which audits are moderated, and by whom ----------------------------------------------
 
@@ -237,175 +234,3 @@ def outcome_events(moderation: Moderation) -> list[EventData]:
             )
         )
     return events
-
-
-# --- sample rates -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SamplingPolicy:
-    default_rate: float
-    window: int
-    threshold: float
-    raised_rate: float
-
-    def rate_of(self, stored: "StoredRate | None") -> float:
-        """An area's rate: as last set, else the default."""
-        return self.default_rate if stored is None else stored.rate
-
-
-@dataclass(frozen=True)
-class StoredRate:
-    """An area's rate as somebody (or adaptive moderation) last set it."""
-
-    rate: float
-    reason: SamplingChangeReason
-    changed_at: datetime
-
-
-def disagreement_rate(recent_differences: Sequence[int]) -> float:
-    return sum(d != 0 for d in recent_differences) / len(recent_differences)
-
-
-def adaptive_rate(
-    recent_differences: Sequence[int],
-    current_rate: float,
-    *,
-    window: int,
-    threshold: float,
-    raised_rate: float,
-) -> float | None:
-    """The raised rate when the last `window` moderations disagree more than `threshold`.
-
-    None when nothing should change: too few moderations yet, disagreement within bounds, or
-    the rate is already at least as high (a person may have set it higher).
-    """
-    if len(recent_differences) < window or current_rate >= raised_rate:
-        return None
-    return raised_rate if disagreement_rate(recent_differences[:window]) > threshold else None
-
-
-def adapted_rate(
-    area: ServiceArea,
-    history: Sequence[tuple[datetime, int]],
-    stored: StoredRate | None,
-    policy: SamplingPolicy,
-    now: datetime,
-) -> SamplingRateChanged | None:
-    """The adaptive raise of an area's rate, if its latest moderations call for one.
-
-    `history` is (moderated_at, grade difference) of the area's latest moderations, newest
-    first. A person's rate stands until a whole window of moderations after it disagrees: the
-    disagreements they already weighed must not raise the rate straight back.
-    """
-    if stored is not None and stored.reason is SamplingChangeReason.MANUAL:
-        history = [(at, d) for at, d in history if at > stored.changed_at]
-    differences = [d for _, d in history[: policy.window]]
-    current = policy.rate_of(stored)
-    raised = adaptive_rate(
-        differences,
-        current,
-        window=policy.window,
-        threshold=policy.threshold,
-        raised_rate=policy.raised_rate,
-    )
-    if raised is None:
-        return None
-    return SamplingRateChanged(
-        service_area=area,
-        previous_rate=current,
-        new_rate=raised,
-        reason=SamplingChangeReason.ADAPTIVE,
-        changed_by=None,
-        disagreement_rate=disagreement_rate(differences),
-        changed_at=now,
-    )
-
-
-RATE_SETTERS = frozenset({Role.ASSISTANT_DIRECTOR, Role.ADMIN})
-
-
-def may_change_rates(person: StaffMember | None) -> bool:
-    """Only assistant directors and admins change sampling rates."""
-    return person is not None and person.role in RATE_SETTERS
-
-
-@dataclass(frozen=True)
-class ManualRate:
-    """A person's new rate for an area."""
-
-    service_area: ServiceArea
-    rate: float
-    changed_by: str
-
-
-def change_by_hand(
-    change: ManualRate,
-    person: StaffMember | None,
-    stored: StoredRate | None,
-    policy: SamplingPolicy,
-    now: datetime,
-) -> SamplingRateChanged:
-    """A person's change of an area's rate, if they may make it (`person` is who they are)."""
-    if not may_change_rates(person):
-        raise Forbidden("only assistant directors and admins change sampling rates")
-    return SamplingRateChanged(
-        service_area=change.service_area,
-        previous_rate=policy.rate_of(stored),
-        new_rate=change.rate,
-        reason=SamplingChangeReason.MANUAL,
-        changed_by=change.changed_by,
-        disagreement_rate=None,
-        changed_at=now,
-    )
-
-
-# --- consistency of grading ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Consistency:
-    moderated: int
-    agreement_rate: float
-    mean_absolute_difference: float
-    moderator_worse_share: float
-    moderator_better_share: float
-    weighted_kappa: float | None
-
-
-def consistency(pairs: Sequence[tuple[Grade, Grade]]) -> Consistency:
-    """Agreement between (auditor grade, moderated grade) pairs; kappa is quadratic-weighted."""
-    if not pairs:
-        return Consistency(0, 0.0, 0.0, 0.0, 0.0, None)
-    differences = [grade_difference(auditor, moderated) for auditor, moderated in pairs]
-    count = len(pairs)
-    return Consistency(
-        moderated=count,
-        agreement_rate=round(sum(d == 0 for d in differences) / count, 4),
-        mean_absolute_difference=round(sum(abs(d) for d in differences) / count, 4),
-        moderator_worse_share=round(sum(d > 0 for d in differences) / count, 4),
-        moderator_better_share=round(sum(d < 0 for d in differences) / count, 4),
-        weighted_kappa=quadratic_weighted_kappa(pairs),
-    )
-
-
-def quadratic_weighted_kappa(pairs: Sequence[tuple[Grade, Grade]]) -> float | None:
-    """Cohen's kappa with weights (i - j)^2 / (k - 1)^2; None when chance agreement is total."""
-    return weighted_kappa(Counter(pairs))
-
-
-def weighted_kappa(counts: Mapping[tuple[Grade, Grade], int]) -> float | None:
-    """The same kappa from how often each (auditor grade, moderated grade) pair occurred."""
-    total = sum(counts.values())
-    if total == 0:
-        return None
-    k = len(Grade)
-    observed = [[0.0] * k for _ in range(k)]
-    for (auditor, moderated), count in counts.items():
-        observed[grade_index(auditor)][grade_index(moderated)] += count / total
-    rows = [sum(observed[i]) for i in range(k)]
-    columns = [sum(observed[i][j] for i in range(k)) for j in range(k)]
-    weight = [[(i - j) ** 2 / (k - 1) ** 2 for j in range(k)] for i in range(k)]
-    disagreement = sum(weight[i][j] * observed[i][j] for i in range(k) for j in range(k))
-    by_chance = sum(weight[i][j] * rows[i] * columns[j] for i in range(k) for j in range(k))
-    return None if by_chance == 0 else round(1 - disagreement / by_chance, 4)

@@ -8,20 +8,16 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from services.moderation import metrics
-from services.moderation.domain import (
+from services.moderation.domain import Moderation, ModerationForm, ModerationStatus, assign, record
+from services.moderation.models import Moderation as ModerationRow
+from services.moderation.models import SamplingRate
+from services.moderation.sampling import (
     ManualRate,
-    Moderation,
-    ModerationForm,
-    ModerationStatus,
     SamplingPolicy,
     StoredRate,
     adapted_rate,
-    assign,
     change_by_hand,
-    record,
 )
-from services.moderation.models import Moderation as ModerationRow
-from services.moderation.models import SamplingRate
 from shared.clock import Clock
 from shared.db import after_commit, lock_for
 from shared.errors import NotFound

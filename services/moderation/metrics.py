@@ -3,7 +3,7 @@
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import Engine
 
-from services.moderation.domain import weighted_kappa
+from services.moderation.consistency import weighted_kappa
 from services.moderation.queries import grade_pair_counts
 
 MODERATIONS_REQUESTED = Counter(

@@ -7,6 +7,7 @@ from typing import Any
 from sqlmodel import Field, SQLModel
 
 from services.moderation import domain
+from services.moderation.sampling import StoredRate
 from shared.db import timestamp_field
 from shared.events.vocabulary import Grade, ModerationReason, SamplingChangeReason, ServiceArea
 
@@ -109,5 +110,5 @@ class SamplingRate(SQLModel, table=True):
     changed_by: str | None = Field(default=None, max_length=64)
     changed_at: datetime = timestamp_field()
 
-    def to_domain(self) -> domain.StoredRate:
-        return domain.StoredRate(self.rate, SamplingChangeReason(self.reason), self.changed_at)
+    def to_domain(self) -> StoredRate:
+        return StoredRate(self.rate, SamplingChangeReason(self.reason), self.changed_at)

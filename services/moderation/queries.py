@@ -1,23 +1,19 @@
 """Read side of the moderation service."""
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from services.moderation.domain import (
-    Consistency,
-    Moderation,
-    ModerationStatus,
-    SamplingPolicy,
-    consistency,
-)
+from services.moderation.consistency import Consistency, consistency
+from services.moderation.domain import Moderation, ModerationStatus
 from services.moderation.models import Moderation as ModerationRow
 from services.moderation.models import SamplingRate
-from shared.calendar import month_bounds, uk_day_start, uk_month
+from services.moderation.sampling import SamplingPolicy
+from shared.calendar import months_span, uk_day_start, uk_month
 from shared.events.vocabulary import Grade, ServiceArea
 
 COMPLETED = ModerationStatus.COMPLETED.value
@@ -63,14 +59,9 @@ def find_moderation(engine: Engine, moderation_id: str) -> Moderation | None:
         return None if row is None else row.to_domain()
 
 
-def first_day(month: str) -> date:
-    """The first day of a `YYYY-MM` month."""
-    return date.fromisoformat(f"{month}-01")
-
-
 def consistency_by_month(engine: Engine, from_month: str, to_month: str) -> list[ConsistencyRow]:
     """Consistency figures for each month (of moderation) and service area, months inclusive."""
-    _, last = month_bounds(first_day(to_month))
+    first, last = months_span(from_month, to_month)
     query = select(
         ModerationRow.moderated_at,
         ModerationRow.service_area,
@@ -78,7 +69,7 @@ def consistency_by_month(engine: Engine, from_month: str, to_month: str) -> list
         ModerationRow.moderated_grade,
     ).where(
         ModerationRow.status == COMPLETED,
-        col(ModerationRow.moderated_at) >= uk_day_start(first_day(from_month)),
+        col(ModerationRow.moderated_at) >= uk_day_start(first),
         col(ModerationRow.moderated_at) < uk_day_start(last + timedelta(days=1)),
     )
     pairs: dict[tuple[str, str], list[tuple[Grade, Grade]]] = defaultdict(list)

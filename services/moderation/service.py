@@ -1,8 +1,9 @@
 """The moderation service as the platform knows it: settings, topics, who may call which route."""
 
+from services.moderation.sampling import RATE_SETTERS
 from services.moderation.settings import ModerationSettings
 from shared.events import topics
-from shared.permissions import ADMIN, CASE_READERS, DIRECTOR, MODERATOR, STATISTICS
+from shared.permissions import CASE_READERS, MODERATOR, STATISTICS
 from shared.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
@@ -23,6 +24,6 @@ SERVICE = ServiceDefinition(
         "POST /moderations/{moderation_id}": frozenset({MODERATOR}),  # scope: assigned to caller
         "GET /stats/consistency": STATISTICS,
         "GET /sampling": STATISTICS,
-        "PUT /sampling/{service_area}": frozenset({DIRECTOR, ADMIN}),
+        "PUT /sampling/{service_area}": RATE_SETTERS,
     },
 )

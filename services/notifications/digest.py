@@ -11,7 +11,7 @@ from services.notifications.context import NotifyContext
 from services.notifications.messages import render_digest
 from services.notifications.models import Notification
 from services.notifications.routing import Kind, Status
-from shared.calendar import UK
+from shared.calendar import UK, uk_day
 from shared.db import transaction
 from shared.events.vocabulary import NotificationChannel
 
@@ -52,7 +52,7 @@ def digest_step(engine: Engine, ctx: NotifyContext, send_at: time) -> bool:
 def _digest(
     session: Session, ctx: NotifyContext, person: str, items: list[Notification], now: datetime
 ) -> None:
-    day = now.astimezone(UK).date()
+    day = uk_day(now)
     base = ctx.base_url.rstrip("/")
     rendered = render_digest(
         day, [(n.subject, n.link.removeprefix(base)) for n in items], ctx.base_url

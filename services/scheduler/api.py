@@ -9,7 +9,6 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from services.scheduler.conversation import ConversationForm
-from services.scheduler.domain import uk_day
 from services.scheduler.followup import FollowUpState, is_overdue
 from services.scheduler.handlers import record_conversation
 from services.scheduler.models import FollowUp, TimelineEntry
@@ -22,7 +21,7 @@ from services.scheduler.queries import (
 )
 from services.scheduler.store import SchedulerContext
 from shared.access import CurrentCaller
-from shared.calendar import month_bounds
+from shared.calendar import months_span, uk_day
 from shared.db import transaction
 from shared.errors import NotFound
 from shared.http import Month
@@ -71,10 +70,6 @@ class FollowUpWithTimeline(FollowUpView):
     timeline: list[TimelineLine]
 
 
-def _month_start(month: str) -> date:
-    return date.fromisoformat(f"{month}-01")
-
-
 def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
     router = APIRouter(tags=["follow-ups"])
 
@@ -120,7 +115,6 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
 
     @router.get("/stats/timeliness", response_model=list[Timeliness])
     def stats(from_month: Month, to_month: Month) -> list[Timeliness]:
-        _, last = month_bounds(_month_start(to_month))
-        return timeliness(engine, _month_start(from_month), last, today())
+        return timeliness(engine, *months_span(from_month, to_month), today())
 
     return router

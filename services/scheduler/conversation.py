@@ -10,7 +10,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.scheduler.decisions import Decision, Facts, Note, Rules, schedule_step
-from services.scheduler.domain import reaudit_due, uk_day
+from services.scheduler.domain import reaudit_due
 from services.scheduler.followup import (
     FollowUpState,
     FollowUpStatus,
@@ -18,6 +18,7 @@ from services.scheduler.followup import (
     advance,
     owner_of,
 )
+from shared.calendar import uk_day
 from shared.errors import Conflict, FieldProblem, RuleBroken
 from shared.events.data import Identifier
 from shared.events.vocabulary import FollowUpAction

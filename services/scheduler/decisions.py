@@ -17,7 +17,6 @@ from services.scheduler.domain import (
     next_escalation,
     outcome_of,
     step_timers,
-    uk_day,
 )
 from services.scheduler.followup import (
     Escalation,
@@ -31,7 +30,7 @@ from services.scheduler.followup import (
     owner_of,
     step_fields,
 )
-from shared.calendar import WorkingDayCalendar
+from shared.calendar import WorkingDayCalendar, uk_day
 from shared.events import (
     EventData,
     FollowUpCancelled,

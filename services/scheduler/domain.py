@@ -54,11 +54,6 @@ def next_escalation(last: date, every: int, calendar: WorkingDayCalendar) -> dat
     return calendar.add_working_days(last, every)
 
 
-def uk_day(moment: datetime) -> date:
-    """The day an instant falls on by the council's clocks."""
-    return moment.astimezone(UK).date()
-
-
 def fire_time(day: date, starts_at_hour: int) -> datetime:
     """When a day's timers fire: the start of the UK working day, as an aware datetime."""
     return datetime.combine(day, time(starts_at_hour), tzinfo=UK)

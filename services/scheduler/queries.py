@@ -10,10 +10,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from services.scheduler import metrics
-from services.scheduler.domain import uk_day
 from services.scheduler.followup import FollowUpState, FollowUpStatus, is_overdue
 from services.scheduler.models import FollowUp, TimelineEntry
 from services.scheduler.store import state_of
+from shared.calendar import uk_day
 from shared.clock import Clock
 from shared.events.vocabulary import FollowUpAction, FollowUpOutcome, ServiceArea
 

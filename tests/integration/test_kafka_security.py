@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from shared.consumer import raw_body
 from shared.kafka import BrokerPublisher, client_options, make_broker
 from shared.runtime import ServiceRuntime
+from shared.service import ServiceDefinition
 from shared.settings import KafkaSecurity, ServiceSettings, load_settings
 from tooling.localstack.kafka import KafkaServer, ScramUser, java_available
 from tooling.localstack.processes import StackError
@@ -108,7 +109,8 @@ async def test_a_service_with_credentials_and_the_ca_publishes_and_consumes(
         settings.kafka_bootstrap_servers, [topic], security=settings.kafka_security
     ) == [topic]
 
-    runtime = ServiceRuntime.build(settings)
+    bare = ServiceDefinition(ServiceSettings, "Secured", "A runtime and nothing else", (), (), {})
+    runtime = ServiceRuntime.build(bare, settings)
     received: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
 
     @runtime.broker.subscriber(

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlmodel import Session, select
 
-from services.moderation.domain import ManualRate, ModerationForm, SamplingPolicy
+from services.moderation.domain import ModerationForm
 from services.moderation.handlers import (
     ModerationContext,
     event_handlers,
@@ -18,6 +18,7 @@ from services.moderation.handlers import (
 )
 from services.moderation.metrics import refresh_consistency_gauges
 from services.moderation.models import Moderation, SamplingRate
+from services.moderation.sampling import ManualRate, SamplingPolicy
 from shared.clock import FixedClock
 from shared.db import transaction
 from shared.errors import Conflict

@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.moderation.app import create_app
-from services.moderation.domain import SamplingPolicy
 from services.moderation.handlers import ModerationContext, event_handlers
+from services.moderation.sampling import SamplingPolicy
 from services.moderation.settings import ModerationSettings
 from shared.clock import FixedClock
 from shared.events import new_event

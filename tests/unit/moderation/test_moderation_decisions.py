@@ -4,22 +4,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.moderation.consistency import quadratic_weighted_kappa, weighted_kappa
 from services.moderation.domain import (
-    ManualRate,
     Moderation,
     ModerationForm,
     ModerationStatus,
     NoModeratorAvailable,
+    assign,
+    outcome_events,
+    record,
+)
+from services.moderation.sampling import (
+    ManualRate,
     SamplingPolicy,
     StoredRate,
     adapted_rate,
-    assign,
     change_by_hand,
     may_change_rates,
-    outcome_events,
-    quadratic_weighted_kappa,
-    record,
-    weighted_kappa,
 )
 from shared.auth import Forbidden
 from shared.errors import Conflict, FieldProblem, RuleBroken

@@ -1,13 +1,8 @@
 import pytest
 
-from services.moderation.domain import (
-    adaptive_rate,
-    choose_moderator,
-    consistency,
-    moderation_reason,
-    quadratic_weighted_kappa,
-    sample_point,
-)
+from services.moderation.consistency import consistency, quadratic_weighted_kappa
+from services.moderation.domain import choose_moderator, moderation_reason, sample_point
+from services.moderation.sampling import adaptive_rate
 from shared.events.vocabulary import Grade
 from shared.organisation import load_organisation
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session, select
 
-from services.moderation.domain import SamplingPolicy
 from services.moderation.handlers import ModerationContext, event_handlers
 from services.moderation.models import Moderation
+from services.moderation.sampling import SamplingPolicy
 from shared.clock import FixedClock
 from shared.events import AuditGraded, new_event
 from shared.events.topics import MODERATION_REQUESTED
