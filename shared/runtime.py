@@ -63,19 +63,27 @@ class ServiceRuntime:
     def name(self) -> str:
         return self.settings.service_name
 
-    def consume(
-        self, handlers: Mapping[type[EventData], EventHandler], *topics: str, group: str = ""
-    ) -> EventConsumer:
-        """Subscribe `handlers` to `topics` in this service's consumer group."""
+    def consume(self, handlers: Mapping[type[EventData], EventHandler]) -> EventConsumer:
+        """Subscribe `handlers` to the topics the service declares it consumes, in its group.
+
+        Every declared topic needs a handler and every handled event a declared topic, so the
+        declaration (and the AsyncAPI document made from it) cannot drift from what runs.
+        """
+        handled = {event.topic for event in handlers}
+        if handled != set(self.definition.consumes):
+            raise ValueError(
+                f"{self.name}: handlers cover topics {sorted(handled)}, but the service "
+                f"declares it consumes {sorted(self.definition.consumes)}"
+            )
         consumer = EventConsumer(
-            name=group or f"qa-{self.name}",
+            name=f"qa-{self.name}",
             engine=self.engine,
             dead_letters=BrokerPublisher(self.broker),
             handlers=handlers,
             max_attempts=self.settings.consumer_max_attempts,
             retry_backoff_seconds=self.settings.consumer_retry_backoff_seconds,
         )
-        subscribe(self.broker, consumer, *topics)
+        subscribe(self.broker, consumer, *self.definition.consumes)
         return consumer
 
     def every(self, name: str, seconds: float, step: Step) -> Worker:

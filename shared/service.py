@@ -2,7 +2,7 @@
 
 The runtime reads it (topics for the AsyncAPI document, route permissions for the guard), and so
 do the tools (`qa`, the local stack, the committed AsyncAPI documents, `qa purge`) through the
-one list in `services/catalogue.py`. Nothing else names the services.
+one list in `services/catalogue.py`, the only Python module that lists them.
 """
 
 from collections.abc import Callable, Mapping

@@ -267,7 +267,6 @@ def token(args: argparse.Namespace) -> int:
 
 
 def purge(args: argparse.Namespace) -> int:
-
     state = state_file()
     stack_settings = {}
     if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ and state.exists():

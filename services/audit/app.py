@@ -17,7 +17,6 @@ from services.audit.settings import AuditSettings
 from shared.calendar import WorkingDayCalendar, uk_day
 from shared.clock import Clock, SystemClock
 from shared.events import CaseAllocated, CaseClosed, CaseOpened, EventData
-from shared.events.topics import CASE_EVENTS
 from shared.inbox import EventHandler
 from shared.organisation import load_organisation
 from shared.runtime import ServiceRuntime
@@ -33,7 +32,7 @@ def event_handlers() -> dict[type[EventData], EventHandler]:
 def create_app(settings: AuditSettings, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
     runtime = ServiceRuntime.build(SERVICE, settings)
-    runtime.consume(event_handlers(), CASE_EVENTS)
+    runtime.consume(event_handlers())
     deps = AuditDependencies(
         engine=runtime.engine,
         organisation=load_organisation(settings.organisation_file),

@@ -14,7 +14,6 @@ from services.moderation.sampling import SamplingPolicy
 from services.moderation.service import SERVICE
 from services.moderation.settings import ModerationSettings
 from shared.clock import Clock, SystemClock
-from shared.events.topics import AUDIT_GRADED
 from shared.organisation import load_organisation
 from shared.runtime import ServiceRuntime
 
@@ -30,7 +29,7 @@ def create_app(settings: ModerationSettings, clock: Clock | None = None) -> Fast
         raised_rate=settings.adaptive_raised_rate,
     )
     context = ModerationContext(organisation, policy, clock)
-    runtime.consume(event_handlers(context), AUDIT_GRADED)
+    runtime.consume(event_handlers(context))
     # Kappa over every moderation so far: refreshed from an aggregate, not on each request.
     runtime.every(
         "consistency-gauges", 15, partial(metrics.refresh_consistency_gauges, runtime.engine)

@@ -6,11 +6,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from shared.events.vocabulary import (
-    Grade,
-    grade_difference,
-    grade_index,
-)
+from shared.events.vocabulary import Grade, grade_difference, grade_index
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from services.moderation.sampling import (
     StoredRate,
     adapted_rate,
     change_by_hand,
+    require_rate_setter,
 )
 from shared.clock import Clock
 from shared.db import after_commit, lock_for
@@ -156,8 +157,9 @@ def set_sampling_rate(
     now: datetime,
 ) -> None:
     """A person changes an area's rate; only those the domain allows may."""
-    _lock_rate(session, change.service_area)
     person = organisation.staff_by_id.get(change.changed_by)
+    require_rate_setter(person)  # before the lock: a refusal waits for nobody
+    _lock_rate(session, change.service_area)
     stored = stored_rate(session, change.service_area)
     _save_rate(session, change_by_hand(change, person, stored, policy, now))
 

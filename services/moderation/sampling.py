@@ -7,13 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.auth import AccessRole, Forbidden, access_roles
-from shared.events import (
-    SamplingRateChanged,
-)
-from shared.events.vocabulary import (
-    SamplingChangeReason,
-    ServiceArea,
-)
+from shared.events import SamplingRateChanged
+from shared.events.vocabulary import SamplingChangeReason, ServiceArea
 from shared.organisation import StaffMember
 
 
@@ -106,6 +101,12 @@ def may_change_rates(person: StaffMember | None) -> bool:
     return person is not None and not access_roles(person).isdisjoint(RATE_SETTERS)
 
 
+def require_rate_setter(person: StaffMember | None) -> None:
+    """Refuse (403) anyone who may not change sampling rates."""
+    if not may_change_rates(person):
+        raise Forbidden("only assistant directors and admins change sampling rates")
+
+
 @dataclass(frozen=True)
 class ManualRate:
     """A person's new rate for an area."""
@@ -123,8 +124,7 @@ def change_by_hand(
     now: datetime,
 ) -> SamplingRateChanged:
     """A person's change of an area's rate, if they may make it (`person` is who they are)."""
-    if not may_change_rates(person):
-        raise Forbidden("only assistant directors and admins change sampling rates")
+    require_rate_setter(person)
     return SamplingRateChanged(
         service_area=change.service_area,
         previous_rate=policy.rate_of(stored),

@@ -19,7 +19,6 @@ from services.notifications.service import SERVICE
 from services.notifications.settings import NotificationSettings
 from shared.clock import Clock, SystemClock
 from shared.events import AuditGraded, EventData
-from shared.events.topics import AUDIT_GRADED
 from shared.events.vocabulary import NotificationChannel
 from shared.inbox import EventHandler
 from shared.organisation import load_organisation
@@ -67,7 +66,7 @@ def create_app(
         webhook_urls=settings.webhook_urls,
     )
     runtime = ServiceRuntime.build(SERVICE, settings)
-    runtime.consume(event_handlers(ctx), AUDIT_GRADED, *sorted({event.topic for event in ROUTED}))
+    runtime.consume(event_handlers(ctx))
     worker = delivery_worker(runtime.engine, ctx, settings, mailer)
     poll = settings.delivery_poll_seconds
     # Separate workers, so a failing digest never holds back an escalation email.

@@ -15,7 +15,6 @@ from services.scheduler.store import SchedulerContext
 from services.scheduler.timers import TimerService
 from shared.calendar import WorkingDayCalendar
 from shared.clock import Clock, SystemClock
-from shared.events.topics import AUDIT_GRADED, AUDIT_INADEQUATE_FOUND, MODERATION_COMPLETED
 from shared.organisation import load_organisation
 from shared.runtime import ServiceRuntime
 
@@ -30,7 +29,7 @@ def create_app(settings: SchedulerSettings, clock: Clock | None = None) -> FastA
     ctx = SchedulerContext(rules, clock or SystemClock())
     runtime = ServiceRuntime.build(SERVICE, settings)
 
-    runtime.consume(event_handlers(ctx), AUDIT_INADEQUATE_FOUND, AUDIT_GRADED, MODERATION_COMPLETED)
+    runtime.consume(event_handlers(ctx))
     timers = TimerService(runtime.engine, ctx, settings.timer_batch_size)
     runtime.every("timers", settings.timer_poll_seconds, timers.step)
 
