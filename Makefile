@@ -2,10 +2,13 @@
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+WEB := services/web
+WEB_INPUTS := $(WEB)/package-lock.json $(WEB)/build-assets.mjs $(wildcard $(WEB)/assets/*)
+WEB_STAMP := $(WEB)/static/.built-$(shell cat $(WEB_INPUTS) | cksum | cut -d' ' -f1)
 
 .PHONY: install run stack test test-unit test-integration lint fmt schemas clean
 
-install: $(STAMP)
+install: $(STAMP) $(WEB_STAMP)
 
 $(STAMP): pyproject.toml
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
@@ -13,6 +16,14 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || python3 -m venv $(VENV)
 	@$(BIN)/pip install --quiet --disable-pip-version-check --progress-bar off -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+# GOV.UK Frontend from the npm registry, pinned by package-lock.json's integrity hashes, compiled
+# into services/web/static, which the web front serves itself.
+$(WEB_STAMP): $(WEB_INPUTS)
+	@command -v npm >/dev/null || { echo "Node.js and npm are needed to build the web front's assets"; exit 1; }
+	@echo "Building the web front's assets (GOV.UK Frontend) ..."
+	@cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run --silent build
+	@rm -f $(WEB)/static/.built-* && touch $(WEB_STAMP)
 
 run: install  ## run the system locally on embedded defaults (Ctrl-C stops it)
 	$(BIN)/qa run
@@ -43,4 +54,4 @@ schemas: install
 	$(BIN)/qa schemas
 
 clean:
-	rm -rf $(VENV) .qa .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .qa .mypy_cache .ruff_cache .pytest_cache $(WEB)/node_modules $(WEB)/static

@@ -33,7 +33,7 @@ from shared.migrations import upgrade
 from shared.organisation import Organisation
 from shared.relay import OutboxRelay
 from shared.service import ServiceDefinition
-from shared.settings import S, ServiceSettings, SettingsError, load_settings
+from shared.settings import ProcessSettings, S, ServiceSettings, SettingsError, load_settings
 from shared.workers import Step, Worker
 
 
@@ -141,7 +141,7 @@ class ServiceRuntime:
             self.engine.dispose()
 
 
-def serve(app: FastAPI, settings: ServiceSettings) -> None:
+def serve(app: FastAPI, settings: ProcessSettings) -> None:
     """Run a service's app in this process until SIGINT/SIGTERM, logging JSON lines."""
     configure_logging(settings.service_name, settings.log_level)
     uvicorn.run(

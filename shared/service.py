@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from shared.access_trail import purge_access_trail
 from shared.auth import AccessRole
 from shared.permissions import ACCESS_TRAIL
-from shared.settings import ServiceSettings
+from shared.settings import ProcessSettings, ServiceSettings
 
 Purge = Callable[[Engine, datetime, ServiceSettings], tuple[str, int]]
 """Deletes what is past retention, given the service's settings; says what went and how many."""
@@ -56,3 +56,20 @@ class ServiceDefinition:
     @property
     def all_purges(self) -> tuple[Purge, ...]:
         return (purge_old_access_trail, *self.purges)
+
+
+@dataclass(frozen=True)
+class FrontDefinition:
+    """The web front: a process with settings and pages, but no database and no topics."""
+
+    settings: type[ProcessSettings]
+    title: str
+    description: str
+
+    @property
+    def name(self) -> str:
+        return self.settings.service_name
+
+    @property
+    def module(self) -> str:
+        return f"services.{self.name}"

@@ -69,20 +69,25 @@ class KafkaSecurity:
         return problems
 
 
-class ServiceSettings(BaseSettings):
-    """Base of each service's settings; subclasses set `service_name` and add their own."""
+class ProcessSettings(BaseSettings):
+    """What every process of the platform has: a name, an HTTP address, a log level."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     service_name: ClassVar[str] = "qa"
 
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+
+
+class ServiceSettings(ProcessSettings):
+    """Base of each backend service's settings; subclasses set `service_name` and add their own."""
+
     kafka_bootstrap_servers: str
     kafka_idempotent_producer: bool = True
     database_url: str | None = None
     data_dir: Path = Path(".qa")
-    http_host: str = "127.0.0.1"
-    http_port: int = 8000
-    log_level: str = "INFO"
     consumer_max_attempts: int = 5
     consumer_retry_backoff_seconds: float = 0.2
     outbox_poll_seconds: float = 0.5
@@ -139,7 +144,7 @@ class ServiceSettings(BaseSettings):
         return f"sqlite:///{self.data_dir / (self.service_name + '.db')}"
 
 
-S = TypeVar("S", bound=ServiceSettings)
+S = TypeVar("S", bound=ProcessSettings)
 
 
 def load_settings(settings_class: type[S]) -> S:

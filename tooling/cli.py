@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 from unittest import mock
 
-from services.catalogue import SERVICE_NAMES
+from services.catalogue import FRONT, SERVICE_NAMES
 from shared.events.schemas import rendered_schemas, stale_schemas, write_schemas
 from shared.events.vocabulary import Grade
 from shared.organisation import DEMO_ORGANISATION_FILE, load_organisation
 from tooling.demo import MONTHS, DemoError, seed_demo
 from tooling.documents import stale_documents, write_documents
 from tooling.localstack.processes import StackError, port_open
-from tooling.localstack.services import ServiceProcess
+from tooling.localstack.services import ServiceProcess, web_environment
 from tooling.localstack.stack import LocalStack, StackInfo, local_issuer
 from tooling.retention import RetentionError
 from tooling.retention import purge as purge_service
@@ -65,18 +65,8 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
         info = stack.start(progress=_progress)
         info.save(state)
         _describe(info, show_environment=not services)
-        for name in services:
-            _progress(f"Starting the {name} service")
-            service = ServiceProcess(name, root / "logs")
-            started.append(service)
-            service.start(info)
-            info = info.with_children([service.process.pid] if service.process else [])
-            info.save(state)
-            print(
-                f"{name}: API {service.url}  docs {service.url}/docs  "
-                f"asyncapi {service.url}/asyncapi  "
-                f"metrics {service.url}/metrics  log {service.log_file}"
-            )
+        info = _start_services(info, services, root, state, started)
+        _print_addresses(started)
         audit = next((service for service in started if service.name == "audit"), None)
         if audit is not None and getattr(args, "demo", False):
             _seed_demo(audit.url)
@@ -100,6 +90,50 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
         stack.stop()
         state.unlink(missing_ok=True)
     return 0
+
+
+def _start_services(
+    info: StackInfo,
+    services: tuple[str, ...],
+    root: Path,
+    state: Path,
+    started: list[ServiceProcess],
+) -> StackInfo:
+    """Start `services`, then the web front over them; each joins `started` before it starts,
+    so a failed start is still stopped."""
+    if not services:
+        return info
+    web = ServiceProcess(FRONT.name, root / "logs")
+    links = {"RECORD_BASE_URL": web.url}  # links in emails and inbox items open the web front
+    for name in services:
+        _progress(f"Starting the {name} service")
+        service = ServiceProcess(name, root / "logs")
+        started.append(service)
+        service.start(info, links)
+        info = info.with_children([service.process.pid] if service.process else [])
+        info.save(state)
+    _progress("Starting the web front")
+    apis = {service.name: service.url for service in started}
+    started.append(web)
+    web.start(info, web_environment(local_issuer(root).folder, apis))
+    info = info.with_children([web.process.pid] if web.process else [])
+    info.save(state)
+    return info
+
+
+def _print_addresses(started: list[ServiceProcess]) -> None:
+    """The web front first: it is what people open."""
+    for service in sorted(started, key=lambda s: s.name != FRONT.name):
+        if service.name == FRONT.name:
+            print(
+                f"web: {service.url}  (open it to sign in as a demo person)  log {service.log_file}"
+            )
+        else:
+            print(
+                f"{service.name}: API {service.url}  docs {service.url}/docs  "
+                f"asyncapi {service.url}/asyncapi  "
+                f"metrics {service.url}/metrics  log {service.log_file}"
+            )
 
 
 def _seed_demo(audit_url: str) -> None:

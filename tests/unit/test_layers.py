@@ -48,8 +48,8 @@ def test_services_do_not_import_the_tooling_or_each_other():
     assert wrong == {}
 
 
-def test_the_catalogue_lists_every_service_folder():
-    from services.catalogue import SERVICE_NAMES
+def test_the_catalogue_lists_every_service_folder_and_the_web_front():
+    from services.catalogue import FRONT, SERVICE_NAMES
 
     folders = {p.parent.name for p in (ROOT / "services").glob("*/__main__.py")}
-    assert set(SERVICE_NAMES) == folders
+    assert {*SERVICE_NAMES, FRONT.name} == folders

@@ -1,9 +1,11 @@
 """Runs the platform's services as separate processes against the local stack."""
 
 import os
+import secrets
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +28,13 @@ class ServiceProcess:
     def log_file(self) -> Path:
         return self.log_dir / f"{self.name}.log"
 
-    def start(self, stack: StackInfo) -> None:
-        env = {**os.environ, **stack.environment(self.name), "HTTP_PORT": str(self.port)}
+    def start(self, stack: StackInfo, extra: Mapping[str, str] | None = None) -> None:
+        env = {
+            **os.environ,
+            **stack.environment(self.name),
+            **(extra or {}),
+            "HTTP_PORT": str(self.port),
+        }
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
@@ -54,3 +61,15 @@ class ServiceProcess:
     def stop(self) -> None:
         if self.process is not None:
             stop_process(self.process)
+
+
+def web_environment(auth_dir: Path, apis: Mapping[str, str]) -> dict[str, str]:
+    """What the web front needs locally: the services' addresses, the local issuer's keys (for
+    its pick-a-person sign-in), a fresh session secret, and cookies without Secure (plain HTTP).
+    """
+    return {
+        **{f"{name.upper()}_API_URL": url for name, url in apis.items()},
+        "LOCAL_SIGNIN_KEY_DIR": str(auth_dir),
+        "SESSION_SECRET": secrets.token_urlsafe(32),
+        "SECURE_COOKIES": "false",
+    }

@@ -1,0 +1,111 @@
+"""The web front's app factory: pages over the services' APIs, GOV.UK Frontend served locally."""
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from services.web.clients.api import ApiError
+from services.web.pages import environment, render
+from services.web.session import SignInRequired
+from services.web.settings import WebSettings
+from services.web.views import audits, auth, dashboards, followups, home, inbox, moderation
+from shared.auth import LocalIssuer
+from shared.http import ops_router
+from shared.organisation import load_organisation
+
+STATIC = Path(__file__).parent / "static"
+ROUTERS = (
+    auth.router,
+    home.router,
+    audits.router,
+    moderation.router,
+    followups.router,
+    dashboards.router,
+    inbox.router,
+)
+
+# Pages load nothing from anywhere but the app; the layout's one inline script carries a nonce.
+CSP = (
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+API_ERRORS = {
+    403: ("You cannot see this", "Your role and your service areas do not include it."),
+    404: ("Page not found", "There is no such record. Check the reference and try again."),
+}
+
+
+def create_app(settings: WebSettings) -> FastAPI:
+    # Request lines name API paths, which may carry case references: not for the log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not (STATIC / "app.css").exists():
+        raise RuntimeError(f"the web front's assets are not built: run `make install` ({STATIC})")
+    app = FastAPI(title=settings.service_name, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.pages = environment()
+    app.state.organisation = load_organisation(settings.organisation_file)
+    if settings.local_signin_key_dir is not None:
+        app.state.local_issuer = LocalIssuer(settings.local_signin_key_dir)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(ops_router({}))
+    for router in ROUTERS:
+        app.include_router(router)
+    _answer_errors(app)
+    app.middleware("http")(_security_headers)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret.get_secret_value(),
+        session_cookie="qa_session",
+        max_age=12 * 3600,  # an upper bound; the idle timeout ends sessions far sooner
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    return app
+
+
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    request.state.csp_nonce = secrets.token_urlsafe(16)
+    response = await call_next(request)
+    response.headers["Content-Security-Policy"] = CSP.format(nonce=request.state.csp_nonce)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if response.headers.get("content-type", "").startswith("text/html"):
+        response.headers["Cache-Control"] = "no-store"  # pages carry case references
+    return response
+
+
+def _answer_errors(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def sign_in_first(_request: Request, exc: SignInRequired) -> Response:
+        return RedirectResponse(exc.location, status_code=303)
+
+    @app.exception_handler(ApiError)
+    async def api_refused(request: Request, exc: ApiError) -> Response:
+        if exc.status == 401:
+            return RedirectResponse(f"/sign-in?next={request.url.path}", status_code=303)
+        title, message = API_ERRORS.get(
+            exc.status,
+            ("Sorry, there is a problem with the service", "Try again later."),
+        )
+        return render(
+            request,
+            "error.html",
+            exc.status if exc.status in API_ERRORS else 502,
+            title=title,
+            message=message,
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        title = {403: "You cannot do this", 404: "Page not found"}.get(exc.status_code, "Sorry")
+        return render(request, "error.html", exc.status_code, title=title, message=exc.detail)

@@ -1,0 +1,30 @@
+"""The scheduler's API: follow-ups and their timeliness."""
+
+from typing import Any
+
+from services.web.clients.api import Api
+
+
+class SchedulerClient:
+    def __init__(self, api: Api) -> None:
+        self._api = api
+
+    def followups(self, **filters: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._api.get("/followups", filters)
+        return found
+
+    def followup(self, followup_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = self._api.get(f"/followups/{followup_id}")
+        return found
+
+    def record_conversation(self, followup_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        stored: dict[str, Any] = self._api.send(
+            "POST", f"/followups/{followup_id}/reflective-conversation", body
+        )
+        return stored
+
+    def timeliness(self, from_month: str, to_month: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._api.get(
+            "/stats/timeliness", {"from_month": from_month, "to_month": to_month}
+        )
+        return found
