@@ -10,8 +10,8 @@ commits the same documents under docs/asyncapi/, so a service that starts consum
 declared fails the committed-copy test.
 """
 
-import html
 import json
+import re
 from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import version
@@ -20,8 +20,10 @@ from typing import Any, Literal, Union
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity
 from faststream.specification import AsyncAPI
-from faststream.specification.asyncapi.site import ASYNCAPI_CSS_DEFAULT_URL, ASYNCAPI_JS_DEFAULT_URL
+from jinja2 import Environment
+from markupsafe import Markup, escape
 from pydantic import BaseModel, create_model
 
 from shared.events import topics
@@ -102,13 +104,21 @@ def _declare_dead_letters(broker: KafkaBroker, service: str, topic: str) -> None
 
 
 def asyncapi_document(
-    declared: ServiceDefinition, consumed: Iterable[str] | None = None
+    declared: ServiceDefinition,
+    consumed: Iterable[str] | None = None,
+    bootstrap_servers: str = DOCUMENTED_BOOTSTRAP,
+    security: BaseSecurity | None = None,
 ) -> dict[str, Any]:
-    """The AsyncAPI 3.0 document of a service; `consumed` overrides its declared topics."""
+    """The AsyncAPI 3.0 document of a service; `consumed` overrides its declared topics.
+
+    The server is `bootstrap_servers` with `security`: a running service names the broker it
+    really uses; the committed documents name docker-compose's, DOCUMENTED_BOOTSTRAP.
+    """
     service = declared.name
     consumes = tuple(consumed) if consumed is not None else declared.consumes
     broker = KafkaBroker(
-        DOCUMENTED_BOOTSTRAP,
+        bootstrap_servers,
+        security=security,
         description="Apache Kafka; the address each deployment gives in KAFKA_BOOTSTRAP_SERVERS.",
     )
     for topic in consumes:
@@ -155,7 +165,8 @@ def render(document: dict[str, Any]) -> str:
 
 
 def asyncapi_router(service: ServiceDefinition, broker: KafkaBroker) -> APIRouter:
-    """`/asyncapi.json` and an HTML view, for the topics `broker` really subscribes to."""
+    """`/asyncapi.json` and an HTML view, for the topics `broker` really subscribes to, naming
+    the broker it really connects to (its bootstrap servers and security)."""
     router = APIRouter(tags=["operations"])
 
     @cache
@@ -165,7 +176,9 @@ def asyncapi_router(service: ServiceDefinition, broker: KafkaBroker) -> APIRoute
             for subscriber in broker.subscribers
             for topic in subscriber.specification.channel_labels
         )
-        return asyncapi_document(service, consumed)
+        live = broker.specification
+        servers = ",".join(live.url) if isinstance(live.url, list) else str(live.url)
+        return asyncapi_document(service, consumed, servers, live.security)
 
     @router.get("/asyncapi.json")
     async def asyncapi_json() -> JSONResponse:
@@ -178,16 +191,206 @@ def asyncapi_router(service: ServiceDefinition, broker: KafkaBroker) -> APIRoute
     return router
 
 
+# --- the HTML view: the document laid out for reading, on the server, with no JavaScript -------
+
+PAGE = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(
+    """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ info.title }} AsyncAPI</title>
+<style>
+body { font-family: system-ui, sans-serif; line-height: 1.45; margin: 0; color: #0b0c0c; }
+main { max-width: 72rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
+h2 { border-bottom: 2px solid #0b0c0c; padding-bottom: .2rem; margin-top: 2.5rem; }
+h3 { margin-top: 2rem; } h4 { margin: 1.2rem 0 .4rem; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; vertical-align: top; padding: .35rem .6rem .35rem 0;
+  border-bottom: 1px solid #b1b4b6; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+dt { font-weight: 600; } dd { margin: 0; }
+pre { background: #f3f2f1; padding: .75rem; overflow-x: auto; font-size: .85rem; }
+code { font-family: ui-monospace, monospace; }
+a { color: #1d70b8; } a:focus { outline: 3px solid #fd0; background: #fd0; color: #0b0c0c; }
+.action { font-weight: 600; }
+</style>
+</head>
+<body>
+<main>
+<h1>{{ info.title }} AsyncAPI</h1>
+{% if info.description %}<p>{{ info.description }}</p>{% endif %}
+<dl>
+<dt>AsyncAPI</dt><dd>{{ document.asyncapi }}</dd>
+<dt>Version</dt><dd>{{ info.version }}</dd>
+{% if document.id %}<dt>Identifier</dt><dd><code>{{ document.id }}</code></dd>{% endif %}
+{% if document.defaultContentType %}
+<dt>Content type</dt><dd><code>{{ document.defaultContentType }}</code></dd>
+{% endif %}
+</dl>
+<p><a href="asyncapi.json">The document as JSON</a></p>
+<nav aria-label="Contents"><ul>
+<li><a href="#servers">Servers</a></li><li><a href="#operations">Operations</a></li>
+<li><a href="#channels">Channels</a></li><li><a href="#schemas">Schemas</a></li>
+</ul></nav>
+
+<h2 id="servers">Servers</h2>
+<table>
+<thead><tr><th scope="col">Name</th><th scope="col">Host</th><th scope="col">Protocol</th>
+<th scope="col">Description</th></tr></thead>
+<tbody>
+{% for name, server in servers %}
+<tr><td>{{ name }}</td><td><code>{{ server.host }}</code></td>
+<td>{{ server.protocol }}{% if server.security %} (authenticated){% endif %}</td>
+<td>{{ server.description or "" }}</td></tr>
+{% endfor %}
+</tbody>
+</table>
+
+<h2 id="operations">Operations</h2>
+<table>
+<thead><tr><th scope="col">Action</th><th scope="col">Channel</th>
+<th scope="col">Description</th></tr></thead>
+<tbody>
+{% for operation in operations %}
+<tr><td class="action">{{ operation.action }}</td>
+<td><a href="#{{ operation.anchor }}"><code>{{ operation.address }}</code></a></td>
+<td>{{ operation.description }}</td></tr>
+{% endfor %}
+</tbody>
+</table>
+
+<h2 id="channels">Channels</h2>
+{% for channel in channels %}
+<section id="{{ channel.anchor }}" aria-labelledby="{{ channel.anchor }}-title">
+<h3 id="{{ channel.anchor }}-title"><code>{{ channel.address }}</code></h3>
+<p>{{ channel.description }}</p>
+{% for message in channel.messages %}
+<h4>Message <code>{{ message.title }}</code></h4>
+<dl>
+<dt>Content type</dt><dd><code>{{ message.content_type }}</code></dd>
+{% if message.key %}<dt>Kafka key</dt><dd>{{ message.key }}</dd>{% endif %}
+{% if message.correlation %}
+<dt>Correlation id</dt>
+<dd>{{ message.correlation.description }} Location:
+<code>{{ message.correlation.location }}</code></dd>
+{% endif %}
+</dl>
+{% if message.payload_name %}
+<p>Payload: schema
+<a href="#{{ message.payload_anchor }}"><code>{{ message.payload_name }}</code></a></p>
+{% else %}
+<p>Payload:</p>
+{% endif %}
+<pre><code>{{ message.payload }}</code></pre>
+{% endfor %}
+</section>
+{% endfor %}
+
+<h2 id="schemas">Schemas</h2>
+{% for schema in schemas %}
+<section id="{{ schema.anchor }}" aria-labelledby="{{ schema.anchor }}-title">
+<h3 id="{{ schema.anchor }}-title"><code>{{ schema.name }}</code></h3>
+{% if schema.description %}<p>{{ schema.description }}</p>{% endif %}
+<pre><code>{{ schema.json }}</code></pre>
+</section>
+{% endfor %}
+</main>
+</body>
+</html>
+"""
+)
+
+ACTIONS = {"receive": "Receives", "send": "Sends"}
+_SCHEMA_REF = re.compile(r"&#34;#/components/schemas/([^&]+)&#34;")
+
+
 def page(document: dict[str, Any]) -> str:
-    """An HTML page rendering `document` with the AsyncAPI React component (from unpkg)."""
-    # "</" would end the script element early; JSON allows it escaped.
-    standalone = json.dumps({"schema": document, "config": {"show": {"sidebar": True}}})
-    standalone = standalone.replace("</", "<\\/")
-    title = html.escape(document["info"]["title"])
-    return (
-        f"<!DOCTYPE html><html><head><title>{title} AsyncAPI</title>"
-        f'<link rel="stylesheet" href="{ASYNCAPI_CSS_DEFAULT_URL}"></head>'
-        f'<body><div id="asyncapi"></div><script src="{ASYNCAPI_JS_DEFAULT_URL}"></script>'
-        f"<script>AsyncApiStandalone.render({standalone}, "
-        'document.getElementById("asyncapi"));</script></body></html>'
+    """The document as a readable HTML page: servers, operations, channels with their messages
+    and payloads, and every schema as formatted JSON with its references linked; no script."""
+    channels = document.get("channels", {})
+    operations = []
+    for operation in document.get("operations", {}).values():
+        name = _ref_name(operation["channel"])
+        operations.append(
+            {
+                "action": ACTIONS.get(operation["action"], operation["action"]),
+                "address": channels[name].get("address", name),
+                "anchor": _anchor("channel", name),
+                "description": channels[name].get("description", ""),
+            }
+        )
+    schemas = document.get("components", {}).get("schemas", {})
+    return PAGE.render(
+        document=document,
+        info=document["info"],
+        servers=sorted(document.get("servers", {}).items()),
+        operations=sorted(operations, key=lambda o: (o["action"], o["address"])),
+        channels=[_channel(document, name, channel) for name, channel in channels.items()],
+        schemas=[
+            {
+                "name": name,
+                "anchor": _anchor("schema", name),
+                "description": schema.get("description"),
+                "json": _linked_json(schema),
+            }
+            for name, schema in sorted(schemas.items())
+        ],
     )
+
+
+def _channel(document: dict[str, Any], name: str, channel: dict[str, Any]) -> dict[str, Any]:
+    messages = []
+    for reference in channel.get("messages", {}).values():
+        message = _resolve(document, reference)
+        key = message.get("bindings", {}).get("kafka", {}).get("key", {})
+        payload = message.get("payload", {})
+        # One schema: shown here in full; a choice of several: their names, linked.
+        named = _ref_name(payload) if set(payload) == {"$ref"} else None
+        messages.append(
+            {
+                "title": message.get("title", ""),
+                "content_type": message.get("contentType", document.get("defaultContentType")),
+                "key": key.get("description"),
+                "correlation": message.get("correlationId"),
+                "payload_name": named,
+                "payload_anchor": _anchor("schema", named or ""),
+                "payload": _linked_json(_resolve(document, payload)),
+            }
+        )
+    return {
+        "anchor": _anchor("channel", name),
+        "address": channel.get("address", name),
+        "description": channel.get("description", ""),
+        "messages": messages,
+    }
+
+
+def _resolve(document: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local `$ref` (a JSON pointer into the document); anything else as it is."""
+    while "$ref" in value:
+        found: Any = document
+        for part in value["$ref"].removeprefix("#/").split("/"):
+            found = found[part.replace("~1", "/").replace("~0", "~")]
+        value = found
+    return value
+
+
+def _ref_name(reference: dict[str, Any]) -> str:
+    name: str = reference["$ref"].rsplit("/", 1)[-1]
+    return name
+
+
+def _anchor(kind: str, name: str) -> str:
+    return f"{kind}-{re.sub(r'[^A-Za-z0-9_.:-]', '-', name)}"
+
+
+def _linked_json(value: Any) -> Markup:
+    """`value` as indented JSON, escaped, with each schema reference a link to its section."""
+    text = str(escape(json.dumps(value, indent=2, sort_keys=True)))
+
+    def link(found: re.Match[str]) -> str:
+        name = found[1]
+        return f'&#34;<a href="#{_anchor("schema", name)}">#/components/schemas/{name}</a>&#34;'
+
+    return Markup(_SCHEMA_REF.sub(link, text))  # noqa: S704 (escaped above; names are escaped)

@@ -3,8 +3,9 @@ declaration (`services/<name>/service.py`, `permissions`), which its guard reads
 
 A route missing from its table is refused to everyone (the guard fails closed) and a test
 walks every service's routes to catch it before it ships. Roles are checked here; scope (your
-own inbox, your service area, moderations assigned to you) is checked where the record is read,
-by `Caller.require_self` and `Caller.require_area`, and is noted beside each route.
+own inbox, your service area, moderations assigned to you, audits you may see) is checked where
+the record is read, by `Caller.require_self`, `Caller.require_area` and
+`shared.visibility.require_visible`, and is noted beside each route.
 """
 
 from shared.auth import AccessRole
@@ -19,8 +20,9 @@ SERVICE = AccessRole.SERVICE
 
 STAFF = frozenset(AccessRole) - {SERVICE}
 """Every person in the organisation file, whatever their job."""
-CASE_READERS = frozenset({AUDITOR, MODERATOR, HEAD, DIRECTOR, ADMIN, SERVICE})
-"""Graded audits and moderations name practitioners' work: quality assurance staff only."""
+EVERYONE = STAFF | {SERVICE}
+"""Every caller; for audits and their records, which ones each sees is `shared.visibility`'s
+rule (the people an audit names, its area's leads, admins), checked where they are read."""
 STATISTICS = frozenset({AUDITOR, MODERATOR, TEAM_MANAGER, HEAD, DIRECTOR, ADMIN, SERVICE})
 """Aggregates carry no case references."""
 

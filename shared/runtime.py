@@ -22,6 +22,7 @@ from shared.auth import TokenVerifier
 from shared.clock import Clock
 from shared.consumer import EventConsumer, subscribe
 from shared.db import create_db_engine
+from shared.docs import offline_docs
 from shared.errors import install_error_answers
 from shared.events.data import EventData
 from shared.http import LimitRequestSize, broker_check, database_check, ops_router
@@ -109,6 +110,7 @@ class ServiceRuntime:
         self, app: FastAPI, organisation: Organisation, clock: Clock, *routers: APIRouter
     ) -> None:
         """Mount `routers` (and the access trail's) behind the guard, trail and size limit."""
+        offline_docs(app)  # /docs and /redoc from packaged assets, not a CDN
         control = AccessControl(
             self.definition.route_permissions, self.token_verifier(), organisation
         )

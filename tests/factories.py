@@ -56,6 +56,24 @@ def audit_graded(
     return AuditGraded.model_validate(fields)
 
 
+def moderation_requested(
+    audit_id: str = "AUD-1", moderator_id: str = "STAFF-301", **changes: object
+) -> ModerationRequested:
+    fields: dict[str, object] = {
+        "case_id": CASE,
+        "moderation_id": f"MOD-{audit_id}",
+        "audit_id": audit_id,
+        "moderator_id": moderator_id,
+        "auditor_id": "STAFF-103",
+        "service_area": "early_help",
+        "auditor_grade": "inadequate",
+        "reason": "inadequate",
+        "requested_at": AT,
+    }
+    fields.update(changes)
+    return ModerationRequested.model_validate(fields)
+
+
 def _step() -> dict[str, object]:
     return {
         "case_id": CASE,

@@ -67,9 +67,9 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
         _describe(info, show_environment=not services)
         info = _start_services(info, services, root, state, started)
         _print_addresses(started)
-        audit = next((service for service in started if service.name == "audit"), None)
-        if audit is not None and getattr(args, "demo", False):
-            _seed_demo(audit.url)
+        apis = {s.name: s.url for s in started if s.name in SERVICE_NAMES}
+        if "audit" in apis and getattr(args, "demo", False):
+            _seed_demo(apis)
         if services:
             print(
                 "tokens: every API call needs one; `.venv/bin/qa token S0003` mints one for a"
@@ -136,8 +136,9 @@ def _print_addresses(started: list[ServiceProcess]) -> None:
             )
 
 
-def _seed_demo(audit_url: str) -> None:
-    """Months of demo audits through the audit service's API; a failure leaves it running."""
+def _seed_demo(apis: dict[str, str]) -> None:
+    """Months of demo history through the services' APIs: audits, then the follow-ups'
+    conversations and re-audits and the moderations; a failure leaves the system running."""
     organisation = load_organisation(
         Path(os.environ.get("ORGANISATION_FILE", DEMO_ORGANISATION_FILE))
     )
@@ -146,13 +147,13 @@ def _seed_demo(audit_url: str) -> None:
 
     def show(done: int, total: int) -> None:
         if one_line:
-            print(f"\r... Seeding demo audits: {done}/{total}", end="", flush=True)
+            print(f"\r... Seeding the demo history: {done}/{total}", end="", flush=True)
         elif done % 50 == 0 or done == total:
-            _progress(f"Seeding demo audits: {done}/{total}")
+            _progress(f"Seeding the demo history: {done}/{total}")
 
     try:
         issuer = local_issuer(stack_root()).ensure()
-        seeded = seed_demo(audit_url, issuer, organisation, progress=show)
+        seeded = seed_demo(apis, issuer, organisation, progress=show)
     except DemoError as exc:
         print("\n" * one_line + f"error: demo audits not seeded: {exc}", file=sys.stderr)
         return
@@ -161,8 +162,9 @@ def _seed_demo(audit_url: str) -> None:
     mix = ", ".join(f"{seeded.grades[g]} {g.value.replace('_', ' ')}" for g in Grade)
     print(
         f"demo:     {seeded.created + seeded.already_there} audits over the last {MONTHS} months "
-        f"({seeded.created} new, {seeded.already_there} already there; {mix}) "
-        f"in {time.monotonic() - started:.1f}s"
+        f"({seeded.created} new, {seeded.already_there} already there; {mix}); "
+        f"{seeded.conversations} conversations, {seeded.reaudits} re-audits, "
+        f"{seeded.moderations} moderations recorded in {time.monotonic() - started:.1f}s"
     )
 
 

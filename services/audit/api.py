@@ -33,6 +33,7 @@ from shared.errors import NotFound
 from shared.events.vocabulary import AuditKind, Grade
 from shared.http import Month
 from shared.organisation import Organisation
+from shared.visibility import require_visible
 
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", min_length=8, max_length=128)
@@ -82,12 +83,26 @@ class AuditSearch:
     month: Month | None = None
     grade: Grade | None = None
     kind: AuditKind | None = None
+    auditor_id: str | None = None
+    practitioner_id: str | None = None
+    team_manager_id: str | None = None
+    case_id: str | None = None
     limit: Annotated[int, Query(ge=1, le=500)] = 100
     offset: Annotated[int, Query(ge=0)] = 0
 
     def filter(self) -> AuditFilter:
-        month = month_start(self.month) if self.month else None
-        return AuditFilter(self.team_id, self.service_area, self.area, month, self.grade, self.kind)
+        return AuditFilter(
+            team_id=self.team_id,
+            service_area=self.service_area,
+            area=self.area,
+            month=month_start(self.month) if self.month else None,
+            grade=self.grade,
+            kind=self.kind,
+            auditor_id=self.auditor_id,
+            practitioner_id=self.practitioner_id,
+            team_manager_id=self.team_manager_id,
+            case_id=self.case_id,
+        )
 
 
 def audit_router(deps: AuditDependencies) -> APIRouter:
@@ -116,16 +131,19 @@ def audit_router(deps: AuditDependencies) -> APIRouter:
         response.headers["Location"] = f"/audits/{audit.id}"
         return AuditView.of(audit)
 
-    @router.get("/audits/{audit_id}", response_model=AuditView)
-    def get_audit(audit_id: str) -> AuditView:
-        audit = audit_by_id(deps.engine, audit_id)
-        if audit is None:
+    @router.get("/audits/{audit_id}", response_model=AuditView, responses={403: {}, 404: {}})
+    def get_audit(audit_id: str, caller: CurrentCaller) -> AuditView:
+        found = audit_by_id(deps.engine, audit_id)
+        if found is None:
             raise NotFound(f"no audit {audit_id!r}")
+        audit, people = found
+        require_visible(caller, people, "this audit")
         return AuditView.of(audit)
 
     @router.get("/audits", response_model=list[AuditView])
-    def search(query: Annotated[AuditSearch, Depends()]) -> list[AuditView]:
-        audits = list_audits(deps.engine, query.filter(), query.limit, query.offset)
+    def search(query: Annotated[AuditSearch, Depends()], caller: CurrentCaller) -> list[AuditView]:
+        """The audits asked for, of those the caller may see."""
+        audits = list_audits(deps.engine, caller, query.filter(), query.limit, query.offset)
         return [AuditView.of(audit) for audit in audits]
 
     @router.get("/stats/grades", response_model=list[GradeBucket])

@@ -1,4 +1,4 @@
-"""Use cases of the audit service: record an audit, keep the case register.
+"""Use cases of the audit service: record an audit, keep the case register, learn moderators.
 
 Each loads what the rules need, calls the decision (`domain`, `submission`, `register`) and
 saves what it returns.
@@ -13,12 +13,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from services.audit.domain import AuditForm, EarlierAudit, check_audit
-from services.audit.models import Audit, RegisteredCase, SubmissionKey
+from services.audit.models import Audit, AuditModerator, RegisteredCase, SubmissionKey
 from services.audit.register import RegisterEntry, allocation_of, registered
 from services.audit.submission import GradedAudit, audit_events, check_replay, fingerprint, graded
 from shared.clock import Clock
 from shared.db import transaction
-from shared.events import CaseAllocated, CaseClosed, CaseOpened, CloudEvent, EventData, new_event
+from shared.events import (
+    CaseAllocated,
+    CaseClosed,
+    CaseOpened,
+    CloudEvent,
+    EventData,
+    ModerationRequested,
+    new_event,
+)
 from shared.organisation import Organisation
 from shared.outbox import add_event
 
@@ -123,3 +131,18 @@ def register_case(session: Session, event: CloudEvent[EventData]) -> None:
     else:
         case.sqlmodel_update(changes)
     session.add(case)
+
+
+def learn_moderator(session: Session, event: CloudEvent[EventData]) -> None:
+    """Remember who moderates an audit: the rule lets them see it (shared.visibility)."""
+    data = event.data
+    if not isinstance(data, ModerationRequested):
+        raise TypeError(f"not a moderation request: {event.type}")
+    if session.get(AuditModerator, (data.audit_id, data.moderator_id)) is None:
+        session.add(
+            AuditModerator(
+                audit_id=data.audit_id,
+                moderator_id=data.moderator_id,
+                moderation_id=data.moderation_id,
+            )
+        )

@@ -22,9 +22,9 @@ class Audit(SQLModel, table=True):
     service_area: str = Field(index=True, max_length=64)
     team_id: str = Field(index=True, max_length=64)
     area: str = Field(index=True, max_length=64)
-    practitioner_id: str = Field(max_length=64)
-    team_manager_id: str = Field(max_length=64)
-    auditor_id: str = Field(max_length=64)
+    practitioner_id: str = Field(index=True, max_length=64)
+    team_manager_id: str = Field(index=True, max_length=64)
+    auditor_id: str = Field(index=True, max_length=64)
     overall_grade: str = Field(index=True, max_length=32)
     domain_grades: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
     voice_of_child_evidenced: bool
@@ -57,3 +57,13 @@ class RegisteredCase(SQLModel, table=True):
     team_manager_id: str = Field(max_length=64)
     open: bool = True
     as_of: datetime = timestamp_field()
+
+
+class AuditModerator(SQLModel, table=True):
+    """A moderator assigned to an audit, as ModerationRequested said: they may see the audit."""
+
+    __tablename__ = "audit_moderators"
+
+    audit_id: str = Field(primary_key=True, max_length=64)
+    moderator_id: str = Field(primary_key=True, index=True, max_length=64)
+    moderation_id: str = Field(max_length=64)

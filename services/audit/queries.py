@@ -1,4 +1,4 @@
-"""Read side of the audit service: filtered lists and the rows the statistics need."""
+"""Read side of the audit service: audits as the caller may see them, and the statistics' rows."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -7,10 +7,19 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from services.audit.models import Audit
+from services.audit.models import Audit, AuditModerator
 from services.audit.stats import GradedRow
+from shared.auth import Caller
 from shared.calendar import month_bounds, uk_day_start
 from shared.events.vocabulary import AuditKind, Grade
+from shared.visibility import AuditPeople, PeopleColumns, visible_where
+
+PEOPLE = PeopleColumns(
+    service_area=col(Audit.service_area),
+    named=(col(Audit.auditor_id), col(Audit.practitioner_id), col(Audit.team_manager_id)),
+    audit_id=col(Audit.id),
+    moderators=(col(AuditModerator.audit_id), col(AuditModerator.moderator_id)),
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,10 @@ class AuditFilter:
     month: date | None = None
     grade: Grade | None = None
     kind: AuditKind | None = None
+    auditor_id: str | None = None
+    practitioner_id: str | None = None
+    team_manager_id: str | None = None
+    case_id: str | None = None
 
 
 def _graded_between(query: SelectOfScalar[Audit], first: date, last: date) -> SelectOfScalar[Audit]:
@@ -30,19 +43,41 @@ def _graded_between(query: SelectOfScalar[Audit], first: date, last: date) -> Se
     )
 
 
-def audit_by_id(engine: Engine, audit_id: str) -> Audit | None:
+def audit_by_id(engine: Engine, audit_id: str) -> tuple[Audit, AuditPeople] | None:
+    """The audit and the people who may see it besides its area's leads, if it exists."""
     with Session(engine) as session:
-        return session.get(Audit, audit_id)
+        audit = session.get(Audit, audit_id)
+        if audit is None:
+            return None
+        moderators = select(AuditModerator.moderator_id).where(AuditModerator.audit_id == audit_id)
+        return audit, people_of(audit, frozenset(session.exec(moderators).all()))
 
 
-def list_audits(engine: Engine, where: AuditFilter, limit: int, offset: int) -> list[Audit]:
-    query = select(Audit)
+def people_of(audit: Audit, moderator_ids: frozenset[str]) -> AuditPeople:
+    return AuditPeople(
+        audit.service_area,
+        audit.auditor_id,
+        audit.practitioner_id,
+        audit.team_manager_id,
+        moderator_ids,
+    )
+
+
+def list_audits(
+    engine: Engine, caller: Caller, where: AuditFilter, limit: int, offset: int
+) -> list[Audit]:
+    """A page of the audits `where` asks for, of those the caller may see."""
+    query = select(Audit).where(visible_where(caller, PEOPLE))
     for column, value in (
         (Audit.team_id, where.team_id),
         (Audit.service_area, where.service_area),
         (Audit.area, where.area),
         (Audit.overall_grade, where.grade),
         (Audit.audit_kind, where.kind),
+        (Audit.auditor_id, where.auditor_id),
+        (Audit.practitioner_id, where.practitioner_id),
+        (Audit.team_manager_id, where.team_manager_id),
+        (Audit.case_id, where.case_id),
     ):
         if value is not None:
             query = query.where(col(column) == value)

@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
@@ -13,6 +13,7 @@ from services.moderation.handlers import ModerationContext, record_moderation, s
 from services.moderation.models import columns
 from services.moderation.queries import (
     ConsistencyRow,
+    ModerationFilter,
     consistency_by_month,
     find_moderation,
     list_moderations,
@@ -25,6 +26,7 @@ from shared.errors import NotFound
 from shared.events.data import Identifier
 from shared.events.vocabulary import Grade, ServiceArea
 from shared.http import Month
+from shared.visibility import require_visible
 
 
 class ModerationView(BaseModel):
@@ -34,6 +36,8 @@ class ModerationView(BaseModel):
     service_area: str
     team_id: str
     auditor_id: str
+    practitioner_id: str | None
+    team_manager_id: str
     moderator_id: str
     reason: str
     auditor_grade: Grade
@@ -66,18 +70,19 @@ def moderation_router(deps: ModerationDependencies) -> APIRouter:
 
     @router.get("/moderations", response_model=list[ModerationView])
     def queue(
-        moderator: str | None = None,
-        status: Literal["open", "completed"] | None = None,
-        service_area: ServiceArea | None = None,
+        wanted: Annotated[ModerationFilter, Depends()], caller: CurrentCaller
     ) -> list[ModerationView]:
-        found = list_moderations(deps.engine, moderator, status, service_area)
-        return [ModerationView.of(m) for m in found]
+        """The moderations asked for, of the audits the caller may see."""
+        return [ModerationView.of(m) for m in list_moderations(deps.engine, caller, wanted)]
 
-    @router.get("/moderations/{moderation_id}", response_model=ModerationView)
-    def one(moderation_id: str) -> ModerationView:
+    @router.get(
+        "/moderations/{moderation_id}", response_model=ModerationView, responses={403: {}, 404: {}}
+    )
+    def one(moderation_id: str, caller: CurrentCaller) -> ModerationView:
         moderation = find_moderation(deps.engine, moderation_id)
         if moderation is None:
             raise NotFound(f"no moderation {moderation_id!r}")
+        require_visible(caller, moderation.people, "this moderation")
         return ModerationView.of(moderation)
 
     @router.post(

@@ -33,6 +33,7 @@ from shared.events.vocabulary import (
     grade_difference,
 )
 from shared.organisation import StaffMember
+from shared.visibility import AuditPeople
 
 # --- which audits are moderated, and by whom ----------------------------------------------
 
@@ -95,11 +96,24 @@ class Moderation:
     auditor_grade: Grade
     audit_graded_at: datetime
     requested_at: datetime
+    practitioner_id: str | None = None
+    """Unknown (None) for moderations requested before it was kept."""
     outcome: Outcome | None = None
 
     @property
     def status(self) -> ModerationStatus:
         return ModerationStatus.OPEN if self.outcome is None else ModerationStatus.COMPLETED
+
+    @property
+    def people(self) -> AuditPeople:
+        """Who may see it: the people of its audit (shared.visibility), its moderator among them."""
+        return AuditPeople(
+            self.service_area,
+            self.auditor_id,
+            self.practitioner_id,
+            self.team_manager_id,
+            frozenset({self.moderator_id}),
+        )
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,7 @@ def assign(
         team_id=audit.team_id,
         auditor_id=audit.auditor_id,
         team_manager_id=audit.team_manager_id,
+        practitioner_id=audit.practitioner_id,
         moderator_id=moderator.id,
         reason=reason,
         auditor_grade=audit.overall_grade,

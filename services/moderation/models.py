@@ -22,6 +22,7 @@ class Moderation(SQLModel, table=True):
     team_id: str = Field(max_length=64)
     auditor_id: str = Field(max_length=64)
     team_manager_id: str = Field(max_length=64)
+    practitioner_id: str | None = Field(default=None, max_length=64)
     moderator_id: str = Field(index=True, max_length=64)
     reason: str = Field(max_length=32)
     auditor_grade: str = Field(max_length=32)
@@ -52,6 +53,7 @@ class Moderation(SQLModel, table=True):
             team_id=self.team_id,
             auditor_id=self.auditor_id,
             team_manager_id=self.team_manager_id,
+            practitioner_id=self.practitioner_id,
             moderator_id=self.moderator_id,
             reason=ModerationReason(self.reason),
             auditor_grade=Grade(self.auditor_grade),
@@ -86,6 +88,7 @@ def columns(moderation: domain.Moderation) -> dict[str, Any]:
         "team_id": m.team_id,
         "auditor_id": m.auditor_id,
         "team_manager_id": m.team_manager_id,
+        "practitioner_id": m.practitioner_id,
         "moderator_id": m.moderator_id,
         "reason": m.reason.value,
         "auditor_grade": m.auditor_grade.value,

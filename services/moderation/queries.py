@@ -1,6 +1,7 @@
 """Read side of the moderation service."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
@@ -13,8 +14,10 @@ from services.moderation.domain import Moderation, ModerationStatus
 from services.moderation.models import Moderation as ModerationRow
 from services.moderation.models import SamplingRate
 from services.moderation.sampling import SamplingPolicy
+from shared.auth import Caller
 from shared.calendar import months_span, uk_day_start, uk_month
 from shared.events.vocabulary import Grade, ServiceArea
+from shared.visibility import PeopleColumns, visible_where
 
 COMPLETED = ModerationStatus.COMPLETED.value
 
@@ -34,17 +37,36 @@ class ConsistencyRow(BaseModel):
         return cls(month=month, service_area=area, **figures.__dict__)
 
 
-def list_moderations(
-    engine: Engine,
-    moderator: str | None,
-    status: Literal["open", "completed"] | None,
-    service_area: ServiceArea | None,
-) -> list[Moderation]:
-    query = select(ModerationRow)
+PEOPLE = PeopleColumns(
+    service_area=col(ModerationRow.service_area),
+    named=(
+        col(ModerationRow.auditor_id),
+        col(ModerationRow.practitioner_id),
+        col(ModerationRow.team_manager_id),
+        col(ModerationRow.moderator_id),
+    ),
+)
+"""Where a moderation keeps the people of its audit (its moderator is one of them)."""
+
+
+@dataclass(frozen=True)
+class ModerationFilter:
+    """Which moderations a list asks for; every part is optional."""
+
+    moderator: str | None = None
+    status: Literal["open", "completed"] | None = None
+    service_area: ServiceArea | None = None
+    audit_id: str | None = None
+
+
+def list_moderations(engine: Engine, caller: Caller, wanted: ModerationFilter) -> list[Moderation]:
+    """The moderations asked for, of those the caller may see, oldest request first."""
+    query = select(ModerationRow).where(visible_where(caller, PEOPLE))
     for column, value in (
-        (ModerationRow.moderator_id, moderator),
-        (ModerationRow.status, status),
-        (ModerationRow.service_area, service_area),
+        (ModerationRow.moderator_id, wanted.moderator),
+        (ModerationRow.status, wanted.status),
+        (ModerationRow.service_area, wanted.service_area),
+        (ModerationRow.audit_id, wanted.audit_id),
     ):
         if value is not None:
             query = query.where(col(column) == value)

@@ -3,7 +3,7 @@
 from services.moderation.sampling import RATE_SETTERS
 from services.moderation.settings import ModerationSettings
 from shared.events import topics
-from shared.permissions import CASE_READERS, MODERATOR, STATISTICS
+from shared.permissions import EVERYONE, MODERATOR, STATISTICS
 from shared.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
@@ -19,8 +19,9 @@ SERVICE = ServiceDefinition(
         topics.MODERATION_SAMPLING_RATE_CHANGED,
     ),
     permissions={
-        "GET /moderations": CASE_READERS,
-        "GET /moderations/{moderation_id}": CASE_READERS,
+        # scope: moderations of the audits the caller may see (shared.visibility)
+        "GET /moderations": EVERYONE,
+        "GET /moderations/{moderation_id}": EVERYONE,
         "POST /moderations/{moderation_id}": frozenset({MODERATOR}),  # scope: assigned to caller
         "GET /stats/consistency": STATISTICS,
         "GET /sampling": STATISTICS,

@@ -25,6 +25,7 @@ from shared.calendar import months_span, uk_day
 from shared.db import transaction
 from shared.errors import NotFound
 from shared.http import Month
+from shared.visibility import require_visible
 
 
 class FollowUpView(BaseModel):
@@ -80,21 +81,23 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
     def search(
         wanted: Annotated[FollowUpFilter, Depends()], caller: CurrentCaller
     ) -> list[FollowUpView]:
-        if wanted.service_area is not None:
-            caller.require_area(wanted.service_area, "the service area asked for")
-        found = list_followups(engine, wanted, today())
-        return [FollowUpView.of(f, today()) for f in found if caller.sees_area(f.service_area)]
+        """The follow-ups asked for, of the audits the caller may see."""
+        found = list_followups(engine, caller, wanted, today())
+        return [FollowUpView.of(f, today()) for f in found]
 
-    @router.get("/followups/{followup_id}", response_model=FollowUpWithTimeline)
+    @router.get(
+        "/followups/{followup_id}",
+        response_model=FollowUpWithTimeline,
+        responses={403: {}, 404: {}},
+    )
     def one(followup_id: str, caller: CurrentCaller) -> FollowUpWithTimeline:
         found = followup_with_timeline(engine, followup_id)
         if found is None:
             raise NotFound(f"no follow-up {followup_id!r}")
-        followup, timeline = found
-        caller.require_area(followup.service_area, "this follow-up")
-        view = FollowUpView.of(followup, today())
+        require_visible(caller, found.people, "this follow-up")
+        view = FollowUpView.of(found.followup, today())
         return FollowUpWithTimeline(
-            **view.model_dump(), timeline=[TimelineLine.of(e) for e in timeline]
+            **view.model_dump(), timeline=[TimelineLine.of(e) for e in found.timeline]
         )
 
     @router.post(

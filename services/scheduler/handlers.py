@@ -14,7 +14,7 @@ from sqlmodel import Session, SQLModel
 from services.scheduler.conversation import ConversationForm, hold_conversation
 from services.scheduler.decisions import open_followup, settle
 from services.scheduler.followup import FollowUpState
-from services.scheduler.models import AuditFact, FollowUp, ModerationFact
+from services.scheduler.models import AuditFact, FollowUp, ModerationFact, ModeratorFact
 from services.scheduler.store import SchedulerContext, facts_of, followup_of, save, state_of
 from shared.db import lock_for
 from shared.errors import NotFound
@@ -24,6 +24,7 @@ from shared.events import (
     EventData,
     InadequateFound,
     ModerationCompleted,
+    ModerationRequested,
 )
 from shared.inbox import EventHandler
 
@@ -35,6 +36,7 @@ def event_handlers(ctx: SchedulerContext) -> dict[type[EventData], EventHandler]
     return {
         InadequateFound: partial(on_inadequate_found, ctx=ctx),
         AuditGraded: partial(on_audit_graded, ctx=ctx),
+        ModerationRequested: on_moderation_requested,
         ModerationCompleted: partial(on_moderation_completed, ctx=ctx),
     }
 
@@ -79,6 +81,8 @@ def on_audit_graded(session: Session, event: CloudEvent[EventData], ctx: Schedul
             audit_id=data.audit_id,
             case_id=data.case_id,
             auditor_id=data.auditor_id,
+            practitioner_id=data.practitioner_id,
+            team_manager_id=data.team_manager_id,
             overall_grade=data.overall_grade,
             reaudit_of=data.reaudit_of,
             graded_at=data.graded_at,
@@ -86,6 +90,18 @@ def on_audit_graded(session: Session, event: CloudEvent[EventData], ctx: Schedul
         _learn(session, fact)
     if data.reaudit_of is not None:
         _settle(session, data.reaudit_of, ctx)
+
+
+def on_moderation_requested(session: Session, event: CloudEvent[EventData]) -> None:
+    """Who moderates an audit may see its follow-up; it changes nothing else."""
+    data = _expect(event, ModerationRequested)
+    if session.get(ModeratorFact, (data.audit_id, data.moderator_id)) is None:
+        fact = ModeratorFact(
+            audit_id=data.audit_id,
+            moderator_id=data.moderator_id,
+            moderation_id=data.moderation_id,
+        )
+        session.add(fact)
 
 
 # --- people in -----------------------------------------------------------------------

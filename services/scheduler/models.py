@@ -66,13 +66,16 @@ class Timer(SQLModel, table=True):
 
 
 class AuditFact(SQLModel, table=True):
-    """What the scheduler needs of every graded audit: its auditor, and what it re-audits."""
+    """What the scheduler needs of every graded audit: its people, and what it re-audits."""
 
     __tablename__ = "audit_facts"
 
     audit_id: str = Field(primary_key=True, max_length=64)
     case_id: str = Field(max_length=64)
     auditor_id: str = Field(max_length=64)
+    # The case's people may see the follow-up; None for audits learnt before they were kept.
+    practitioner_id: str | None = Field(default=None, max_length=64)
+    team_manager_id: str | None = Field(default=None, max_length=64)
     overall_grade: str = Field(max_length=32)
     reaudit_of: str | None = Field(default=None, index=True, max_length=64)
     graded_at: datetime = timestamp_field()
@@ -87,3 +90,13 @@ class ModerationFact(SQLModel, table=True):
     moderation_id: str = Field(max_length=64)
     moderated_grade: str = Field(max_length=32)
     moderated_at: datetime = timestamp_field()
+
+
+class ModeratorFact(SQLModel, table=True):
+    """A moderator assigned to an audit (ModerationRequested): they may see its follow-up."""
+
+    __tablename__ = "moderator_facts"
+
+    audit_id: str = Field(primary_key=True, max_length=64)
+    moderator_id: str = Field(primary_key=True, index=True, max_length=64)
+    moderation_id: str = Field(max_length=64)

@@ -11,11 +11,13 @@ from sqlmodel import Session, col, select
 
 from services.scheduler import metrics
 from services.scheduler.followup import FollowUpState, FollowUpStatus, is_overdue
-from services.scheduler.models import FollowUp, TimelineEntry
+from services.scheduler.models import AuditFact, FollowUp, ModeratorFact, TimelineEntry
 from services.scheduler.store import state_of
+from shared.auth import Caller
 from shared.calendar import uk_day
 from shared.clock import Clock
 from shared.events.vocabulary import FollowUpAction, FollowUpOutcome, ServiceArea
+from shared.visibility import AuditPeople, PeopleColumns, visible_where
 
 GAUGE_REFRESH_SECONDS = 15.0
 Status = Literal["open", "overdue", "completed", "cancelled"]
@@ -46,10 +48,33 @@ class FollowUpFilter:
     status: Status | None = None
     owner: str | None = None
     service_area: ServiceArea | None = None
+    audit_id: str | None = None
 
 
-def list_followups(engine: Engine, wanted: FollowUpFilter, today: date) -> list[FollowUpState]:
-    query = select(FollowUp)
+PEOPLE = PeopleColumns(
+    service_area=col(FollowUp.service_area),
+    named=(
+        col(AuditFact.auditor_id),
+        col(AuditFact.practitioner_id),
+        col(AuditFact.team_manager_id),
+    ),
+    audit_id=col(FollowUp.audit_id),
+    moderators=(col(ModeratorFact.audit_id), col(ModeratorFact.moderator_id)),
+)
+"""A follow-up's people are its audit's: its facts (outer-joined) and its moderators."""
+
+
+def list_followups(
+    engine: Engine, caller: Caller, wanted: FollowUpFilter, today: date
+) -> list[FollowUpState]:
+    """The follow-ups asked for, of the audits the caller may see, soonest due first."""
+    query = (
+        select(FollowUp)
+        .outerjoin(AuditFact, col(AuditFact.audit_id) == col(FollowUp.audit_id))
+        .where(visible_where(caller, PEOPLE))
+    )
+    if wanted.audit_id is not None:
+        query = query.where(FollowUp.audit_id == wanted.audit_id)
     if wanted.status is not None:
         stored = FollowUpStatus.OPEN if wanted.status == "overdue" else wanted.status
         query = query.where(FollowUp.status == stored)
@@ -64,9 +89,16 @@ def list_followups(engine: Engine, wanted: FollowUpFilter, today: date) -> list[
     return found
 
 
-def followup_with_timeline(
-    engine: Engine, followup_id: str
-) -> tuple[FollowUpState, list[TimelineEntry]] | None:
+@dataclass(frozen=True)
+class FollowUpRecord:
+    """One follow-up, its timeline, and the people of its audit (who may see it)."""
+
+    followup: FollowUpState
+    timeline: list[TimelineEntry]
+    people: AuditPeople
+
+
+def followup_with_timeline(engine: Engine, followup_id: str) -> FollowUpRecord | None:
     with Session(engine) as session:
         followup = session.get(FollowUp, followup_id)
         if followup is None:
@@ -76,7 +108,23 @@ def followup_with_timeline(
             .where(TimelineEntry.followup_id == followup_id)
             .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
         )
-        return state_of(followup), list(session.exec(query).all())
+        timeline = list(session.exec(query).all())
+        return FollowUpRecord(state_of(followup), timeline, people_of(session, followup))
+
+
+def people_of(session: Session, followup: FollowUp) -> AuditPeople:
+    """The people of a follow-up's audit, as far as the scheduler has learnt them."""
+    fact = session.get(AuditFact, followup.audit_id)
+    moderators = select(ModeratorFact.moderator_id).where(
+        ModeratorFact.audit_id == followup.audit_id
+    )
+    return AuditPeople(
+        followup.service_area,
+        auditor_id=fact.auditor_id if fact else None,
+        practitioner_id=fact.practitioner_id if fact else None,
+        team_manager_id=fact.team_manager_id if fact else None,
+        moderator_ids=frozenset(session.exec(moderators).all()),
+    )
 
 
 def timeliness(engine: Engine, first: date, last: date, today: date) -> list[Timeliness]:

@@ -1,12 +1,9 @@
 """The scheduler as the platform knows it: settings, topics, who may call which route."""
 
 from services.scheduler.settings import SchedulerSettings
-from shared.auth import AccessRole
 from shared.events import topics
-from shared.permissions import ADMIN, DIRECTOR, HEAD, STATISTICS
+from shared.permissions import EVERYONE, HEAD, STATISTICS
 from shared.service import ServiceDefinition
-
-FOLLOWUP_READERS = frozenset({HEAD, DIRECTOR, ADMIN, AccessRole.SERVICE})
 
 SERVICE = ServiceDefinition(
     settings=SchedulerSettings,
@@ -15,7 +12,12 @@ SERVICE = ServiceDefinition(
         "Follows up every Inadequate finding: reflective conversation, re-audit, reminders "
         "and escalation."
     ),
-    consumes=(topics.AUDIT_INADEQUATE_FOUND, topics.AUDIT_GRADED, topics.MODERATION_COMPLETED),
+    consumes=(
+        topics.AUDIT_INADEQUATE_FOUND,
+        topics.AUDIT_GRADED,
+        topics.MODERATION_REQUESTED,
+        topics.MODERATION_COMPLETED,
+    ),
     publishes=(
         topics.FOLLOWUP_SCHEDULED,
         topics.FOLLOWUP_REMINDER_DUE,
@@ -24,9 +26,10 @@ SERVICE = ServiceDefinition(
         topics.FOLLOWUP_CANCELLED,
     ),
     permissions={
-        # scope: heads of service and assistant directors see their own service areas only
-        "GET /followups": FOLLOWUP_READERS,
-        "GET /followups/{followup_id}": FOLLOWUP_READERS,
+        # scope: follow-ups of the audits the caller may see (shared.visibility)
+        "GET /followups": EVERYONE,
+        "GET /followups/{followup_id}": EVERYONE,
+        # scope: the Head of Service of the follow-up's service area
         "POST /followups/{followup_id}/reflective-conversation": frozenset({HEAD}),
         "GET /stats/timeliness": STATISTICS,
     },

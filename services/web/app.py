@@ -54,6 +54,13 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.state.organisation = load_organisation(settings.organisation_file)
     if settings.local_signin_key_dir is not None:
         app.state.local_issuer = LocalIssuer(settings.local_signin_key_dir)
+    if settings.oidc_issuer_url and settings.oidc_client_id:
+        secret = settings.oidc_client_secret
+        app.state.oidc = auth.council_provider(
+            settings.oidc_issuer_url,
+            settings.oidc_client_id,
+            secret.get_secret_value() if secret else None,
+        )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(ops_router({}))
     for router in ROUTERS:

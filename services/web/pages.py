@@ -35,6 +35,8 @@ LABELS = {
     "learning": "Learning",
     "thematic": "Thematic",
     "dip_sample": "Dip sample",
+    "non_resident_parent": "Non-resident parent",
+    "smart_plans": "SMART plans",
 }
 
 

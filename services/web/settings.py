@@ -3,12 +3,16 @@ from typing import Self
 
 from pydantic import SecretStr, model_validator
 from pydantic_core import PydanticCustomError
+from pydantic_settings import SettingsConfigDict
 
 from shared.organisation import DEMO_ORGANISATION_FILE
 from shared.settings import ProcessSettings
 
 
 class WebSettings(ProcessSettings):
+    # An empty variable means "not set": compose turns local sign-in off with LOCAL_SIGNIN_KEY_DIR=
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, env_parse_none_str="")
+
     service_name = "web"
 
     http_port: int = 8005

@@ -1,6 +1,8 @@
-"""The four services as separate OS processes on real Apache Kafka and PostgreSQL.
+"""The four services and the web front as separate OS processes on real Apache Kafka and
+PostgreSQL.
 
-Driven only through their HTTP APIs and Kafka topics, with a real SMTP mail catcher.
+Driven only through their HTTP APIs, Kafka topics and (the web front) a real browser, with a
+real SMTP mail catcher.
 """
 
 import asyncio
@@ -15,11 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.catalogue import SERVICE_NAMES
-from tests.tokens import bearer, service_bearer
+from services.catalogue import FRONT, SERVICE_NAMES
+from tests.tokens import ISSUER, bearer, service_bearer
 from tooling.localstack.mail import MailCatcher
 from tooling.localstack.postgres import create_database
-from tooling.localstack.services import ServiceProcess
+from tooling.localstack.services import ServiceProcess, web_environment
 from tooling.localstack.stack import StackInfo
 from tooling.localstack.topics import ensure_topics
 
@@ -30,6 +32,8 @@ class System:
     logs: Path
     mail: MailCatcher
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    web: ServiceProcess | None = None
+    """The web front; the services' notification links point at it."""
 
     def url(self, service: str) -> str:
         return self.services[service].url
@@ -63,10 +67,20 @@ class System:
             f"{self.url(service)}{path}", json=body, headers=self.headers(as_), timeout=10
         )
 
+    @property
+    def links(self) -> dict[str, str]:
+        return {"RECORD_BASE_URL": self.web.url} if self.web else {}
+
     def start(self, service: str) -> None:
         process = ServiceProcess(service, self.logs)
-        process.start(self.stack)
+        process.start(self.stack, self.links)
         self.services[service] = process
+
+    def start_web(self) -> None:
+        """The web front over the running services, trusting the tests' token issuer."""
+        assert self.web is not None
+        apis = {name: self.url(name) for name in SERVICE_NAMES}
+        self.web.start(self.stack, web_environment(ISSUER.folder, apis))
 
     def start_replica(self, service: str) -> str:
         """One more process of `service`: the same environment, database and consumer group, its
@@ -74,7 +88,7 @@ class System:
         name = f"{service}-2"
         process = ServiceProcess(service, self.logs / name)
         self.services[name] = process  # before it starts, so a failed start is still stopped
-        process.start(self.stack)
+        process.start(self.stack, self.links)
         return name
 
     def stop_replica(self, name: str) -> None:
@@ -126,13 +140,15 @@ def system(kafka_bootstrap: str, postgres_admin_url: str, server_root: Path) -> 
         smtp_port=mail.port,
         mail_dir=str(mail.folder),
     )
-    system = System(stack, server_root / f"e2e-logs-{run}", mail)
+    logs = server_root / f"e2e-logs-{run}"
+    system = System(stack, logs, mail, web=ServiceProcess(FRONT.name, logs))
     try:
         for service in SERVICE_NAMES:
             system.start(service)
+        system.start_web()
         yield system
     finally:
-        for process in system.services.values():
+        for process in [*system.services.values(), system.web]:
             process.stop()
         mail.stop()
 

@@ -2,20 +2,25 @@
 
 import re
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import httpx
 
 from services.catalogue import SERVICES
 from shared.auth import AccessRole, caller_from_claims
+from shared.organisation import Role
 from tests.conftest import USED
-from tests.e2e.conftest import System
+from tests.e2e.conftest import System, wait_for
 from tests.e2e.test_system import (
     AUDITOR,
     HEAD,
     ORG,
+    PRACTITIONER,
+    TEAM_MANAGER,
     audit,
     case_ref,
     followup_of,
+    moderate,
     moderation_of,
     submit,
 )
@@ -138,3 +143,66 @@ def test_reads_and_changes_of_a_case_are_in_the_trail_for_admins_only(system):
     assert system.get("audit", "/access-trail", as_=HEAD, case_id=case).status_code == 403
     deleted = httpx.delete(f"{system.url('audit')}/access-trail", headers=bearer(ADMIN), timeout=10)
     assert deleted.status_code == 405
+
+
+RECORDS = {"audits": "audit", "moderations": "moderation", "followups": "scheduler"}
+"""The service behind each kind of record a notification links to (the same path)."""
+
+
+def links_about(system: System, person: str, case: str) -> set[str]:
+    inbox = system.get("notifications", f"/inbox/{person}", as_=person).json()["items"]
+    return {urlsplit(item["link"]).path for item in inbox if item["case_id"] == case}
+
+
+def opened(system: System, path: str, person: str) -> int:
+    return system.get(RECORDS[path.split("/")[1]], path, as_=person).status_code
+
+
+def test_every_notification_about_a_case_opens_for_its_recipient_and_for_no_outsider(system):
+    case = case_ref()
+    graded = submit(system, audit(case, "inadequate"))
+    followup = followup_of(system, case, "open")
+    moderation = moderation_of(system, graded["id"])
+    moderator = moderation["moderator_id"]
+    moderate(system, moderation, "requires_improvement")  # disagrees, and cancels the follow-up
+    followup_of(system, case, "cancelled")
+    record = {
+        "audit": f"/audits/{graded['id']}",
+        "moderation": f"/moderations/{moderation['id']}",
+        "followup": f"/followups/{followup['id']}",
+    }
+    told = {  # who is told what in this story (services/notifications/routing.py)
+        PRACTITIONER: {record["audit"]},  # InadequateFound
+        TEAM_MANAGER: {record["audit"], record["moderation"], record["followup"]},
+        moderator: {record["moderation"]},  # ModerationRequested
+        HEAD: {record["followup"], record["moderation"]},  # scheduled, cancelled; its auditor
+    }
+    assert AUDITOR == HEAD
+    links = {
+        person: wait_for(
+            lambda person=person, wanted=wanted: (
+                found if (found := links_about(system, person, case)) >= wanted else None
+            ),
+            f"{person}'s notifications about {case}",
+        )
+        for person, wanted in told.items()
+    }
+    answers = {
+        (person, path): opened(system, path, person) for person in links for path in links[person]
+    }
+    assert set(answers.values()) == {200}, answers
+    # The moderator may see the audit and its follow-up too, once those services have learnt
+    # who moderates it (moderation.requested).
+    for path in (record["audit"], record["followup"]):
+        wait_for(lambda path=path: opened(system, path, moderator) == 200, f"{moderator}: {path}")
+    outsider = next(
+        m.id
+        for m in ORG.staff
+        if m.role is Role.PRACTITIONER and m.team and m.team.startswith("CL-")
+    )
+    assert {path: opened(system, path, outsider) for path in record.values()} == dict.fromkeys(
+        record.values(), 403
+    )
+    assert graded["id"] not in {
+        a["id"] for a in system.get("audit", "/audits", as_=outsider).json()
+    }

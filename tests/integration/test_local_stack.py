@@ -94,7 +94,8 @@ def alive(pid: int) -> bool:
     return "zombie" not in Path(f"/proc/{pid}/status").read_text()
 
 
-# Kafka, PostgreSQL, four services and the demo months, on a shared two-core machine.
+# Kafka, PostgreSQL, four services, the web front and the demo months, on a shared two-core
+# machine.
 @pytest.mark.timeout(360)
 def test_qa_run_serves_the_audit_service_on_kafka_and_postgresql_then_stops_cleanly(
     server_root: Path,
@@ -107,8 +108,12 @@ def test_qa_run_serves_the_audit_service_on_kafka_and_postgresql_then_stops_clea
         )
         assert any(line.startswith("database: PostgreSQL 18") for line in output)
         audit_url = next(line for line in output if line.startswith("audit: API ")).split()[2]
+        addresses = [line for line in output if re.match(r"^\w+: (API )?http://", line)]
+        assert addresses[0].startswith("web: http://127.0.0.1:")  # what people open comes first
+        web_url = addresses[0].split()[1]
+        assert "Who are you?" in httpx.get(f"{web_url}/sign-in", timeout=10).text
         # The demo months were seeded through the API before the stack said it was running.
-        assert any(line.startswith("... Seeding demo audits: 50/") for line in output)
+        assert any(line.startswith("... Seeding the demo history: 50/") for line in output)
         [demo] = [m for line in output if (m := DEMO_LINE.match(line))]
         assert (int(demo.group(2)), int(demo.group(3))) == (int(demo.group(1)), 0)
         USED["qa run demo"] = f"qa run: {demo.group(1)} demo audits seeded in {demo.group(4)}s"
@@ -127,7 +132,7 @@ def test_qa_run_serves_the_audit_service_on_kafka_and_postgresql_then_stops_clea
             "broker": True,
         }
         pids = children(env)
-        assert len(pids) == 6  # Kafka, PostgreSQL and the four services
+        assert len(pids) == 7  # Kafka, PostgreSQL, the four services and the web front
         # Across the four processes: audit -> scheduler -> notifications -> the mail catcher.
         subject = "[Action] Reflective conversation due Monday 9 November 2026 - case CASE-LOCAL-1"
         mail = Path(env["QA_STACK_DIR"]) / "mail"

@@ -3,14 +3,16 @@
 import ast
 import importlib
 import json
+import re
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
 from services.catalogue import BY_NAME
-from shared.asyncapi import asyncapi_document
+from shared.asyncapi import DOCUMENTED_BOOTSTRAP, asyncapi_document
 from shared.events import EVENT_DATA_CLASSES, new_event, serialize
 from tests.factories import every_event_data
 from tooling.documents import (
@@ -28,7 +30,7 @@ APPS = {
 # Written out from the product brief's topic table, not from the services' declarations, so
 # that a wrong declaration cannot make this test agree with it.
 EXPECTED = {
-    "audit": ({"case.events"}, {"audit.graded", "audit.inadequate-found"}),
+    "audit": ({"case.events", "moderation.requested"}, {"audit.graded", "audit.inadequate-found"}),
     "moderation": (
         {"audit.graded"},
         {
@@ -40,7 +42,7 @@ EXPECTED = {
         },
     ),
     "scheduler": (
-        {"audit.inadequate-found", "audit.graded", "moderation.completed"},
+        {"audit.inadequate-found", "audit.graded", "moderation.requested", "moderation.completed"},
         {
             "followup.scheduled",
             "followup.reminder-due",
@@ -92,20 +94,86 @@ def test_schema_check_notices_a_stale_document_and_regenerating_fixes_it(tmp_pat
     assert stale_documents(tmp_path) == ["scheduler.json"]
 
 
-@pytest.mark.parametrize("service", sorted(APPS))
-def test_each_service_serves_its_committed_document(service, tmp_path):
+def served(service: str, tmp_path: Path, bootstrap: str = "127.0.0.1:9", **settings) -> TestClient:
+    """The service's app, not started: nothing connects; the document comes from the
+    subscribers the app wired."""
     create_app, settings_class = APPS[service]
-    settings = settings_class(kafka_bootstrap_servers="127.0.0.1:9", data_dir=tmp_path)
-    # No lifespan: nothing connects; the document comes from the subscribers the app wired.
-    client = TestClient(create_app(settings))
-    served = client.get("/asyncapi.json")
-    assert served.status_code == 200
-    assert served.json() == committed(service)
-    page = client.get("/asyncapi")
-    assert page.status_code == 200
-    assert page.headers["content-type"].startswith("text/html")
-    assert f"{BY_NAME[service].title} AsyncAPI" in page.text
-    assert '"address": "' + sorted(EXPECTED[service][0])[0] + '"' in page.text
+    return TestClient(
+        create_app(settings_class(kafka_bootstrap_servers=bootstrap, data_dir=tmp_path, **settings))
+    )
+
+
+def as_documented(document: dict) -> dict:
+    """`document` with the broker the committed documents name (docker-compose's)."""
+    servers = {
+        name: {**server, "host": DOCUMENTED_BOOTSTRAP}
+        for name, server in document["servers"].items()
+    }
+    return {**document, "servers": servers}
+
+
+@pytest.mark.parametrize("service", sorted(APPS))
+def test_each_service_serves_its_committed_document_naming_its_own_broker(service, tmp_path):
+    answer = served(service, tmp_path).get("/asyncapi.json")
+    assert answer.status_code == 200
+    document = answer.json()
+    assert [server["host"] for server in document["servers"].values()] == ["127.0.0.1:9"]
+    assert as_documented(document) == committed(service)
+
+
+def test_the_committed_documents_name_the_compose_broker():
+    for service in APPS:
+        hosts = [server["host"] for server in committed(service)["servers"].values()]
+        assert hosts == [DOCUMENTED_BOOTSTRAP] == ["kafka:9092"]
+
+
+def test_the_served_document_names_every_bootstrap_server_and_a_secured_broker(tmp_path):
+    secured = served(
+        "audit",
+        tmp_path,
+        bootstrap="kafka-1.council.example:9093,kafka-2.council.example:9093",
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_username="qa-audit",
+        kafka_sasl_password="not-a-real-password",
+    )
+    document = secured.get("/asyncapi.json").json()
+    (server,) = document["servers"].values()
+    assert server["host"] == "kafka-1.council.example:9093,kafka-2.council.example:9093"
+    assert server["protocol"] == "kafka-secure"
+    assert "not-a-real-password" not in json.dumps(document)
+    page = BeautifulSoup(secured.get("/asyncapi").text, "html.parser")
+    assert "kafka-1.council.example:9093" in page.select_one("#servers + table").get_text()
+
+
+@pytest.mark.parametrize("service", sorted(APPS))
+def test_the_html_view_is_readable_with_no_script_and_no_other_host(service, tmp_path):
+    client = served(service, tmp_path)
+    answer = client.get("/asyncapi")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    page = BeautifulSoup(answer.text, "html.parser")
+    assert page.find("h1").get_text() == f"{BY_NAME[service].title} AsyncAPI"
+    assert page.find_all("script") == []
+    assert page.find_all(attrs={"src": True}) == []
+    links = [a["href"] for a in page.find_all(href=True)]
+    assert links
+    assert [link for link in links if re.match(r"^([a-z]+:)?//", link, re.IGNORECASE)] == []
+    for pre in page.find_all("pre"):
+        pre.decompose()  # the document's own content may name URLs; the page itself names none
+    assert not re.search(r"https?://", str(page))
+    document = client.get("/asyncapi.json").json()
+    consumes, publishes = EXPECTED[service]
+    rows = {
+        (row.find_all("td")[0].get_text(), row.find_all("td")[1].get_text())
+        for row in page.select("#operations + table tbody tr")
+    }
+    assert rows >= {("Receives", t) for t in consumes} | {("Sends", t) for t in publishes}
+    ids = {element["id"] for element in page.find_all(id=True)}
+    assert all(link.removeprefix("#") in ids for link in links if link.startswith("#")), (
+        "every link within the page leads somewhere"
+    )
+    schema = next(iter(document["components"]["schemas"]))
+    assert page.find(id=f"schema-{schema}") is not None
 
 
 @pytest.mark.parametrize("service", sorted(APPS))

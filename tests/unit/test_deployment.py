@@ -152,10 +152,141 @@ def test_notifications_send_their_email_to_the_compose_mail_catcher():
     assert "mailpit" in COMPOSE["services"]["notifications"]["depends_on"]
 
 
+# --- the web front ---------------------------------------------------------------------------
+
+VARIABLE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+
+
+def interpolated(value: object, variables: dict[str, str]) -> str:
+    """`value` as compose interpolates it from `variables` (${X}, ${X:-d}, ${X-d}, ${X:?m})."""
+
+    def one(found: re.Match[str]) -> str:
+        name, how, word = found[1], found[2], found[3]
+        given = variables.get(name)
+        unset = given is None or (given == "" and how is not None and how.startswith(":"))
+        if how in (":?", "?") and unset:
+            raise KeyError(f"required variable {name} is missing a value: {word}")
+        if how in (":-", "-") and unset:
+            return word
+        return given or ""
+
+    return VARIABLE.sub(one, str(value))
+
+
+PRODUCTION = {
+    "SESSION_SECRET": "a-long-random-string-for-this-test",
+    "OIDC_ISSUER_URL": "https://login.council.example/v2.0",
+    "OIDC_CLIENT_ID": "qa-platform",
+    "OIDC_CLIENT_SECRET": "from-the-identity-provider",
+    "LOCAL_SIGNIN_KEY_DIR": "",
+}
+"""What an operator sets for production sign-in (in a .env file or the environment)."""
+
+
+def web_environment(variables: dict[str, str]) -> dict[str, str]:
+    return {
+        name: interpolated(value, variables)
+        for name, value in COMPOSE["services"]["web"]["environment"].items()
+    }
+
+
+def test_the_web_front_runs_from_the_one_image_with_settings_it_really_reads():
+    from services.web.settings import WebSettings
+
+    spec = COMPOSE["services"]["web"]
+    assert spec["command"] == ["python", "-m", "services.web"]
+    assert (ROOT / "services" / "web" / "__main__.py").exists()
+    assert (spec["image"], spec["build"]) == (
+        COMPOSE["services"]["audit"]["image"],
+        {"context": ".", "dockerfile": "deploy/Dockerfile"},
+    )
+    environment = spec["environment"]
+    assert [v for v in environment if v.lower() not in WebSettings.model_fields] == []
+    port = environment["HTTP_PORT"]
+    assert port == WebSettings.model_fields["http_port"].default == 8005
+    assert spec["ports"] == [f"{port}:{port}"]
+    assert "healthcheck" in spec
+
+
+def test_the_web_front_calls_each_service_where_compose_serves_it():
+    environment = COMPOSE["services"]["web"]["environment"]
+    for service in sorted(MONITORED):
+        port = COMPOSE["services"][service]["environment"]["HTTP_PORT"]
+        assert environment[f"{service.upper()}_API_URL"] == f"http://{service}:{port}"
+        assert COMPOSE["services"]["web"]["depends_on"][service] == {"condition": "service_healthy"}
+
+
+def test_the_session_secret_must_be_set_and_no_default_is_shipped():
+    secret = COMPOSE["services"]["web"]["environment"]["SESSION_SECRET"]
+    assert re.fullmatch(r"\$\{SESSION_SECRET:\?[^}]+\}", secret), secret
+    with pytest.raises(KeyError, match="SESSION_SECRET"):
+        web_environment({})
+    with pytest.raises(KeyError, match="SESSION_SECRET"):
+        web_environment({"SESSION_SECRET": ""})
+
+
+def test_the_web_front_signs_in_locally_by_default_with_the_keys_the_services_trust():
+    from services.web.settings import WebSettings
+
+    folder = COMPOSE["services"]["auth-keys"]["volumes"][0].split(":")[1]
+    spec = COMPOSE["services"]["web"]
+    assert f"auth-keys:{folder}:ro" in spec["volumes"]
+    assert spec["depends_on"]["auth-keys"] == {"condition": "service_completed_successfully"}
+    environment = web_environment({"SESSION_SECRET": "a-long-random-string-for-this-test"})
+    assert environment["LOCAL_SIGNIN_KEY_DIR"] == folder
+    settings = WebSettings(**{name.lower(): value for name, value in environment.items()})
+    assert settings.local_signin_key_dir == Path(folder)
+    assert not settings.oidc_issuer_url
+    assert settings.secure_cookies is True
+
+
+def test_production_sign_in_is_openid_connect_from_variables():
+    environment = COMPOSE["services"]["web"]["environment"]
+    for name in ("OIDC_ISSUER_URL", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"):
+        assert environment[name] == f"${{{name}:-}}", name
+    production = web_environment(PRODUCTION)
+    assert production["OIDC_ISSUER_URL"] == "https://login.council.example/v2.0"
+    assert production["LOCAL_SIGNIN_KEY_DIR"] == ""
+
+
+def test_the_web_front_starts_with_openid_connect_when_local_sign_in_is_emptied(monkeypatch):
+    from services.web.settings import WebSettings
+
+    production = web_environment(PRODUCTION)
+    for name, value in production.items():
+        monkeypatch.setenv(name, str(value))
+    settings = WebSettings()  # type: ignore[call-arg]
+    assert settings.oidc_issuer_url == "https://login.council.example/v2.0"
+    assert settings.local_signin_key_dir is None
+
+
+def test_email_links_open_the_web_front_at_its_public_address():
+    record = COMPOSE["services"]["notifications"]["environment"]["RECORD_BASE_URL"]
+    port = COMPOSE["services"]["web"]["environment"]["HTTP_PORT"]
+    assert interpolated(record, {}) == f"http://localhost:{port}"
+    assert COMPOSE["services"]["web"]["ports"] == [f"{port}:{port}"]
+    public = "https://qa.council.example"
+    assert interpolated(record, {"WEB_PUBLIC_URL": public}) == public
+
+
+def test_the_interpolation_above_reads_variables_as_compose_does():
+    assert interpolated("${A:-x}", {}) == "x"
+    assert interpolated("${A:-x}", {"A": ""}) == "x"
+    assert interpolated("${A-x}", {"A": ""}) == ""
+    assert interpolated("${A-x}", {}) == "x"
+    assert interpolated("a${A}b", {"A": "1"}) == "a1b"
+    with pytest.raises(KeyError):
+        interpolated("${A:?say}", {"A": ""})
+
+
 def test_the_image_installs_the_package_as_a_non_root_user():
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
-    instructions = [line.split(None, 1) for line in dockerfile.splitlines() if line[:1].isalpha()]
+    every = [line.split(None, 1) for line in dockerfile.splitlines() if line[:1].isalpha()]
+    stages = [i for i, (keyword, _) in enumerate(every) if keyword == "FROM"]
+    assert every[stages[0]] == ["FROM", "node:20-slim AS web-assets"]  # the web front's assets
+    instructions = every[stages[-1] :]  # the image itself
     assert instructions[0] == ["FROM", "python:3.11-slim"]
+    assert ["COPY", "--from=web-assets /web/static ./services/web/static"] in instructions
     assert ["RUN", "pip install . && rm -rf /app"] in instructions
     users = [arg for keyword, arg in instructions if keyword == "USER"]
     assert users
@@ -164,11 +295,14 @@ def test_the_image_installs_the_package_as_a_non_root_user():
         line for line in (ROOT / ".dockerignore").read_text().splitlines() if line[:1] != "#"
     ]
     assert ignored[0] == "*"  # everything is left out unless named below
-    for keyword, arg in instructions:
-        if keyword == "COPY":
-            source = arg.split()[0]
-            assert (ROOT / source).exists(), source
-            assert f"!{source.rstrip('/')}/" in ignored or f"!{source}" in ignored, source
+    for keyword, arg in every:
+        if keyword == "COPY" and not arg.startswith("--from="):
+            for source in arg.split()[:-1]:
+                assert (ROOT / source).exists(), source
+                assert any(
+                    f"!{part}/" in ignored or f"!{part}" in ignored
+                    for part in (source.rstrip("/"), source.split("/")[0])
+                ), source
 
 
 # --- Prometheus -----------------------------------------------------------------------------

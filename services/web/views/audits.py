@@ -1,5 +1,301 @@
-"""Pages of this area (being built)."""
+"""Audits: record one (form, check your answers, confirmation), the list, and one audit's page.
 
-from fastapi import APIRouter
+The form's answers wait in the session as a draft until the auditor confirms them; the draft's
+Idempotency-Key is made once, so a double submit or a resubmit after going back makes one audit.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from services.web.clients.api import ApiError
+from services.web.clients.backends import Services
+from services.web.forms import audit_form
+from services.web.forms.audit_form import Answers, Errors
+from services.web.pages import label, render
+from services.web.session import CsrfChecked, Person, SignedIn
+from shared.calendar import uk_day
+from shared.organisation import Organisation, Role, StaffMember
 
 router = APIRouter()
+DRAFT = "audit_draft"
+PAGE_SIZE = 25
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def posted_form(request: Request) -> dict[str, list[str]]:
+    form = await request.form()
+    return {name: [v for v in form.getlist(name) if isinstance(v, str)] for name in form}
+
+
+Posted = Annotated[dict[str, list[str]], Depends(posted_form)]
+
+
+# --- record an audit ----------------------------------------------------------------------
+
+
+@router.get("/audits/new")
+def new_audit(
+    request: Request,
+    person: Person,
+    services: Services,
+    change: str | None = None,
+    reaudit_of: str | None = None,
+) -> Response:
+    draft = request.session.get(DRAFT)
+    if draft is not None and (change or not draft["submitted"]):
+        return _form(request, person, audit_form.shown(draft["answers"]))
+    answers = audit_form.blank(uk_day(now()))
+    if reaudit_of:
+        answers |= _reaudit_answers(services.audit.audit(reaudit_of))
+    return _form(request, person, answers)
+
+
+@router.post("/audits/new", dependencies=[CsrfChecked])
+def answer(request: Request, person: Person, posted: Posted) -> Response:
+    answers = audit_form.read(posted)
+    if posted.get("action") == ["add_point"]:
+        return _form(request, person, audit_form.shown(answers, extra_point=True))
+    moment = now()
+    organisation: Organisation = request.app.state.organisation
+    errors = audit_form.problems(
+        answers, organisation.teams_by_id, _practitioners(organisation), uk_day(moment)
+    )
+    day = audit_form.graded_day(answers)
+    if errors or day is None:
+        return _form(request, person, audit_form.shown(answers), errors, 422)
+    draft = audit_form.next_draft(
+        request.session.get(DRAFT),
+        audit_form.kept(answers),
+        audit_form.graded_at(day, moment),
+        fresh_key=f"web-{uuid.uuid4().hex}",
+    )
+    if not audit_form.fits_in_cookie(request.session, DRAFT, draft):
+        return _form(request, person, audit_form.shown(answers), audit_form.too_long(answers), 422)
+    request.session[DRAFT] = draft
+    return RedirectResponse("/audits/new/check", status_code=303)
+
+
+@router.get("/audits/new/check")
+def check_answers(request: Request, _person: Person) -> Response:
+    draft = request.session.get(DRAFT)
+    if draft is None:
+        return RedirectResponse("/audits/new", status_code=303)
+    answers = draft["answers"]
+    return render(
+        request,
+        "audits/check.html",
+        title="Check your answers before recording the audit",
+        answers=answers,
+        themes=audit_form.themes_of(answers),
+        graded_on=audit_form.graded_day(answers),
+        organisation=request.app.state.organisation,
+        domains=audit_form.DOMAINS,
+    )
+
+
+@router.post("/audits/new/check", dependencies=[CsrfChecked])
+def record(request: Request, person: Person, services: Services) -> Response:
+    draft = request.session.get(DRAFT)
+    if draft is None:
+        return RedirectResponse("/audits/new", status_code=303)
+    body = audit_form.body(draft["answers"], person.staff_id, draft["graded_at"])
+    try:
+        stored = services.audit.submit(body, draft["key"])
+    except ApiError as error:
+        if error.status != 422:
+            raise
+        errors = audit_form.api_problems(error.fields or {"form": error.detail})
+        if "Idempotency-Key" in error.fields:  # used meanwhile for other answers: a new audit
+            request.session[DRAFT] = draft | {"key": f"web-{uuid.uuid4().hex}"}
+        return _form(request, person, audit_form.shown(draft["answers"]), errors, 422)
+    request.session[DRAFT] = draft | {"submitted": stored["id"]}
+    return RedirectResponse(f"/audits/{stored['id']}/recorded", status_code=303)
+
+
+@router.get("/audits/{audit_id}/recorded")
+def recorded(request: Request, services: Services, audit_id: str) -> Response:
+    audit = services.audit.audit(audit_id)
+    organisation: Organisation = request.app.state.organisation
+    head = organisation.leads_of(audit["service_area"]).head_of_service
+    return render(
+        request,
+        "audits/recorded.html",
+        title="Audit recorded",
+        audit=audit,
+        head_of_service=_name(organisation, head),
+    )
+
+
+def _form(
+    request: Request,
+    person: SignedIn,
+    answers: Answers,
+    errors: Errors | None = None,
+    status: int = 200,
+) -> Response:
+    organisation: Organisation = request.app.state.organisation
+    member = organisation.staff_by_id.get(person.staff_id)
+    return render(
+        request,
+        "audits/new.html",
+        status,
+        title="Record an audit",
+        answers=answers,
+        errors=errors or {},
+        error_list=audit_form.error_list(errors or {}),
+        choices=_choices(organisation),
+        may_audit=member is not None and member.can_audit,
+        domains=audit_form.DOMAINS,
+        max_points=audit_form.MAX_POINTS,
+    )
+
+
+def _choices(organisation: Organisation) -> dict[str, list[dict[str, str]]]:
+    """The options of the form's radios, selects and checkboxes."""
+    teams = sorted(organisation.teams, key=lambda team: team.name)
+    practitioners = sorted(_practitioners(organisation).values(), key=lambda m: m.name)
+    none = [{"value": "", "text": "Not chosen"}]
+    return {
+        "grades": [{"value": grade, "text": label(grade)} for grade in audit_form.GRADES],
+        "teams": none
+        + [{"value": t.id, "text": f"{t.name} ({label(t.service_area)})"} for t in teams],
+        "practitioners": none
+        + [{"value": m.id, "text": f"{m.name} ({m.team})"} for m in practitioners],
+        "themes": [{"value": theme, "text": label(theme)} for theme in audit_form.THEMES],
+    }
+
+
+def _practitioners(organisation: Organisation) -> dict[str, StaffMember]:
+    return {m.id: m for m in organisation.staff if m.role is Role.PRACTITIONER}
+
+
+def _reaudit_answers(earlier: dict[str, Any]) -> Answers:
+    """A re-audit starts from the audit it re-audits: same case, team and practitioner."""
+    return {
+        "audit_kind": "reaudit",
+        "reaudit_of": earlier["id"],
+        "case_id": earlier["case_id"],
+        "team_id": earlier["team_id"],
+        "practitioner_id": earlier["practitioner_id"],
+    }
+
+
+def _name(organisation: Organisation, staff_id: str | None) -> str:
+    member = organisation.staff_by_id.get(staff_id or "")
+    return member.name if member is not None else (staff_id or "")
+
+
+# --- one audit ------------------------------------------------------------------------------
+
+
+@router.get("/audits/{audit_id}")
+def audit_page(request: Request, services: Services, audit_id: str) -> Response:
+    audit = services.audit.audit(audit_id)  # its 403 or 404 is the page's answer
+    organisation: Organisation = request.app.state.organisation
+    team = organisation.teams_by_id.get(audit["team_id"])
+    return render(
+        request,
+        "audits/audit.html",
+        title=f"Audit of {audit['case_id']}",
+        audit=audit,
+        team=team.name if team is not None else audit["team_id"],
+        name=lambda staff_id: _name(organisation, staff_id),
+        domains=audit_form.DOMAINS,
+        moderations=_of_audit(lambda: services.moderation.moderations(audit_id=audit_id), audit_id),
+        followups=_of_audit(lambda: services.scheduler.followups(audit_id=audit_id), audit_id),
+    )
+
+
+def _of_audit(
+    ask: Callable[[], list[dict[str, Any]]], audit_id: str
+) -> list[dict[str, Any]] | None:
+    """The audit's moderations or follow-ups, or None when that service cannot say."""
+    try:
+        found = ask()
+    except ApiError:
+        return None
+    # Only this audit's, even from an API that does not know the filter yet.
+    return [record for record in found if record.get("audit_id") == audit_id]
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    month: str | None = None
+    grade: str | None = None
+    kind: str | None = None
+    service_area: str | None = None
+    team_id: str | None = None
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1
+
+    def filters(self, known: dict[str, list[str]]) -> dict[str, str]:
+        """Only the values the page offers: anything else would be the API's 422."""
+        asked = {name: getattr(self, name) for name in known}
+        return {name: value for name, value in asked.items() if value in known[name]}
+
+
+@router.get("/audits")
+def audits(
+    request: Request, services: Services, query: Annotated[ListQuery, Depends()]
+) -> Response:
+    organisation: Organisation = request.app.state.organisation
+    options = _list_options(organisation, last_months(uk_day(now()), 12))
+    filters = query.filters({name: [o["value"] for o in found] for name, found in options.items()})
+    found = services.audit.audits(
+        **filters, limit=PAGE_SIZE + 1, offset=(query.page - 1) * PAGE_SIZE
+    )
+    return render(
+        request,
+        "audits/list.html",
+        title="Audits",
+        audits=found[:PAGE_SIZE],
+        filters=filters,
+        page=query.page,
+        previous=_page_link(filters, query.page - 1) if query.page > 1 else None,
+        next=_page_link(filters, query.page + 1) if len(found) > PAGE_SIZE else None,
+        options=options,
+        team_names={team.id: team.name for team in organisation.teams},
+    )
+
+
+def _list_options(organisation: Organisation, months: list[str]) -> dict[str, list[dict[str, str]]]:
+    """The filters' choices; a value not among them is not sent to the API."""
+    areas = [leads.service_area.value for leads in organisation.service_areas]
+    teams = sorted(organisation.teams, key=lambda team: team.name)
+    return {
+        "month": [{"value": m, "text": _month_words(m)} for m in months],
+        "grade": [{"value": g, "text": label(g)} for g in audit_form.GRADES],
+        "kind": [{"value": k, "text": label(k)} for k in audit_form.KINDS],
+        "service_area": [{"value": a, "text": label(a)} for a in areas],
+        "team_id": [{"value": t.id, "text": t.name} for t in teams],
+    }
+
+
+def _page_link(filters: dict[str, str], page: int) -> str:
+    return "/audits?" + urlencode(filters | {"page": str(page)})
+
+
+def _month_words(month: str) -> str:
+    return f"{date.fromisoformat(month + '-01'):%B %Y}"
+
+
+def last_months(today: date, count: int) -> list[str]:
+    """`YYYY-MM` of this month and the ones before it, newest first."""
+    year, month = today.year, today.month
+    found = []
+    for _ in range(count):
+        found.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return found

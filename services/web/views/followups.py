@@ -1,5 +1,296 @@
-"""Pages of this area (being built)."""
+"""Follow-ups: the list, one follow-up with its timeline, and recording the conversation."""
 
-from fastapi import APIRouter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
+from math import ceil
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.web.clients.api import ApiError
+from services.web.clients.backends import Services
+from services.web.pages import label, render
+from services.web.session import CsrfChecked, Person
+from shared.calendar import WorkingDayCalendar, uk_day
+from shared.organisation import Organisation, StaffMember
 
 router = APIRouter()
+
+PAGE_SIZE = 25
+STATUSES = ("open", "overdue", "completed", "cancelled")
+# Each field of the conversation form: its name in sentences and the id its errors link to.
+CONVERSATION_FIELDS = {
+    "held_on": ("Date held", "held_on-day"),
+    "attendees": ("Attendees", "attendees"),
+    "agreed_actions": ("Agreed actions", "agreed_actions"),
+}
+TIMELINE_WORDS = {
+    "opened": "Follow-up opened",
+    "two_working_days_before": "Reminder sent: due in two working days",
+    "due_today": "Reminder sent: due today",
+    "overdue": "Escalated as overdue",
+    "reflective conversation held": "Reflective conversation held",
+    "completed": "Completed",
+    "cancelled": "Cancelled",
+}
+
+
+@cache
+def calendar() -> WorkingDayCalendar:
+    return WorkingDayCalendar()
+
+
+def today() -> date:
+    """Today as the council's clocks count it."""
+    return uk_day(datetime.now(UTC))
+
+
+def working_days_phrase(due_on: str | date) -> str:
+    """`3 working days left`, `Due today` or `late by 2 working days`, from today."""
+    due = date.fromisoformat(due_on) if isinstance(due_on, str) else due_on
+    now = today()
+    if due < now:
+        late = max(1, calendar().working_days_between(due, now))
+        return f"late by {late} working day{'' if late == 1 else 's'}"
+    left = calendar().working_days_between(now, due)
+    if left == 0:
+        return "Due today"
+    return f"{left} working day{'' if left == 1 else 's'} left"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list and the links to the others (GOV.UK pagination)."""
+
+    items: list[dict[str, Any]]
+    number: int
+    count: int
+
+    def pagination(self, path: str, query: dict[str, str]) -> dict[str, Any] | None:
+        """The `govukPagination` options, or None when everything fits on one page."""
+        if self.count == 1:
+            return None
+
+        def href(number: int) -> str:
+            return f"{path}?{urlencode({**query, 'page': number})}"
+
+        return {
+            "previous": {"href": href(self.number - 1)} if self.number > 1 else None,
+            "next": {"href": href(self.number + 1)} if self.number < self.count else None,
+            "items": [
+                {"number": n, "href": href(n), "current": n == self.number}
+                for n in range(1, self.count + 1)
+            ],
+        }
+
+
+def page_of(items: list[dict[str, Any]], number: int) -> Page:
+    count = max(1, ceil(len(items) / PAGE_SIZE))
+    number = min(max(1, number), count)
+    return Page(items[(number - 1) * PAGE_SIZE : number * PAGE_SIZE], number, count)
+
+
+def choices(values: Iterable[str], selected: str, anything: str) -> list[dict[str, Any]]:
+    """A filter's `govukSelect` items: "anything" first, then each value in words."""
+    items = [{"value": "", "text": anything}]
+    return items + [{"value": v, "text": label(v), "selected": v == selected} for v in values]
+
+
+def timeline_words(entry: dict[str, Any]) -> str:
+    """What happened, in plain words: `reaudit scheduled` is `Re-audit scheduled`."""
+    what, detail = str(entry["what"]), entry.get("detail") or {}
+    if what.endswith(" scheduled"):
+        words = f"{label(what.removesuffix(' scheduled'))} scheduled"
+    else:
+        words = TIMELINE_WORDS.get(what, label(what))
+    if what == "reflective conversation held" and detail.get("late"):
+        words += " (late)"
+    if what == "completed" and detail.get("outcome"):
+        words += f": {label(detail['outcome'])}"
+    if what == "cancelled" and detail.get("reason"):
+        words += f": {detail['reason']}"
+    return words
+
+
+def area_people(organisation: Organisation, service_area: str) -> list[StaffMember]:
+    """Who may attend an area's conversation: its leads, then the staff of its teams."""
+    leads = organisation.leads_of(service_area)
+    teams = {t.id for t in organisation.teams if t.service_area == service_area}
+    lead_ids = (leads.head_of_service, leads.assistant_director)
+    staff = organisation.staff_by_id
+    members = sorted(
+        (m for m in organisation.staff if m.team in teams and m.id not in lead_ids),
+        key=lambda m: (m.team or "", m.role != "team_manager", m.name),
+    )
+    return [staff[i] for i in lead_ids] + members
+
+
+@router.get("/followups")
+def followups_list(
+    request: Request,
+    person: Person,
+    services: Services,
+    status: Literal["", "open", "overdue", "completed", "cancelled"] = "",
+    service_area: str = "",
+    page: int = 1,
+) -> Response:
+    found = services.scheduler.followups(status=status, service_area=service_area)
+    organisation: Organisation = request.app.state.organisation
+    led = [
+        leads.service_area.value
+        for leads in organisation.service_areas
+        if person.staff_id in (leads.head_of_service, leads.assistant_director)
+    ]
+    areas = led or [leads.service_area.value for leads in organisation.service_areas]
+    shown = page_of(found, page)
+    return render(
+        request,
+        "followups/list.html",
+        title="Follow-ups",
+        page=shown,
+        pagination=shown.pagination("/followups", {"status": status, "service_area": service_area}),
+        statuses=choices(STATUSES, status, "Any status"),
+        areas=choices(areas, service_area, "All your service areas"),
+        staff=organisation.staff_by_id,
+    )
+
+
+class ConversationAnswers(BaseModel):
+    """The conversation form as typed: checked before anything is sent."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    day: str = Field("", alias="held_on-day")
+    month: str = Field("", alias="held_on-month")
+    year: str = Field("", alias="held_on-year")
+    attendees: list[str] = []
+    agreed_actions: str = ""
+
+    @property
+    def actions(self) -> list[str]:
+        return [line.strip() for line in self.agreed_actions.splitlines() if line.strip()]
+
+    def held_on(self) -> date | None:
+        try:
+            return date(int(self.year), int(self.month), int(self.day))
+        except ValueError:
+            return None
+
+    def problems(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        held = self.held_on()
+        if not (self.day or self.month or self.year):
+            errors["held_on"] = "Enter the date the conversation was held"
+        elif held is None or len(self.year) != 4:
+            errors["held_on"] = "The date the conversation was held must be a real date"
+        elif held > today():
+            errors["held_on"] = "The date the conversation was held must be today or in the past"
+        if not self.attendees:
+            errors["attendees"] = "Select who attended the conversation"
+        if not self.actions:
+            errors["agreed_actions"] = "Enter at least one agreed action"
+        return errors
+
+
+def _followup_page(
+    request: Request,
+    person: Person,
+    followup: dict[str, Any],
+    answers: ConversationAnswers | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    organisation: Organisation = request.app.state.organisation
+    leads = organisation.leads_of(followup["service_area"])
+    can_record = (
+        followup["status"] == "open"
+        and followup["step"] == "reflective_conversation"
+        and leads.head_of_service == person.staff_id
+    )
+    recorded = request.query_params.get("recorded") == "conversation"
+    return render(
+        request,
+        "followups/followup.html",
+        status_code,
+        title=f"Follow-up for case {followup['case_id']}",
+        followup=followup,
+        staff=organisation.staff_by_id,
+        attendee_names=[
+            organisation.staff_by_id[i].name if i in organisation.staff_by_id else i
+            for i in followup["attendees"]
+        ],
+        timeline=[(entry["at"], timeline_words(entry)) for entry in followup["timeline"]],
+        can_record=can_record,
+        people=area_people(organisation, followup["service_area"]) if can_record else [],
+        answers=answers or ConversationAnswers(),
+        errors=errors or {},
+        links={f: CONVERSATION_FIELDS[f][1] for f in errors or {} if f in CONVERSATION_FIELDS},
+        recorded=recorded,
+        phrase=working_days_phrase,
+    )
+
+
+@router.get("/followups/{followup_id}")
+def followup_page(
+    request: Request, followup_id: str, person: Person, services: Services
+) -> Response:
+    return _followup_page(request, person, services.scheduler.followup(followup_id))
+
+
+@router.post("/followups/{followup_id}/conversation", dependencies=[CsrfChecked])
+def record_conversation(
+    request: Request,
+    followup_id: str,
+    answers: Annotated[ConversationAnswers, Form()],
+    person: Person,
+    services: Services,
+) -> Response:
+    errors = answers.problems()
+    held = answers.held_on()
+    if not errors and held is not None:
+        body = {
+            "held_on": held.isoformat(),
+            "recorded_by": person.staff_id,
+            "attendees": answers.attendees,
+            "agreed_actions": answers.actions,
+        }
+        try:
+            services.scheduler.record_conversation(followup_id, body)
+        except ApiError as refused:
+            if refused.status not in (409, 422):
+                raise
+            return _refused(request, person, services, followup_id, answers, refused)
+        location = f"/followups/{followup_id}?recorded=conversation"
+        return RedirectResponse(location, status_code=303)
+    followup = services.scheduler.followup(followup_id)
+    return _followup_page(request, person, followup, answers, errors, 422)
+
+
+def _refused(
+    request: Request,
+    person: Person,
+    services: Services,
+    followup_id: str,
+    answers: ConversationAnswers,
+    refused: ApiError,
+) -> Response:
+    """The API's refusal on the page: a broken rule at its field, a conflict above the form."""
+    if refused.status == 409:
+        errors = {"conversation": "A different reflective conversation was already recorded"}
+    else:
+        errors = {
+            field: _sentence(field, message) for field, message in refused.fields.items()
+        } or {"conversation": refused.detail}
+    followup = services.scheduler.followup(followup_id)
+    return _followup_page(request, person, followup, answers, errors, refused.status)
+
+
+def _sentence(field: str, message: str) -> str:
+    if field in CONVERSATION_FIELDS:
+        return f"{CONVERSATION_FIELDS[field][0]}: {message}"
+    return message[:1].upper() + message[1:]

@@ -1,16 +1,109 @@
-"""*My work*: what waits for the signed-in person, by what they do."""
+"""*My work*: what waits for the signed-in person, by what they do.
+
+Roles only choose which sections to show; what each section lists is what the APIs let the
+person see. A section whose API fails says so and the rest of the page still shows.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from services.web.clients.backends import Services
+from services.web.clients.api import ApiError
+from services.web.clients.backends import Backends, Services
 from services.web.pages import render
 from services.web.session import Person
+from services.web.views.followups import working_days_phrase
+from services.web.views.moderation import RATE_SETTERS, roles_of
+from shared.auth import AccessRole
 
 router = APIRouter()
+
+Rows = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One heading of My work: what kind of rows it lists, the rows, or why it cannot."""
+
+    title: str
+    kind: str
+    rows: Rows = field(default_factory=list)
+    failed: bool = False
+    more: str | None = None
+
+
+def _section(title: str, kind: str, fetch: Callable[[], Rows], more: str | None = None) -> Section:
+    try:
+        return Section(title, kind, fetch() or [], more=more)
+    except ApiError as failure:
+        if failure.status == 401:
+            raise  # the session's token is no longer accepted: sign in again
+        return Section(title, kind, failed=True, more=more)
+
+
+def _with_time_left(followups: Rows) -> Rows:
+    return [{**f, "time_left": working_days_phrase(f["due_on"])} for f in followups or []]
+
+
+def sections_for(roles: frozenset[AccessRole], me: str, services: Backends) -> list[Section]:
+    """The sections a person's roles call for, in the order they are most likely to act."""
+    audit, wanted = services.audit, []
+    if AccessRole.HEAD_OF_SERVICE in roles:
+        wanted.append(
+            _section(
+                "Follow-ups in your service areas",
+                "followups",
+                lambda: _with_time_left(services.scheduler.followups(status="open")),
+                more="/followups?status=open",
+            )
+        )
+    if AccessRole.ASSISTANT_DIRECTOR in roles:
+        wanted.append(
+            _section(
+                "Escalations",
+                "followups",
+                lambda: _with_time_left(services.scheduler.followups(status="overdue")),
+                more="/followups?status=overdue",
+            )
+        )
+    if AccessRole.MODERATOR in roles:
+        wanted.append(
+            _section(
+                "Moderations waiting for you",
+                "moderations",
+                lambda: services.moderation.moderations(moderator=me, status="open"),
+                more="/moderations?status=open",
+            )
+        )
+    if AccessRole.AUDITOR in roles:
+        wanted.append(
+            _section("Your audits", "audits", lambda: audit.audits(auditor_id=me, limit=10))
+        )
+    if AccessRole.TEAM_MANAGER in roles:
+        wanted.append(
+            _section("Audits of your cases", "audits", lambda: audit.audits(team_manager_id=me))
+        )
+    if AccessRole.PRACTITIONER in roles:
+        wanted.append(
+            _section("Audits of your cases", "audits", lambda: audit.audits(practitioner_id=me))
+        )
+    return wanted
 
 
 @router.get("/")
 def my_work(request: Request, person: Person, services: Services) -> Response:
     inbox = services.notifications.inbox(person.staff_id, limit=5)
-    return render(request, "my_work.html", title="My work", unread=inbox["unread"])
+    roles = roles_of(request, person)
+    sections = sections_for(roles, person.staff_id, services)
+    return render(
+        request,
+        "my_work.html",
+        title="My work",
+        unread=inbox["unread"],
+        sections=sections,
+        sets_rates=not roles.isdisjoint(RATE_SETTERS),
+        staff=request.app.state.organisation.staff_by_id,
+    )

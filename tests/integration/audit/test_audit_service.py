@@ -14,10 +14,15 @@ from services.audit.handlers import submit_audit
 from services.audit.settings import AuditSettings
 from shared.db import create_db_engine, transaction
 from shared.events import CaseOpened, new_event, serialize
-from shared.events.topics import AUDIT_GRADED, AUDIT_INADEQUATE_FOUND, CASE_EVENTS
+from shared.events.topics import (
+    AUDIT_GRADED,
+    AUDIT_INADEQUATE_FOUND,
+    CASE_EVENTS,
+    MODERATION_REQUESTED,
+)
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
-from tests.factories import unique_case
+from tests.factories import moderation_requested, unique_case
 from tests.integration.kafka_tools import eventually, read_all
 from tests.tokens import bearer
 from tooling.localstack.topics import ensure_topics
@@ -270,6 +275,37 @@ async def test_case_register_defaults_the_team_fields_and_dead_letters_malformed
     ) == ("FS-SOUTH", "family_safeguarding", "S0024", "S0023")
     [dead] = await read_all(kafka_bootstrap, f"{CASE_EVENTS}.dlq", 1, key=case.encode())
     assert dict(dead.headers)["dlq-reason"].startswith(b"malformed event:")
+
+
+async def test_the_moderator_assigned_on_kafka_may_then_open_the_audit(
+    audit_service, kafka_bootstrap
+):
+    posted = await audit_service.post("/audits", json=audit_body(unique_case()))
+    assert posted.status_code == 201, posted.text
+    audit = posted.json()
+    path = f"/audits/{audit['id']}"
+    moderator = {"headers": bearer("S0018")}  # a service manager, no lead of early_help
+    assert (await audit_service.get(path, **moderator)).status_code == 403
+    assert (await audit_service.get("/audits", **moderator)).json() == []
+    requested = new_event(
+        moderation_requested(audit["id"], "S0018", case_id=audit["case_id"]),
+        source="/qa/moderation",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            MODERATION_REQUESTED, serialize(requested), key=audit["case_id"].encode()
+        )
+    finally:
+        await producer.stop()
+
+    async def opens() -> bool:
+        return (await audit_service.get(path, **moderator)).status_code == 200
+
+    await eventually(opens, what="the moderator to be able to open the audit")
+    listed = (await audit_service.get("/audits", **moderator)).json()
+    assert [a["id"] for a in listed] == [audit["id"]]
 
 
 async def test_an_audit_committed_before_a_restart_is_published_once_after_it(

@@ -21,6 +21,7 @@ from shared.db import create_db_engine, transaction
 from shared.http import LimitRequestSize
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
+from shared.visibility import AuditPeople, require_visible
 from tests.tokens import ISSUER, bearer, service_bearer
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -40,6 +41,7 @@ def client(engine):
 
     @router.get("/audits/{audit_id}")
     async def one(audit_id: str, caller: CurrentCaller) -> dict[str, object]:
+        require_visible(caller, AuditPeople("early_help", auditor_id="S0003"), "this audit")
         return {"id": audit_id, "case_id": "CASE-1", "read_by": caller.id}
 
     @router.get("/audits")
@@ -92,10 +94,16 @@ def test_missing_and_bad_tokens_answer_401_with_a_clear_message(client):
 
 
 def test_the_wrong_role_answers_403_naming_the_roles_needed(client):
-    practitioner = client.get("/audits/A1", headers=bearer("S0006"))
+    practitioner = client.post("/audits", json={"note": "mine"}, headers=bearer("S0006"))
     assert practitioner.status_code == 403
-    assert "needs one of these roles" in practitioner.json()["detail"]
+    assert practitioner.json()["detail"] == "POST /audits needs one of these roles: auditor"
     assert client.get("/audits/A1", headers=bearer("S0003")).json()["read_by"] == "S0003"
+
+
+def test_a_record_out_of_the_callers_scope_answers_403_saying_why(client):
+    refused = client.get("/audits/A1", headers=bearer("S0006"))
+    assert refused.status_code == 403
+    assert "not yours to see" in refused.json()["detail"]
 
 
 def test_a_route_without_a_declared_permission_is_refused_to_everyone(client):

@@ -6,11 +6,14 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from services.audit.app import create_app
+from services.audit.app import create_app, event_handlers
 from services.audit.settings import AuditSettings
+from shared.events import new_event
 from shared.events.vocabulary import AuditDomain
+from shared.inbox import process_once
 from shared.migrations import upgrade
-from tests.tokens import bearer
+from tests.factories import moderation_requested
+from tests.tokens import bearer, service_bearer
 
 DOMAINS = [domain.value for domain in AuditDomain]
 
@@ -93,3 +96,89 @@ def test_grade_statistics_refuse_a_range_that_ends_before_it_starts(client):
         422,
         {"detail": "to_month is before from_month"},
     )
+
+
+def moderated_by(client, audit: dict, moderator: str) -> None:
+    """What the moderation service says when it assigns the audit (ModerationRequested)."""
+    data = moderation_requested(audit["id"], moderator, case_id=audit["case_id"])
+    event = new_event(data, source="/qa/moderation")
+    for _ in range(2):  # redelivered: learnt once
+        process_once(
+            client.app.state.runtime.engine, "qa-audit", event, event_handlers()[type(data)]
+        )
+
+
+@pytest.fixture
+def early_help_audit(client) -> dict:
+    """S0003's audit of an EH-NORTH case (practitioner S0006, team manager S0005), moderated by
+    S0018."""
+    posted = client.post("/audits", json=body())
+    assert posted.status_code == 201, posted.text
+    audit = posted.json()
+    moderated_by(client, audit, "S0018")
+    return audit
+
+
+SEE_IT = {
+    "S0003": "its auditor and the area's Head of Service",
+    "S0006": "the case's practitioner",
+    "S0005": "the case's team manager",
+    "S0018": "the moderator assigned",
+    "S0001": "the area's assistant director",
+    "S9001": "an admin",
+}
+DO_NOT = {
+    "S0007": "another practitioner of the team",
+    "S0009": "another team's manager",
+    "S0032": "a moderator not assigned to it",
+    "S0045": "another area's Head of Service",
+    "S0002": "another area's assistant director",
+}
+
+
+def test_an_audit_opens_for_the_people_the_rule_names_and_no_one_else(client, early_help_audit):
+    path = f"/audits/{early_help_audit['id']}"
+    opened = {who: client.get(path, headers=bearer(who)).status_code for who in SEE_IT | DO_NOT}
+    assert opened == dict.fromkeys(SEE_IT, 200) | dict.fromkeys(DO_NOT, 403)
+    assert client.get(path, headers=service_bearer()).status_code == 200
+    refused = client.get(path, headers=bearer("S0045"))
+    assert refused.json() == {
+        "detail": "this audit is not yours to see: its audit does not name you and early_help "
+        "is not one of your service areas"
+    }
+
+
+def test_an_unknown_audit_answers_404_whoever_asks(client):
+    missing = client.get("/audits/AUD-none", headers=bearer("S0006"))
+    assert (missing.status_code, missing.json()) == (404, {"detail": "no audit 'AUD-none'"})
+
+
+def test_the_list_holds_only_the_audits_the_caller_may_see(client, early_help_audit):
+    other_area = client.post(
+        "/audits",
+        json=body("good", auditor_id="S0009", team_id="AI-NORTH", practitioner_id="S0020"),
+        headers=bearer("S0009"),
+    )
+    assert other_area.status_code == 201, other_area.text
+    both = {early_help_audit["id"], other_area.json()["id"]}
+
+    def listed(who: str) -> set[str]:
+        return {a["id"] for a in client.get("/audits", headers=bearer(who)).json()}
+
+    assert listed("S9001") == listed("S0001") == both  # S0001 leads both areas
+    assert listed("S0003") == listed("S0006") == listed("S0018") == {early_help_audit["id"]}
+    assert listed("S0009") == listed("S0019") == listed("S0020") == {other_area.json()["id"]}
+    assert listed("S0007") == listed("S0045") == listed("S0032") == set()
+
+
+def test_my_work_filters_find_audits_by_their_people_and_case(client, early_help_audit):
+    mine = early_help_audit["id"]
+    for name, value in (
+        ("auditor_id", "S0003"),
+        ("practitioner_id", "S0006"),
+        ("team_manager_id", "S0005"),
+        ("case_id", early_help_audit["case_id"]),
+    ):
+        found = client.get("/audits", params={name: value}, headers=bearer("S0006"))
+        assert [a["id"] for a in found.json()] == [mine], name
+        assert client.get("/audits", params={name: "S0999"}).json() == [], name

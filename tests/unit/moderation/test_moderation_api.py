@@ -16,7 +16,7 @@ from shared.inbox import process_once
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
 from tests.factories import audit_graded
-from tests.tokens import bearer
+from tests.tokens import bearer, service_bearer
 
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
 POLICY = SamplingPolicy(default_rate=0.25, window=20, threshold=0.3, raised_rate=0.5)
@@ -102,3 +102,56 @@ def test_a_recorded_moderation_is_replayed_to_its_request_and_409_to_another(cli
         409,
         {"detail": "already moderated by another request"},
     )
+
+
+@pytest.fixture
+def early_help(client) -> dict:
+    """A moderation of S0001's Early Help audit of S0006's case (team manager S0005); the least
+    loaded moderator who is not its auditor is S0002, who leads other areas, not this one."""
+    engine = client.app.state.runtime.engine
+    handlers = event_handlers(ModerationContext(load_organisation(), POLICY, FixedClock(NOW)))
+    data = audit_graded(
+        "CASE-EH",
+        "inadequate",
+        "AUD-EH",
+        service_area="early_help",
+        team_id="EH-NORTH",
+        auditor_id="S0001",
+        practitioner_id="S0006",
+        team_manager_id="S0005",
+    )
+    process_once(engine, "qa-moderation", new_event(data, source="/tests"), handlers[type(data)])
+    [found] = client.get(
+        "/moderations", params={"audit_id": "AUD-EH"}, headers=bearer("S9001")
+    ).json()
+    assert found["moderator_id"] == "S0002"
+    return found
+
+
+SEE_IT = ("S0001", "S0006", "S0005", "S0002", "S0003", "S9001")
+"""Its auditor (and the area's AD), practitioner, team manager, moderator, HoS, an admin."""
+DO_NOT = ("S0007", "S0004", "S0009", "S0045")
+"""Another practitioner, a moderator not assigned, another team's manager, another area's HoS."""
+
+
+def test_a_moderation_opens_for_the_people_of_its_audit_and_no_one_else(client, early_help):
+    path = f"/moderations/{early_help['id']}"
+    opened = {who: client.get(path, headers=bearer(who)).status_code for who in SEE_IT + DO_NOT}
+    assert opened == dict.fromkeys(SEE_IT, 200) | dict.fromkeys(DO_NOT, 403)
+    assert client.get(path, headers=service_bearer()).status_code == 200
+    assert (early_help["practitioner_id"], early_help["team_manager_id"]) == ("S0006", "S0005")
+
+
+def test_the_queue_holds_only_the_moderations_the_caller_may_see(client, moderation, early_help):
+    def listed(who: str, **params: str) -> set[str]:
+        found = client.get("/moderations", params=params, headers=bearer(who)).json()
+        return {m["audit_id"] for m in found}
+
+    # AUD-1 is family_safeguarding, audited by S0003 and moderated by S0001.
+    assert listed("S9001") == listed("S0001") == {"AUD-1", "AUD-EH"}
+    assert listed("S0002") == {"AUD-1", "AUD-EH"}  # leads family_safeguarding; moderates AUD-EH
+    assert listed("S0006") == listed("S0005") == {"AUD-EH"}
+    assert listed("S0003") == {"AUD-1", "AUD-EH"}  # audited AUD-1; leads early_help
+    assert listed("S0004") == listed("S0045") == set()
+    assert listed("S0001", audit_id="AUD-1") == {"AUD-1"}
+    assert listed("S0006", audit_id="AUD-1") == set()

@@ -39,6 +39,7 @@ from shared.events.vocabulary import (
     ServiceArea,
 )
 from shared.organisation import Role, StaffMember
+from shared.visibility import AuditPeople
 from tests.factories import audit_graded
 
 OUT, G, RI, INAD = Grade.OUTSTANDING, Grade.GOOD, Grade.REQUIRES_IMPROVEMENT, Grade.INADEQUATE
@@ -104,6 +105,21 @@ def test_an_inadequate_audit_goes_to_the_least_loaded_moderator_and_is_requested
         reason=ModerationReason.INADEQUATE,
         requested_at=NOW,
     )
+
+
+def test_a_moderation_is_seen_by_the_people_of_its_audit_and_its_moderator():
+    pool = [person("S0002", Role.SERVICE_MANAGER)]
+    audit = audit_graded("CASE-1", "inadequate", "AUD-1", service_area="early_help")
+    requested = assign(audit, 0.0, pool, {}, moderation_id="MOD-1", now=NOW)
+    assert requested is not None
+    assert requested.moderation.people == AuditPeople(
+        "early_help",
+        auditor_id=audit.auditor_id,
+        practitioner_id=audit.practitioner_id,
+        team_manager_id=audit.team_manager_id,
+        moderator_ids=frozenset({"S0002"}),
+    )
+    assert open_moderation().people.practitioner_id is None  # requested before it was kept
 
 
 def test_an_audit_outside_the_sample_is_not_moderated():

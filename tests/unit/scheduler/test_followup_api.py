@@ -20,8 +20,8 @@ from shared.events import EventData, InadequateFound, new_event
 from shared.inbox import process_once
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
-from tests.factories import audit_graded
-from tests.tokens import bearer
+from tests.factories import audit_graded, moderation_requested
+from tests.tokens import bearer, service_bearer
 
 HEAD_OF_SERVICE, AUDITOR = "S0003", "S0004"
 GRADED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -81,6 +81,8 @@ def graded() -> EventData:
         "inadequate",
         "AUD-1",
         auditor_id=AUDITOR,
+        practitioner_id="S0006",
+        team_manager_id="S0005",
         service_area="early_help",
         team_id="EH-NORTH",
         graded_at=GRADED,
@@ -136,3 +138,68 @@ def test_the_overdue_list_holds_open_followups_past_their_due_day(scheduler):
     assert (late["id"], late["status"], late["overdue"]) == (scheduler.followup_id(), "open", True)
     listed = scheduler.client.get("/followups", params={"service_area": "early_help"}).json()
     assert [f["overdue"] for f in listed] == [True]
+
+
+SEE_IT = ("S0004", "S0006", "S0005", "S0018", "S0003", "S0001", "S9001")
+"""Its audit's auditor, practitioner, team manager and moderator; the area's HoS and AD; admin."""
+DO_NOT = ("S0007", "S0032", "S0009", "S0045", "S0002")
+"""Another practitioner, a moderator not assigned, another team's manager, other areas' leads."""
+
+
+def opened(scheduler: Scheduler, *people: str) -> dict[str, int]:
+    path = f"/followups/{scheduler.followup_id()}"
+    return {who: scheduler.client.get(path, headers=bearer(who)).status_code for who in people}
+
+
+def test_a_followup_opens_for_the_people_of_its_audit_and_no_one_else(scheduler):
+    scheduler.deliver(graded())
+    scheduler.deliver(moderation_requested("AUD-1", "S0018", case_id="CASE-1"))
+    assert opened(scheduler, *SEE_IT, *DO_NOT) == (
+        dict.fromkeys(SEE_IT, 200) | dict.fromkeys(DO_NOT, 403)
+    )
+    machine = scheduler.client.get(
+        f"/followups/{scheduler.followup_id()}", headers=service_bearer()
+    )
+    assert machine.status_code == 200
+    refused = scheduler.client.get(f"/followups/{scheduler.followup_id()}", headers=bearer("S0045"))
+    assert refused.json() == {
+        "detail": "this follow-up is not yours to see: its audit does not name you and "
+        "early_help is not one of your service areas"
+    }
+
+
+def test_before_the_audits_people_are_known_only_its_areas_leads_see_the_followup(scheduler):
+    assert opened(scheduler, "S0003", "S0001", "S0004", "S0006") == {
+        "S0003": 200,
+        "S0001": 200,
+        "S0004": 403,
+        "S0006": 403,
+    }
+    scheduler.deliver(graded())
+    assert opened(scheduler, "S0004", "S0006") == {"S0004": 200, "S0006": 200}
+
+
+def test_the_list_holds_only_the_followups_the_caller_may_see(scheduler):
+    scheduler.deliver(graded())
+    scheduler.deliver(moderation_requested("AUD-1", "S0018", case_id="CASE-1"))
+    scheduler.deliver(
+        InadequateFound(
+            case_id="CASE-2",
+            audit_id="AUD-2",
+            service_area="care_leavers",
+            team_id="CL-NORTH",
+            graded_at=GRADED,
+            found_by="auditor",
+        )
+    )
+
+    def listed(who: str, **params: str) -> set[str]:
+        found = scheduler.client.get("/followups", params=params, headers=bearer(who)).json()
+        return {f["audit_id"] for f in found}
+
+    assert listed("S9001") == listed("S0002") | listed("S0001") == {"AUD-1", "AUD-2"}
+    assert listed("S0006") == listed("S0018") == listed("S0003") == {"AUD-1"}
+    assert listed("S0059") == listed("S0002") == {"AUD-2"}
+    assert listed("S0007") == listed("S0045") == set()
+    assert listed("S9001", audit_id="AUD-2") == {"AUD-2"}
+    assert listed("S0006", service_area="care_leavers") == set()  # filtered, not refused

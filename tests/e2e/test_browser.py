@@ -1,0 +1,199 @@
+"""People's journeys through the web front in a real browser, against the running services."""
+
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from shared.calendar import uk_day
+from shared.organisation import load_organisation
+from tests.conftest import USED
+from tests.e2e.browser import SCREENSHOTS, Visitor, launch, visitor
+from tests.e2e.conftest import System, wait_for
+
+CHECKED: dict[str, Visitor] = {}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    yield from launch()
+    pages = sum(len(v.checked) for v in CHECKED.values())
+    serious = sum(len(found) for v in CHECKED.values() for found in v.violations.values())
+    foreign = sum(
+        len(v.requests) - len([u for u in v.requests if v._own(u)]) for v in CHECKED.values()
+    )
+    USED["browser"] = (
+        f"browser: {pages} pages checked in Chromium over {len(CHECKED)} journeys; axe-core "
+        f"serious/critical violations {serious}; requests to other hosts {foreign}; "
+        f"screenshots under {SCREENSHOTS}"
+    )
+
+
+def person(
+    browser: Browser, system: System, request: pytest.FixtureRequest, **options: bool
+) -> Visitor:
+    assert system.web is not None
+    found = visitor(browser, system.web.url, request.node.name, **options)
+    CHECKED[request.node.name] = found
+    return found
+
+
+def test_a_head_of_service_signs_in_and_sees_my_work(browser, system, request):
+    head = person(browser, system, request)
+    head.go("/")
+    expect(head.page.get_by_role("heading", level=1)).to_have_text("Who are you?")
+    head.check("sign-in")
+    head.sign_in("S0003")
+    expect(head.page.get_by_role("heading", level=1)).to_have_text("My work")
+    expect(head.page.get_by_text("Signed in as Chloe Carter")).to_be_visible()
+    head.check("my-work")
+
+
+def test_signing_in_works_without_javascript(browser, system, request):
+    head = person(browser, system, request, javascript=False)
+    head.sign_in("S0003")
+    expect(head.page.get_by_role("heading", level=1)).to_have_text("My work")
+    head.check("my-work-no-javascript")
+
+
+# --- one Inadequate audit, through every role's pages -------------------------------------
+# The tests below run in this order and share what they made: the audit of one new case.
+CASE = f"CASE-9{uuid.uuid4().int % 10**5:05d}"
+MADE: dict[str, str] = {}
+AUDITOR, HEAD, PRACTITIONER, OTHER_TEAMS_PRACTITIONER = "S0009", "S0003", "S0006", "S0010"
+GRADES = {
+    "assessment": "requires_improvement",
+    "planning": "requires_improvement",
+    "visits": "inadequate",
+    "voice_of_child": "inadequate",
+    "management_oversight": "requires_improvement",
+    "recording": "good",
+    "overall_grade": "inadequate",
+}
+
+
+def fill_audit_form(page: Page, case_id: str) -> None:
+    page.fill("#case_id", case_id)
+    page.check("input[name=audit_kind][value=learning]")
+    page.select_option("#team_id", "EH-NORTH")
+    page.select_option("#practitioner_id", PRACTITIONER)
+    for name, grade in GRADES.items():
+        page.check(f"input[name={name}][value={grade}]")
+    page.check("input[name=voice_of_child_evidenced][value=no]")
+    page.fill("input[name=could_be_better_if] >> nth=0", "Visits record what the child said")
+
+
+def email_link(system: System, staff_id: str, path_start: str) -> str:
+    """The path of the link in the newest email to `staff_id` about CASE that opens `path_start`."""
+    address = str(load_organisation().staff_by_id[staff_id].email)
+
+    def find() -> str | None:
+        for message in reversed(system.emails()):
+            body = message.get_body(preferencelist=("plain",))
+            text = body.get_content() if body else ""
+            if message["To"] == address and CASE in text:
+                for link in re.findall(r"https?://\S+", text):
+                    if urlsplit(link).path.startswith(path_start):
+                        return urlsplit(link).path
+        return None
+
+    found = wait_for(find, f"an email to {staff_id} linking to {path_start}", timeout=60)
+    return str(found)
+
+
+def test_an_auditor_records_an_inadequate_audit_through_the_form(browser, system, request):
+    auditor = person(browser, system, request)
+    auditor.sign_in(AUDITOR)
+    page = auditor.go("/audits/new")
+    auditor.check("record-an-audit")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
+    expect(page).to_have_title(re.compile("^Error: "))
+    auditor.check("record-an-audit-errors")
+    fill_audit_form(page, CASE)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Check")
+    expect(page.locator("main")).to_contain_text(CASE)
+    auditor.check("check-your-answers")
+    page.get_by_role("button", name="Record the audit").click()
+    expect(page.locator(".govuk-panel")).to_contain_text("Audit recorded")
+    MADE["audit"] = page.locator(".govuk-panel strong").inner_text().strip()
+    assert MADE["audit"].startswith("AUD-")
+    auditor.check("audit-recorded")
+
+
+def test_the_head_of_service_opens_the_email_link_and_records_the_conversation(
+    browser, system, request
+):
+    link = email_link(system, HEAD, "/followups/")
+    head = person(browser, system, request)
+    head.sign_in(HEAD)
+    expect(head.page.locator("main")).to_contain_text(CASE)  # My work lists the follow-up
+    head.check("my-work-head-of-service")
+    page = head.go(link)
+    expect(page.locator("main")).to_contain_text(CASE)
+    head.check("follow-up")
+    today = uk_day(datetime.now(UTC))
+    page.fill("#held_on-day", str(today.day))
+    page.fill("#held_on-month", str(today.month))
+    page.fill("#held_on-year", str(today.year))
+    page.check(f"input[name=attendees][value={HEAD}]")
+    page.fill("#agreed_actions", "Weekly visits recorded with the child's words")
+    page.get_by_role("button", name="Record the conversation").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text(
+        "Reflective conversation recorded"
+    )
+    head.check("conversation-recorded")
+
+
+def test_the_moderator_records_a_grade_from_the_queue(browser, system, request):
+    def assigned() -> dict | None:
+        found = system.get("moderation", "/moderations").json()
+        return next((m for m in found if m["audit_id"] == MADE["audit"]), None)
+
+    moderation = wait_for(assigned, "the audit's moderation")
+    assert isinstance(moderation, dict)
+    moderator = person(browser, system, request)
+    moderator.sign_in(moderation["moderator_id"])
+    page = moderator.go("/moderations")
+    moderator.check("moderation-queue")
+    page.locator(f"a[href='/moderations/{moderation['id']}']").first.click()
+    expect(page.locator("main")).to_contain_text(CASE)
+    moderator.check("moderation")
+    page.check("input[name=moderated_grade][value=inadequate]")
+    page.get_by_role("button", name="Record the moderation").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Moderation recorded")
+    moderator.check("moderation-recorded")
+
+
+def test_a_practitioner_opens_what_they_were_told_about_and_not_another_teams_audit(
+    browser, system, request
+):
+    link = email_link(system, PRACTITIONER, "/audits/")
+    practitioner = person(browser, system, request)
+    practitioner.sign_in(PRACTITIONER)
+    page = practitioner.go("/inbox")
+    practitioner.check("inbox")
+    page.locator(f"main a[href='{link}']").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(CASE)
+    practitioner.check("audit-seen-by-its-practitioner")
+    stranger = person(browser, system, request)
+    stranger.sign_in(OTHER_TEAMS_PRACTITIONER)
+    page = stranger.go(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text("You cannot see this")
+    stranger.check("audit-refused-to-another-team")
+
+
+def test_the_audit_form_works_without_javascript(browser, system, request):
+    auditor = person(browser, system, request, javascript=False)
+    auditor.sign_in(AUDITOR)
+    page = auditor.go("/audits/new")
+    fill_audit_form(page, f"{CASE}1")  # a second case
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Record the audit").click()
+    expect(page.locator(".govuk-panel")).to_contain_text("Audit recorded")
+    auditor.check("audit-recorded-without-javascript")

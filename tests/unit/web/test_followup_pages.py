@@ -1,0 +1,349 @@
+"""Follow-up pages: the list, one follow-up's timeline, and recording the conversation."""
+
+from datetime import date
+
+import pytest
+
+from services.web.clients.api import ApiError
+from services.web.views import followups
+from tests.unit.web.pages import FakeBackends, csrf, page, sign_in, text, web
+
+HEAD_OF_SERVICE, ASSISTANT_DIRECTOR, OTHER_HEAD = "S0003", "S0001", "S0017"
+
+
+@pytest.fixture(autouse=True)
+def wednesday_25_november(monkeypatch):
+    monkeypatch.setattr(followups, "today", lambda: date(2026, 11, 25))
+
+
+def followup(**changes):
+    return {
+        "id": "F-1",
+        "audit_id": "A-1",
+        "case_id": "CASE-101",
+        "service_area": "early_help",
+        "team_id": "EH-NORTH",
+        "found_by": "auditor",
+        "grading_day": "2026-11-18",
+        "status": "open",
+        "overdue": False,
+        "step": "reflective_conversation",
+        "owner_id": HEAD_OF_SERVICE,
+        "due_on": "2026-11-25",
+        "conversation_due_on": "2026-11-25",
+        "conversation_held_on": None,
+        "conversation_late": None,
+        "attendees": [],
+        "agreed_actions": [],
+        "reaudit_due_on": None,
+        "reaudit_id": None,
+        "outcome": None,
+        "cancelled_reason": None,
+        "timeline": [
+            {"at": "2026-11-18T10:00:00+00:00", "what": "opened", "detail": {}},
+            {
+                "at": "2026-11-18T10:00:00+00:00",
+                "what": "reflective_conversation scheduled",
+                "detail": {"due_on": "2026-11-25", "owner_id": HEAD_OF_SERVICE},
+            },
+            {"at": "2026-11-23T08:00:00+00:00", "what": "two_working_days_before", "detail": {}},
+        ],
+    } | changes
+
+
+def after_conversation():
+    return followup(
+        step="reaudit",
+        owner_id="S0005",
+        due_on="2027-01-06",
+        conversation_held_on="2026-11-24",
+        conversation_late=False,
+        attendees=["S0003", "S0006"],
+        agreed_actions=["Review the plan"],
+        reaudit_due_on="2027-01-06",
+    )
+
+
+def test_the_list_shows_each_follow_up_with_its_owner_due_date_and_overdue_tag():
+    fakes = FakeBackends(
+        {"scheduler.followups": [followup(), followup(id="F-2", case_id="CASE-102", overdue=True)]}
+    )
+    with web(fakes) as client:
+        sign_in(client, ASSISTANT_DIRECTOR)
+        soup = page(client.get("/followups?status=overdue&service_area=early_help"))
+    assert text(soup, "h1") == "Follow-ups"
+    assert (
+        "scheduler.followups",
+        (),
+        {"status": "overdue", "service_area": "early_help"},
+    ) in fakes.calls
+    rows = [
+        [td.get_text(" ", strip=True) for td in tr.select("td")] for tr in soup.select("tbody tr")
+    ]
+    assert rows[0][:5] == [
+        "CASE-101",
+        "Reflective conversation",
+        "Chloe Carter",
+        "25 November 2026",
+        "Open",
+    ]
+    assert rows[1][4] == "Overdue"
+    assert soup.select_one("tbody a[href='/followups/F-2']") is not None
+    assert soup.select_one("#status option[selected]")["value"] == "overdue"
+    assert soup.select_one("#service_area option[selected]")["value"] == "early_help"
+
+
+def test_a_long_list_is_paginated_keeping_its_filters():
+    many = [followup(id=f"F-{n}", case_id=f"CASE-{n}") for n in range(30)]
+    with web(FakeBackends({"scheduler.followups": many})) as client:
+        sign_in(client, ASSISTANT_DIRECTOR)
+        first = page(client.get("/followups?status=open"))
+        second = page(client.get("/followups?status=open&page=2"))
+    assert len(first.select("tbody tr")) == 25
+    assert len(second.select("tbody tr")) == 5
+    assert (
+        first.select_one(".govuk-pagination__next a")["href"]
+        == "/followups?status=open&service_area=&page=2"
+    )
+
+
+def test_a_follow_up_shows_its_step_owner_dates_and_timeline_in_plain_words():
+    with web(FakeBackends({"scheduler.followup": followup()})) as client:
+        sign_in(client, ASSISTANT_DIRECTOR)
+        soup = page(client.get("/followups/F-1"))
+    assert text(soup, "h1") == "Follow-up for case CASE-101"
+    summary = text(soup, ".govuk-summary-list")
+    assert "Next step Reflective conversation" in summary
+    assert "Owner Chloe Carter" in summary
+    assert "Due 25 November 2026 (Due today)" in summary
+    assert "Re-audit due Set when the reflective conversation is recorded" in summary
+    timeline = [
+        [td.get_text(strip=True) for td in tr.select("td")]
+        for tr in soup.select(".app-timeline tbody tr")
+    ]
+    assert timeline == [
+        ["18 November 2026 at 10:00", "Follow-up opened"],
+        ["18 November 2026 at 10:00", "Reflective conversation scheduled"],
+        ["23 November 2026 at 08:00", "Reminder sent: due in two working days"],
+    ]
+    assert soup.select_one("form[action='/followups/F-1/conversation']") is None  # not the Head
+
+
+def test_after_the_conversation_the_re_audit_date_and_owner_are_shown():
+    with web(FakeBackends({"scheduler.followup": after_conversation()})) as client:
+        sign_in(client, HEAD_OF_SERVICE)
+        soup = page(client.get("/followups/F-1"))
+    summary = text(soup, ".govuk-summary-list")
+    assert "Re-audit due 6 January 2027" in summary
+    assert "Re-audit owner Ellen Evans" in summary
+    assert "Attendees Chloe Carter, Femi Fischer" in summary
+    assert soup.select_one("form[action='/followups/F-1/conversation']") is None
+
+
+def test_the_areas_head_of_service_gets_the_conversation_form():
+    with web(FakeBackends({"scheduler.followup": followup()})) as client:
+        sign_in(client, HEAD_OF_SERVICE)
+        soup = page(client.get("/followups/F-1"))
+    form = soup.select_one("form[action='/followups/F-1/conversation']")
+    assert form.select_one("input[name=csrf_token]")["value"]
+    assert [i["name"] for i in form.select(".govuk-date-input input")] == [
+        "held_on-day",
+        "held_on-month",
+        "held_on-year",
+    ]
+    people = [i["value"] for i in form.select("input[name=attendees]")]
+    assert people[:2] == ["S0003", "S0001"]  # the area's leads first
+    assert "S0006" in people  # a practitioner of one of its teams
+    assert "S0020" not in people  # another area's practitioner
+    assert form.select_one("textarea#agreed_actions") is not None
+
+
+def test_another_areas_head_of_service_gets_no_form():
+    with web(FakeBackends({"scheduler.followup": followup()})) as client:
+        sign_in(client, OTHER_HEAD)
+        soup = page(client.get("/followups/F-1"))
+    assert soup.select_one("form[action='/followups/F-1/conversation']") is None
+
+
+def conversation(token, **changes):
+    return {
+        "csrf_token": token,
+        "held_on-day": "24",
+        "held_on-month": "11",
+        "held_on-year": "2026",
+        "attendees": ["S0003", "S0006"],
+        "agreed_actions": "Review the plan\n\n  Visit within a week  \n",
+    } | changes
+
+
+def test_recording_the_conversation_sends_it_and_shows_when_the_re_audit_is_due():
+    fakes = FakeBackends({"scheduler.followup": followup(), "scheduler.record_conversation": {}})
+    with web(fakes) as client:
+        sign_in(client, HEAD_OF_SERVICE)
+        answer = client.post(
+            "/followups/F-1/conversation", data=conversation(csrf(client, "/followups/F-1"))
+        )
+        fakes.answers["scheduler.followup"] = after_conversation()
+        shown = page(client.get(answer.headers["location"]))
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/followups/F-1?recorded=conversation"
+    body = {
+        "held_on": "2026-11-24",
+        "recorded_by": HEAD_OF_SERVICE,
+        "attendees": ["S0003", "S0006"],
+        "agreed_actions": ["Review the plan", "Visit within a week"],
+    }
+    assert ("scheduler.record_conversation", ("F-1", body), {}) in fakes.calls
+    assert text(shown, ".govuk-notification-banner").endswith(
+        "Reflective conversation recorded: the re-audit is due on 6 January 2027"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "href", "message"),
+    [
+        (
+            {"held_on-day": "", "held_on-month": "", "held_on-year": ""},
+            "held_on",
+            "#held_on-day",
+            "Enter the date the conversation was held",
+        ),
+        (
+            {"held_on-day": "31", "held_on-month": "2"},
+            "held_on",
+            "#held_on-day",
+            "The date the conversation was held must be a real date",
+        ),
+        (
+            {"held_on-day": "26"},
+            "held_on",
+            "#held_on-day",
+            "The date the conversation was held must be today or in the past",
+        ),
+        ({"attendees": []}, "attendees", "#attendees", "Select who attended the conversation"),
+        (
+            {"agreed_actions": "  \n "},
+            "agreed_actions",
+            "#agreed_actions",
+            "Enter at least one agreed action",
+        ),
+    ],
+)
+def test_the_form_is_checked_before_anything_is_sent(changes, field, href, message):
+    fakes = FakeBackends({"scheduler.followup": followup()})
+    with web(fakes) as client:
+        sign_in(client, HEAD_OF_SERVICE)
+        answer = client.post(
+            "/followups/F-1/conversation",
+            data=conversation(csrf(client, "/followups/F-1"), **changes),
+        )
+    soup = page(answer)
+    assert answer.status_code == 422
+    assert soup.title.get_text().startswith("Error: ")
+    links = [
+        (a.get_text(strip=True), a["href"]) for a in soup.select(".govuk-error-summary__list a")
+    ]
+    assert links == [(message, href)]
+    assert message in text(soup, f"#{field}-error")
+    assert soup.select_one(href) is not None
+    assert not any(name == "scheduler.record_conversation" for name, _, _ in fakes.calls)
+
+
+def test_the_typed_answers_are_kept_when_the_form_is_shown_again():
+    with web(FakeBackends({"scheduler.followup": followup()})) as client:
+        sign_in(client, HEAD_OF_SERVICE)
+        token = csrf(client, "/followups/F-1")
+        soup = page(
+            client.post(
+                "/followups/F-1/conversation", data=conversation(token, **{"held_on-day": "x"})
+            )
+        )
+    assert soup.select_one("#held_on-day")["value"] == "x"
+    assert soup.select_one("input[name=attendees][value=S0006]").has_attr("checked")
+    assert "Visit within a week" in soup.select_one("#agreed_actions").get_text()
+
+
+def test_the_apis_field_errors_are_shown_at_their_fields():
+    refused = ApiError(
+        422, "Some answers need changing", {"held_on": "must not be before the grading day"}
+    )
+    fakes = FakeBackends(
+        {"scheduler.followup": followup(), "scheduler.record_conversation": refused}
+    )
+    with web(fakes) as client:
+        sign_in(client, HEAD_OF_SERVICE)
+        answer = client.post(
+            "/followups/F-1/conversation", data=conversation(csrf(client, "/followups/F-1"))
+        )
+    link = page(answer).select_one(".govuk-error-summary__list a")
+    assert answer.status_code == 422
+    assert (link.get_text(strip=True), link["href"]) == (
+        "Date held: must not be before the grading day",
+        "#held_on-day",
+    )
+
+
+def test_the_apis_refusal_of_the_recorder_is_shown_in_the_summary():
+    refused = ApiError(
+        422,
+        "Some answers need changing",
+        {"recorded_by": "only the Head of Service of the area records it"},
+    )
+    fakes = FakeBackends(
+        {"scheduler.followup": followup(), "scheduler.record_conversation": refused}
+    )
+    with web(fakes) as client:
+        sign_in(client, HEAD_OF_SERVICE)
+        answer = client.post(
+            "/followups/F-1/conversation", data=conversation(csrf(client, "/followups/F-1"))
+        )
+    assert "Only the Head of Service of the area records it" in text(
+        page(answer), ".govuk-error-summary"
+    )
+
+
+def test_a_different_conversation_recorded_before_is_shown_as_an_error():
+    fakes = FakeBackends(
+        {
+            "scheduler.followup": after_conversation(),
+            "scheduler.record_conversation": ApiError(409, "F-1"),
+        }
+    )
+    with web(fakes) as client:
+        sign_in(client, HEAD_OF_SERVICE)
+        answer = client.post(
+            "/followups/F-1/conversation", data=conversation(csrf(client, "/followups/F-1"))
+        )
+    assert answer.status_code == 409
+    assert "A different reflective conversation was already recorded" in text(
+        page(answer), ".govuk-error-summary"
+    )
+
+
+def test_the_conversation_form_needs_the_csrf_token():
+    fakes = FakeBackends({"scheduler.followup": followup()})
+    with web(fakes) as client:
+        sign_in(client, HEAD_OF_SERVICE)
+        answer = client.post("/followups/F-1/conversation", data=conversation("forged"))
+    assert answer.status_code == 403
+    assert not any(name == "scheduler.record_conversation" for name, _, _ in fakes.calls)
+
+
+def test_timeline_entries_read_as_plain_words():
+    words = followups.timeline_words
+    assert words({"what": "reaudit scheduled", "detail": {}}) == "Re-audit scheduled"
+    assert (
+        words({"what": "reflective conversation held", "detail": {"late": True}})
+        == "Reflective conversation held (late)"
+    )
+    assert words({"what": "completed", "detail": {"outcome": "improved"}}) == "Completed: Improved"
+    assert words({"what": "overdue", "detail": {"sequence": 1}}) == "Escalated as overdue"
+
+
+def test_the_area_filter_offers_the_areas_the_person_leads():
+    with web(FakeBackends({"scheduler.followups": []})) as client:
+        sign_in(client, HEAD_OF_SERVICE)
+        soup = page(client.get("/followups"))
+    offered = [o.get_text(strip=True) for o in soup.select("#service_area option")]
+    assert offered == ["All your service areas", "Early help"]
+    assert "No follow-ups match." in text(soup, "main")
