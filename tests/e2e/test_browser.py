@@ -188,6 +188,27 @@ def test_a_practitioner_opens_what_they_were_told_about_and_not_another_teams_au
     stranger.check("audit-refused-to-another-team")
 
 
+def test_the_dashboards_show_the_new_figures(browser, system, request):
+    head = person(browser, system, request)
+    head.sign_in(HEAD)
+    month = f"{uk_day(datetime.now(UTC)):%B %Y}"
+    page = head.go("/dashboards/grades?service_area=early_help")
+    row = page.locator("table tbody tr", has=page.locator(f"th:text-is('{month}')"))
+    audits = int(row.locator("td").first.inner_text())
+    assert audits >= 1  # at least the audit recorded through the form this morning
+    svg = page.locator("svg[role=img]").first
+    expect(svg.locator("title")).not_to_be_empty()
+    expect(svg.locator("desc")).to_contain_text(month)
+    head.check("dashboard-grades")
+    for name in ("target", "consistency", "timeliness", "themes"):
+        page = head.go(f"/dashboards/{name}")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        head.check(f"dashboard-{name}")
+    csv = page.request.get(f"{head.base_url}/dashboards/grades.csv?service_area=early_help")
+    assert csv.ok
+    assert month.split()[0] in csv.text() or datetime.now(UTC).strftime("%Y-%m") in csv.text()
+
+
 def test_the_audit_form_works_without_javascript(browser, system, request):
     auditor = person(browser, system, request, javascript=False)
     auditor.sign_in(AUDITOR)

@@ -1,27 +1,22 @@
 """Follow-ups: the list, one follow-up with its timeline, and recording the conversation."""
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from functools import cache
-from math import ceil
+from datetime import date
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.web import listing
 from services.web.clients.api import ApiError
 from services.web.clients.backends import Services
+from services.web.listing import choices, page_of, working_days_phrase
 from services.web.pages import label, render
 from services.web.session import CsrfChecked, Person
-from shared.calendar import WorkingDayCalendar, uk_day
 from shared.organisation import Organisation, StaffMember
 
 router = APIRouter()
 
-PAGE_SIZE = 25
 STATUSES = ("open", "overdue", "completed", "cancelled")
 # Each field of the conversation form: its name in sentences and the id its errors link to.
 CONVERSATION_FIELDS = {
@@ -38,67 +33,6 @@ TIMELINE_WORDS = {
     "completed": "Completed",
     "cancelled": "Cancelled",
 }
-
-
-@cache
-def calendar() -> WorkingDayCalendar:
-    return WorkingDayCalendar()
-
-
-def today() -> date:
-    """Today as the council's clocks count it."""
-    return uk_day(datetime.now(UTC))
-
-
-def working_days_phrase(due_on: str | date) -> str:
-    """`3 working days left`, `Due today` or `late by 2 working days`, from today."""
-    due = date.fromisoformat(due_on) if isinstance(due_on, str) else due_on
-    now = today()
-    if due < now:
-        late = max(1, calendar().working_days_between(due, now))
-        return f"late by {late} working day{'' if late == 1 else 's'}"
-    left = calendar().working_days_between(now, due)
-    if left == 0:
-        return "Due today"
-    return f"{left} working day{'' if left == 1 else 's'} left"
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a list and the links to the others (GOV.UK pagination)."""
-
-    items: list[dict[str, Any]]
-    number: int
-    count: int
-
-    def pagination(self, path: str, query: dict[str, str]) -> dict[str, Any] | None:
-        """The `govukPagination` options, or None when everything fits on one page."""
-        if self.count == 1:
-            return None
-
-        def href(number: int) -> str:
-            return f"{path}?{urlencode({**query, 'page': number})}"
-
-        return {
-            "previous": {"href": href(self.number - 1)} if self.number > 1 else None,
-            "next": {"href": href(self.number + 1)} if self.number < self.count else None,
-            "items": [
-                {"number": n, "href": href(n), "current": n == self.number}
-                for n in range(1, self.count + 1)
-            ],
-        }
-
-
-def page_of(items: list[dict[str, Any]], number: int) -> Page:
-    count = max(1, ceil(len(items) / PAGE_SIZE))
-    number = min(max(1, number), count)
-    return Page(items[(number - 1) * PAGE_SIZE : number * PAGE_SIZE], number, count)
-
-
-def choices(values: Iterable[str], selected: str, anything: str) -> list[dict[str, Any]]:
-    """A filter's `govukSelect` items: "anything" first, then each value in words."""
-    items = [{"value": "", "text": anything}]
-    return items + [{"value": v, "text": label(v), "selected": v == selected} for v in values]
 
 
 def timeline_words(entry: dict[str, Any]) -> str:
@@ -188,7 +122,7 @@ class ConversationAnswers(BaseModel):
             errors["held_on"] = "Enter the date the conversation was held"
         elif held is None or len(self.year) != 4:
             errors["held_on"] = "The date the conversation was held must be a real date"
-        elif held > today():
+        elif held > listing.today():
             errors["held_on"] = "The date the conversation was held must be today or in the past"
         if not self.attendees:
             errors["attendees"] = "Select who attended the conversation"

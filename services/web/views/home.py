@@ -13,10 +13,10 @@ from fastapi.responses import Response
 
 from services.web.clients.api import ApiError
 from services.web.clients.backends import Backends, Services
+from services.web.listing import working_days_phrase
 from services.web.pages import render
+from services.web.people import RATE_SETTERS, roles_of
 from services.web.session import Person
-from services.web.views.followups import working_days_phrase
-from services.web.views.moderation import RATE_SETTERS, roles_of
 from shared.auth import AccessRole
 
 router = APIRouter()

@@ -10,28 +10,20 @@ from pydantic import BaseModel, Field
 
 from services.web.clients.api import ApiError
 from services.web.clients.backends import Services
+from services.web.listing import page_of
 from services.web.pages import label, render
+from services.web.people import RATE_SETTERS, roles_of
 from services.web.session import CsrfChecked, Person
-from services.web.views.followups import page_of
-from shared.auth import AccessRole, access_roles
 from shared.organisation import Organisation
 
 router = APIRouter()
 
 GRADES = ("outstanding", "good", "requires_improvement", "inadequate")
-RATE_SETTERS = frozenset({AccessRole.ASSISTANT_DIRECTOR, AccessRole.ADMIN})
 # The record-a-grade form's fields: their name in sentences and the id an error links to.
 GRADE_FIELDS = {
     "moderated_grade": ("Moderated grade", "moderated_grade"),
     "rationale": ("Rationale", "rationale"),
 }
-
-
-def roles_of(request: Request, person: Person) -> frozenset[AccessRole]:
-    """What the person does, from the organisation file (to choose what the pages offer)."""
-    organisation: Organisation = request.app.state.organisation
-    member = organisation.staff_by_id.get(person.staff_id)
-    return access_roles(member) if member is not None else frozenset()
 
 
 @router.get("/moderations")

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from services.web import listing
 from services.web.clients.api import ApiError
 from services.web.views import followups
 from tests.unit.web.pages import FakeBackends, csrf, page, sign_in, text, web
@@ -13,7 +14,7 @@ HEAD_OF_SERVICE, ASSISTANT_DIRECTOR, OTHER_HEAD = "S0003", "S0001", "S0017"
 
 @pytest.fixture(autouse=True)
 def wednesday_25_november(monkeypatch):
-    monkeypatch.setattr(followups, "today", lambda: date(2026, 11, 25))
+    monkeypatch.setattr(listing, "today", lambda: date(2026, 11, 25))
 
 
 def followup(**changes):

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
+from services.web import listing
 from services.web.clients.api import ApiError
-from services.web.views import followups
 from tests.unit.web.pages import FakeBackends, page, sign_in, text, web
 
 HEAD_OF_SERVICE, PRACTITIONER, MODERATOR = "S0003", "S0006", "S0004"
@@ -14,7 +14,7 @@ ASSISTANT_DIRECTOR, TEAM_MANAGER = "S0001", "S0005"
 
 @pytest.fixture(autouse=True)
 def wednesday_25_november(monkeypatch):
-    monkeypatch.setattr(followups, "today", lambda: date(2026, 11, 25))
+    monkeypatch.setattr(listing, "today", lambda: date(2026, 11, 25))
 
 
 def followup(**changes):
@@ -177,7 +177,7 @@ def test_a_section_whose_api_fails_says_so_and_the_page_still_shows():
     ],
 )
 def test_working_days_left_or_late_count_working_days_only(due_on, phrase):
-    assert followups.working_days_phrase(due_on) == phrase
+    assert listing.working_days_phrase(due_on) == phrase
 
 
 def test_only_those_who_set_sampling_rates_get_the_link_to_them():
