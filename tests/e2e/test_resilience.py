@@ -7,23 +7,15 @@ from collections import Counter
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from services.catalogue import SERVICE_NAMES
-from services.notifications.routing import ROUTED
-from shared.events.topics import AUDIT_GRADED, CASE_EVENTS, dead_letter_topic
+from services.catalogue import SERVICE_NAMES, SERVICES
+from shared.events.topics import dead_letter_topic
 from tests.conftest import USED
 from tests.e2e.conftest import System, wait_for
 from tests.e2e.test_system import audit, case_ref, followup_of, submit
 
-CONSUMED = {  # topic -> the consumer groups reading it
-    CASE_EVENTS: {"qa-audit"},
-    AUDIT_GRADED: {"qa-moderation", "qa-scheduler", "qa-notifications"},
-    "audit.inadequate-found": {"qa-scheduler", "qa-notifications"},
-    "moderation.completed": {"qa-scheduler"},
-    **{
-        kind.topic: {"qa-notifications"}
-        for kind in ROUTED
-        if kind.topic != "audit.inadequate-found"
-    },
+CONSUMED = {  # topic -> the consumer groups reading it, from each service's declaration
+    topic: {f"qa-{service.name}" for service in SERVICES if topic in service.consumes}
+    for topic in sorted({topic for service in SERVICES for topic in service.consumes})
 }
 
 
