@@ -111,20 +111,13 @@ def consistency(request: Request, _person: Person, services: Services, asked: Mo
     if chosen.errors:
         return _page(request, "consistency", chosen)
     rows = services.moderation.consistency(chosen.period.first, chosen.period.last)
-    months = chosen.period.months
-    panels = _consistency_panels(rows, months)
-    words = Words(
-        "consistency",
-        f"Moderation consistency by service area, {chosen.period.name}",
-        _lines_description(
-            "How often moderators agreed with auditors' grades, the weighted kappa and the "
-            f"direction of disagreements, by service area, per month from {chosen.period.name}.",
-            panels,
-            months,
-        ),
+    title = f"Moderation consistency by service area, {chosen.period.name}"
+    intro = (
+        "How often moderators agreed with auditors' grades, the weighted kappa and the "
+        f"direction of disagreements, by service area, per month from {chosen.period.name}."
     )
-    chart = line_panels(months, panels, words)
-    return _page(request, "consistency", chosen, months=figures.by_month(rows, months), chart=chart)
+    panels = _consistency_panels(rows, chosen.period.months)
+    return _lines_page(request, "consistency", chosen, rows, panels, (title, intro))
 
 
 @router.get("/consistency.csv")
@@ -143,21 +136,26 @@ def timeliness(request: Request, _person: Person, services: Services, asked: Mon
     if chosen.errors:
         return _page(request, "timeliness", chosen)
     rows = services.scheduler.timeliness(chosen.period.first, chosen.period.last)
-    months = chosen.period.months
-    panels = _timeliness_panels(rows, months)
-    words = Words(
-        "timeliness",
-        f"Follow-up timeliness by service area, {chosen.period.name}",
-        _lines_description(
-            "Follow-ups of inadequate audits by month of grading and service area, from "
-            f"{chosen.period.name}: reflective conversations held within 5 working days, "
-            "re-audits on time and practice improved at re-audit.",
-            panels,
-            months,
-        ),
+    title = f"Follow-up timeliness by service area, {chosen.period.name}"
+    intro = (
+        "Follow-ups of inadequate audits by month of grading and service area, from "
+        f"{chosen.period.name}: reflective conversations held within 5 working days, "
+        "re-audits on time and practice improved at re-audit."
     )
+    panels = _timeliness_panels(rows, chosen.period.months)
+    return _lines_page(request, "timeliness", chosen, rows, panels, (title, intro))
+
+
+def _lines_page(
+    request: Request, name: str, chosen: Chosen, rows: Any, panels: Any, about: tuple[str, str]
+) -> Response:
+    """A dashboard of line panels by service area, with its table beneath; `about` is the
+    chart's title and the opening of its description."""
+    months = chosen.period.months
+    title, intro = about
+    words = Words(name, title, _lines_description(intro, panels, months))
     chart = line_panels(months, panels, words)
-    return _page(request, "timeliness", chosen, months=figures.by_month(rows, months), chart=chart)
+    return _page(request, name, chosen, months=figures.by_month(rows, months), chart=chart)
 
 
 @router.get("/timeliness.csv")
