@@ -8,6 +8,7 @@ violation, and a screenshot saved for reviewers under SCREENSHOTS/<test name>/.
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ def launch() -> Iterator[Browser]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{missing} is not installed (CI requires the browser tests)")
         pytest.skip(f"{missing} is not installed")
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # this run's screenshots only
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         yield browser
@@ -61,9 +63,8 @@ class Visitor:
         """The page now shown: accessibility, requests, screenshot."""
         self.page.wait_for_load_state("networkidle")
         self.shots.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(
-            path=str(self.shots / f"{len(self.checked):02d}-{name}.png"), full_page=True
-        )
+        number = len(list(self.shots.glob("*.png")))  # a test's visitors share its folder
+        self.page.screenshot(path=str(self.shots / f"{number:02d}-{name}.png"), full_page=True)
         self.checked.append(name)
         if self.javascript:  # axe runs in the page; with scripts off the same pages are run on
             serious = self._axe()

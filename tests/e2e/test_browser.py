@@ -27,7 +27,7 @@ def browser() -> Iterator[Browser]:
         len(v.requests) - len([u for u in v.requests if v._own(u)]) for v in CHECKED.values()
     )
     USED["browser"] = (
-        f"browser: {pages} pages checked in Chromium over {len(CHECKED)} journeys; axe-core "
+        f"browser: {pages} pages checked in Chromium by {len(CHECKED)} visitors; axe-core "
         f"serious/critical violations {serious}; requests to other hosts {foreign}; "
         f"screenshots under {SCREENSHOTS}"
     )
@@ -38,7 +38,7 @@ def person(
 ) -> Visitor:
     assert system.web is not None
     found = visitor(browser, system.web.url, request.node.name, **options)
-    CHECKED[request.node.name] = found
+    CHECKED[f"{request.node.name}:{len(CHECKED)}"] = found  # one test may have several
     return found
 
 
@@ -209,7 +209,7 @@ def test_the_dashboards_show_the_new_figures(browser, system, request):
     assert month.split()[0] in csv.text() or datetime.now(UTC).strftime("%Y-%m") in csv.text()
 
 
-def test_the_audit_form_works_without_javascript(browser, system, request):
+def test_the_core_forms_work_without_javascript(browser, system, request):
     auditor = person(browser, system, request, javascript=False)
     auditor.sign_in(AUDITOR)
     page = auditor.go("/audits/new")
@@ -218,3 +218,36 @@ def test_the_audit_form_works_without_javascript(browser, system, request):
     page.get_by_role("button", name="Record the audit").click()
     expect(page.locator(".govuk-panel")).to_contain_text("Audit recorded")
     auditor.check("audit-recorded-without-javascript")
+    audit_id = page.locator(".govuk-panel strong").inner_text().strip()
+
+    followup = wait_for(lambda: _one(system, "scheduler", "/followups", audit_id), "its follow-up")
+    head = person(browser, system, request, javascript=False)
+    head.sign_in(HEAD)
+    page = head.go(f"/followups/{followup['id']}")
+    today = uk_day(datetime.now(UTC))
+    for part, value in (("day", today.day), ("month", today.month), ("year", today.year)):
+        page.fill(f"#held_on-{part}", str(value))
+    page.check(f"input[name=attendees][value={HEAD}]")
+    page.fill("#agreed_actions", "Supervision notes record the child's words")
+    page.get_by_role("button", name="Record the conversation").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text(
+        "Reflective conversation recorded"
+    )
+    head.check("conversation-recorded-without-javascript")
+
+    moderation = wait_for(
+        lambda: _one(system, "moderation", "/moderations", audit_id), "its moderation"
+    )
+    moderator = person(browser, system, request, javascript=False)
+    moderator.sign_in(moderation["moderator_id"])
+    page = moderator.go(f"/moderations/{moderation['id']}")
+    page.check("input[name=moderated_grade][value=inadequate]")
+    page.get_by_role("button", name="Record the moderation").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Moderation recorded")
+    moderator.check("moderation-recorded-without-javascript")
+
+
+def _one(system: System, service: str, path: str, audit_id: str) -> dict | None:
+    """The audit's record in a service's list, asked for as a machine caller."""
+    found = system.get(service, path, audit_id=audit_id).json()
+    return next((record for record in found if record["audit_id"] == audit_id), None)
