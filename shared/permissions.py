@@ -13,6 +13,7 @@ from shared.auth import AccessRole
 AUDITOR = AccessRole.AUDITOR
 MODERATOR = AccessRole.MODERATOR
 TEAM_MANAGER = AccessRole.TEAM_MANAGER
+PRACTITIONER = AccessRole.PRACTITIONER
 HEAD = AccessRole.HEAD_OF_SERVICE
 DIRECTOR = AccessRole.ASSISTANT_DIRECTOR
 ADMIN = AccessRole.ADMIN
@@ -23,8 +24,10 @@ STAFF = frozenset(AccessRole) - {SERVICE}
 EVERYONE = STAFF | {SERVICE}
 """Every caller; for audits and their records, which ones each sees is `shared.visibility`'s
 rule (the people an audit names, its area's leads, admins), checked where they are read."""
-STATISTICS = frozenset({AUDITOR, MODERATOR, TEAM_MANAGER, HEAD, DIRECTOR, ADMIN, SERVICE})
-"""Aggregates carry no case references."""
+STATISTICS = frozenset(
+    {AUDITOR, MODERATOR, TEAM_MANAGER, PRACTITIONER, HEAD, DIRECTOR, ADMIN, SERVICE}
+)
+"""Aggregates carry no case references; the report opens dashboards to practitioners too."""
 
 PUBLIC = frozenset(
     {

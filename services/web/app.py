@@ -4,11 +4,13 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import HTTPException
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from services.web.clients.api import ApiError
@@ -99,7 +101,8 @@ def _answer_errors(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_refused(request: Request, exc: ApiError) -> Response:
         if exc.status == 401:
-            return RedirectResponse(f"/sign-in?next={request.url.path}", status_code=303)
+            request.session.clear()  # the token is no longer accepted: sign in afresh
+            return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
         title, message = API_ERRORS.get(
             exc.status,
             ("Sorry, there is a problem with the service", "Try again later."),
@@ -112,7 +115,17 @@ def _answer_errors(app: FastAPI) -> None:
             message=message,
         )
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        title = {403: "You cannot do this", 404: "Page not found"}.get(exc.status_code, "Sorry")
-        return render(request, "error.html", exc.status_code, title=title, message=exc.detail)
+    @app.exception_handler(RequestValidationError)
+    async def bad_address(request: Request, _exc: RequestValidationError) -> Response:
+        message = "The address has a value this page does not know. Go back and try again."
+        return render(request, "error.html", 400, title="Page not found", message=message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        title = {403: "You cannot do this", 404: "Page not found", 405: "Page not found"}.get(
+            exc.status_code, "Sorry, there is a problem"
+        )
+        # Starlette's own answers carry a reason phrase, ours a sentence a person can act on.
+        plain = exc.detail in ("Not Found", "Method Not Allowed")
+        message = "Check the address, or go back and try again." if plain else exc.detail
+        return render(request, "error.html", exc.status_code, title=title, message=message)

@@ -1,15 +1,17 @@
 """Who is signed in, kept in a signed session cookie, and the CSRF token of every form.
 
-The cookie (Starlette's SessionMiddleware: signed, HttpOnly, SameSite=Lax, Secure outside local
-running) holds the person's staff id, name and the access token the APIs verify; nothing about
-any case. A session unused for `session_idle_minutes` ends: the next request signs in again.
+The cookie (Starlette's SessionMiddleware: signed, not encrypted; HttpOnly, SameSite=Lax, Secure
+outside local running) holds the person's staff id, name and the access token the APIs verify,
+and the draft of the audit being recorded (kept until the session ends, so that submitting it
+again replays the same audit instead of making another). A session unused for
+`session_idle_minutes` ends: the next request signs in again.
 """
 
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 
@@ -51,13 +53,24 @@ def signed_in(request: Request) -> SignedIn:
     person, seen = session.get(PERSON_KEY), session.get(IDLE_KEY, 0)
     if person is None or time.time() - seen > idle_limit:
         session.clear()
-        query = request.url.query
-        raise SignInRequired(request.url.path + (f"?{query}" if query else ""))
+        raise SignInRequired(_page_to_return_to(request))
     session[IDLE_KEY] = time.time()
     return SignedIn(person["staff_id"], person["name"], session["token"])
 
 
 Person = Annotated[SignedIn, Depends(signed_in)]
+
+
+def _page_to_return_to(request: Request) -> str:
+    """The page asked for; for a form sent after the session ended, the page the form was on
+    (its action answers POST only), when the browser says which page of ours that was."""
+    if request.method == "GET":
+        query = request.url.query
+        return request.url.path + (f"?{query}" if query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return "/"
 
 
 def csrf_token(request: Request) -> str:

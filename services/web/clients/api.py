@@ -39,25 +39,27 @@ class Api:
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         wanted = {k: v for k, v in (params or {}).items() if v not in (None, "")}
-        return self._answer(self._client.get(path, params=wanted))
-
-    def get_text(self, path: str) -> str:
-        response = self._client.get(path)
-        self._answer(response, parse=False)
-        return response.text
+        return self._answer(self._request("GET", path, params=wanted))
 
     def send(
         self, method: str, path: str, body: Any, headers: Mapping[str, str] | None = None
     ) -> Any:
-        return self._answer(self._client.request(method, path, json=body, headers=headers))
+        return self._answer(self._request(method, path, json=body, headers=headers))
+
+    def _request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """A service that is down or too slow is an ApiError too (503), shown as a page."""
+        try:
+            return self._client.request(method, path, **options)
+        except httpx.HTTPError as exc:
+            raise ApiError(503, f"the service did not answer ({type(exc).__name__})") from exc
 
     def close(self) -> None:
         self._client.close()
 
     @staticmethod
-    def _answer(response: httpx.Response, *, parse: bool = True) -> Any:
+    def _answer(response: httpx.Response) -> Any:
         if response.is_success:
-            return response.json() if parse and response.content else None
+            return response.json() if response.content else None
         try:
             detail: Any = response.json().get("detail", response.reason_phrase)
         except ValueError:

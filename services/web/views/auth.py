@@ -43,6 +43,9 @@ def sign_in(
     staff_id: Annotated[str | None, Form()] = None,
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
+    issuer: LocalIssuer | None = getattr(request.app.state, "local_issuer", None)
+    if issuer is None:  # before anything else: the staff list is for local running only
+        raise HTTPException(404, "Sign in through your organisation's account.")
     organisation: Organisation = request.app.state.organisation
     member = organisation.staff_by_id.get(staff_id or "")
     if member is None:
@@ -57,9 +60,6 @@ def sign_in(
             errors=errors,
             next=safe_next(next),
         )
-    issuer: LocalIssuer | None = getattr(request.app.state, "local_issuer", None)
-    if issuer is None:
-        raise HTTPException(404, "Sign in through your organisation's account.")
     token = issuer.mint(member.id, ttl_seconds=8 * 3600)
     session.start(request, SignedIn(member.id, member.name, token))
     return RedirectResponse(safe_next(next), status_code=303)

@@ -95,14 +95,19 @@ def sections_for(roles: frozenset[AccessRole], me: str, services: Backends) -> l
 
 @router.get("/")
 def my_work(request: Request, person: Person, services: Services) -> Response:
-    inbox = services.notifications.inbox(person.staff_id, limit=5)
+    try:
+        unread: int | None = services.notifications.inbox(person.staff_id, limit=5)["unread"]
+    except ApiError as failure:
+        if failure.status == 401:
+            raise
+        unread = None  # the rest of My work still shows
     roles = roles_of(request, person)
     sections = sections_for(roles, person.staff_id, services)
     return render(
         request,
         "my_work.html",
         title="My work",
-        unread=inbox["unread"],
+        unread=unread,
         sections=sections,
         sets_rates=not roles.isdisjoint(RATE_SETTERS),
         staff=request.app.state.organisation.staff_by_id,
