@@ -25,8 +25,8 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from matplotlib.typing import LineStyleType, RcKeyType
 
-from services.web.figures import GRADES, MonthGrades, figure
-from services.web.pages import label
+from services.web.figures import MonthGrades, figure
+from services.web.pages import GRADES, label
 
 STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",

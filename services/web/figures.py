@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from services.web.pages import label
-from shared.events.vocabulary import Grade
+from services.web.pages import GRADES, label
 
-GRADES = tuple(grade.value for grade in Grade)  # best to worst
 GRADE_WORDS = {
     "outstanding": "were outstanding",
     "good": "were good",

@@ -10,9 +10,12 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, P
 
 from services.web.session import PERSON_KEY, csrf_token
 from shared.calendar import UK
+from shared.events.vocabulary import Grade
 from shared.organisation import StaffMember
 
 TEMPLATES = Path(__file__).parent / "templates"
+GRADES = tuple(grade.value for grade in Grade)
+"""Grades best to worst, as the APIs spell them."""
 
 LABELS = {
     "outstanding": "Outstanding",

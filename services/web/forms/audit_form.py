@@ -12,14 +12,14 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from services.web.pages import GRADES
 from shared.calendar import UK, uk_day
-from shared.events.vocabulary import AuditDomain, AuditKind, Grade
+from shared.events.vocabulary import AuditDomain, AuditKind
 
 Answers = dict[str, Any]
 Errors = dict[str, str]
 
 DOMAINS = tuple(domain.value for domain in AuditDomain)
-GRADES = tuple(grade.value for grade in Grade)
 KINDS = tuple(kind.value for kind in AuditKind)
 THEMES = (*DOMAINS, "non_resident_parent", "partner_agencies", "smart_plans", "timeliness")
 """The themes the demo audits use (tooling/demo.py): the weak domains and a few of the report's."""

@@ -7,7 +7,7 @@ Idempotency-Key is made once, so a double submit or a resubmit after going back 
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -16,9 +16,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from services.web.clients.api import ApiError
 from services.web.clients.backends import Services
+from services.web.figures import month_add, month_label
 from services.web.forms import audit_form
 from services.web.forms.audit_form import Answers, Errors
-from services.web.pages import label, render
+from services.web.pages import GRADES, label, render
 from services.web.session import CsrfChecked, Person, SignedIn
 from shared.calendar import uk_day
 from shared.organisation import Organisation, Role, StaffMember
@@ -166,7 +167,7 @@ def _choices(organisation: Organisation) -> dict[str, list[dict[str, str]]]:
     practitioners = sorted(_practitioners(organisation).values(), key=lambda m: m.name)
     none = [{"value": "", "text": "Not chosen"}]
     return {
-        "grades": [{"value": grade, "text": label(grade)} for grade in audit_form.GRADES],
+        "grades": [{"value": grade, "text": label(grade)} for grade in GRADES],
         "teams": none
         + [{"value": t.id, "text": f"{t.name} ({label(t.service_area)})"} for t in teams],
         "practitioners": none
@@ -224,7 +225,7 @@ def _of_audit(
         found = ask()
     except ApiError:
         return None
-    # Only this audit's, even from an API that does not know the filter yet.
+    # The APIs filter by audit already; the page shows nothing of another audit even if one did not.
     return [record for record in found if record.get("audit_id") == audit_id]
 
 
@@ -251,7 +252,9 @@ def audits(
     request: Request, services: Services, query: Annotated[ListQuery, Depends()]
 ) -> Response:
     organisation: Organisation = request.app.state.organisation
-    options = _list_options(organisation, last_months(uk_day(now()), 12))
+    options = _list_options(
+        organisation, [month_add(f"{uk_day(now()):%Y-%m}", -back) for back in range(12)]
+    )
     filters = query.filters({name: [o["value"] for o in found] for name, found in options.items()})
     found = services.audit.audits(
         **filters, limit=PAGE_SIZE + 1, offset=(query.page - 1) * PAGE_SIZE
@@ -275,8 +278,8 @@ def _list_options(organisation: Organisation, months: list[str]) -> dict[str, li
     areas = [leads.service_area.value for leads in organisation.service_areas]
     teams = sorted(organisation.teams, key=lambda team: team.name)
     return {
-        "month": [{"value": m, "text": _month_words(m)} for m in months],
-        "grade": [{"value": g, "text": label(g)} for g in audit_form.GRADES],
+        "month": [{"value": m, "text": month_label(m)} for m in months],
+        "grade": [{"value": g, "text": label(g)} for g in GRADES],
         "kind": [{"value": k, "text": label(k)} for k in audit_form.KINDS],
         "service_area": [{"value": a, "text": label(a)} for a in areas],
         "team_id": [{"value": t.id, "text": t.name} for t in teams],
@@ -285,17 +288,3 @@ def _list_options(organisation: Organisation, months: list[str]) -> dict[str, li
 
 def _page_link(filters: dict[str, str], page: int) -> str:
     return "/audits?" + urlencode(filters | {"page": str(page)})
-
-
-def _month_words(month: str) -> str:
-    return f"{date.fromisoformat(month + '-01'):%B %Y}"
-
-
-def last_months(today: date, count: int) -> list[str]:
-    """`YYYY-MM` of this month and the ones before it, newest first."""
-    year, month = today.year, today.month
-    found = []
-    for _ in range(count):
-        found.append(f"{year:04d}-{month:02d}")
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return found

@@ -15,7 +15,7 @@ from services.web import figures
 from services.web.charts import Panel, Words, grade_bars, line_panels, target_bar
 from services.web.clients.backends import Backends, Services
 from services.web.figures import Group, Period, Row, month_label
-from services.web.pages import label, render
+from services.web.pages import GRADES, label, render
 from services.web.session import Person
 from shared.calendar import uk_day
 from shared.clock import Clock, SystemClock
@@ -344,7 +344,7 @@ HELPERS = {
     "month_label": month_label,
     "figure": figures.figure,
     "share": figures.share,
-    "grades": figures.GRADES,
+    "grades": GRADES,
 }
 
 

@@ -11,14 +11,13 @@ from pydantic import BaseModel, Field
 from services.web.clients.api import ApiError
 from services.web.clients.backends import Services
 from services.web.listing import page_of
-from services.web.pages import label, render
+from services.web.pages import GRADES, label, render
 from services.web.people import RATE_SETTERS, roles_of
 from services.web.session import CsrfChecked, Person
 from shared.organisation import Organisation
 
 router = APIRouter()
 
-GRADES = ("outstanding", "good", "requires_improvement", "inadequate")
 # The record-a-grade form's fields: their name in sentences and the id an error links to.
 GRADE_FIELDS = {
     "moderated_grade": ("Moderated grade", "moderated_grade"),
