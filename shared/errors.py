@@ -26,6 +26,8 @@ class FieldProblem:
     field: str
     message: str
     where: str = "body"
+    confirm: str | None = None
+    """For a warning rather than a refusal: the code that confirms it (shared.confirmations)."""
 
 
 class RuleBroken(ValueError):
@@ -58,6 +60,7 @@ async def _conflict(_request: Request, exc: Conflict) -> JSONResponse:
 async def _rule_broken(_request: Request, exc: RuleBroken) -> JSONResponse:
     detail = [
         {"loc": [problem.where, problem.field], "msg": problem.message, "type": exc.rule}
+        | ({"ctx": {"confirm": problem.confirm}} if problem.confirm else {})
         for problem in exc.problems
     ]
     return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
