@@ -1,10 +1,12 @@
 """The one way every service consumes events: parse, apply once, retry, dead-letter, commit.
 
 For each message: the CloudEvent is parsed (malformed → dead letter at once, retrying cannot
-help); the handler for its type runs through `process_once`, so the effect and the
-processed-event record commit together. A handler that fails because of the event (a broken
-rule, bad data) is retried with backoff up to `max_attempts`, then the original message and
-the reason go to `<topic>.dlq` and the partition moves on. A failure of the infrastructure
+help) and vetted (an event of another topic's type, keyed by anything but its subject, or from
+a source that does not produce the topic → dead letter: see shared.events.trust); the handler
+for its type runs through `process_once`, so the effect and the processed-event record commit
+together. A handler that fails because of the event (a broken rule, bad data) is retried with
+backoff up to `max_attempts`, then the original message and the reason go to `<topic>.dlq` and
+the partition moves on. A failure of the infrastructure
 (database or broker unreachable) is not the event's fault: the subscriber raises, the offset
 is not committed and the message is read again after a pause, so an outage delays events and
 never dead-letters good ones. The same happens when the dead-letter publish itself fails.
@@ -29,6 +31,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from shared.events.data import EventData
 from shared.events.envelope import CloudEvent, EventParseError, parse_event
 from shared.events.topics import dead_letter_topic
+from shared.events.trust import EventTrust
 from shared.inbox import EventHandler, process_once
 from shared.kafka import EventPublisher
 from shared.logging import correlated
@@ -63,6 +66,7 @@ class EventConsumer:
     engine: Engine
     dead_letters: EventPublisher
     handlers: Mapping[type[EventData], EventHandler]
+    trust: EventTrust
     max_attempts: int = 5
     retry_backoff_seconds: float = 0.2
     redelivery_pause_seconds: float = REDELIVERY_PAUSE_SECONDS
@@ -80,6 +84,10 @@ class EventConsumer:
             event: CloudEvent[EventData] = parse_event(record.value or b"")
         except EventParseError as exc:
             await self._dead_letter(record, "malformed", f"malformed event: {exc}")
+            return
+        refusal = self.trust.refusal(record.topic, record.key, event)
+        if refusal is not None:
+            await self._dead_letter(record, "untrusted", refusal)
             return
         handler = self.handlers.get(type(event.data))
         if handler is None:

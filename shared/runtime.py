@@ -25,6 +25,7 @@ from shared.db import create_db_engine
 from shared.docs import offline_docs
 from shared.errors import install_error_answers
 from shared.events.data import EventData
+from shared.events.trust import EventTrust
 from shared.http import LimitRequestSize, broker_check, database_check, ops_router
 from shared.inbox import EventHandler
 from shared.kafka import BrokerPublisher, make_broker
@@ -81,6 +82,7 @@ class ServiceRuntime:
             engine=self.engine,
             dead_letters=BrokerPublisher(self.broker),
             handlers=handlers,
+            trust=EventTrust.of_contract(self.settings.case_management_source),
             max_attempts=self.settings.consumer_max_attempts,
             retry_backoff_seconds=self.settings.consumer_retry_backoff_seconds,
         )

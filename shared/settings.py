@@ -89,6 +89,8 @@ class ServiceSettings(ProcessSettings):
     database_url: str | None = None
     data_dir: Path = Path(".qa")
     consumer_max_attempts: int = 5
+    case_management_source: str = "/case-management"
+    """The CloudEvents `source` of the case management system, the only writer of case events."""
     consumer_retry_backoff_seconds: float = 0.2
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 100

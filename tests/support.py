@@ -1,8 +1,11 @@
 """A tiny effect table for exercising the shared machinery: one row per handled event."""
 
+from typing import Any
+
 from sqlmodel import Field, Session, SQLModel
 
-from shared.events import CloudEvent, new_event
+from shared.events import CloudEvent, new_event, topics
+from shared.events.data import EventData
 from shared.outbox import add_event
 from tests.factories import audit_graded
 
@@ -25,3 +28,21 @@ def receipts(session: Session) -> list[Receipt]:
     from sqlmodel import select
 
     return list(session.exec(select(Receipt)).all())
+
+
+CASE_MANAGEMENT_SOURCE = "/case-management"
+"""CASE_MANAGEMENT_SOURCE as the services run in tests (the default): the only writer of case
+events."""
+
+
+def producer_source(data: EventData) -> str:
+    """A source the contract lets write `data`'s topic (shared.events.trust)."""
+    producer = sorted(topics.PRODUCERS[data.topic])[0]
+    if producer == topics.CASE_MANAGEMENT:
+        return CASE_MANAGEMENT_SOURCE
+    return topics.service_source(producer)
+
+
+def from_producer(data: EventData, **options: Any) -> CloudEvent[Any]:
+    """`data` in a fresh envelope from a producer of its topic, as a consumer believes it."""
+    return new_event(data, source=producer_source(data), **options)

@@ -34,6 +34,35 @@ ALL_TOPICS: Final = (
     NOTIFICATION_FAILED,
 )
 
+CASE_MANAGEMENT: Final = "case-management"
+"""Stands for the council's case management system, the one producer outside the platform."""
+
+PRODUCERS: Final = {
+    CASE_EVENTS: frozenset({CASE_MANAGEMENT}),
+    AUDIT_GRADED: frozenset({"audit"}),
+    AUDIT_INADEQUATE_FOUND: frozenset({"audit", "moderation"}),
+    MODERATION_REQUESTED: frozenset({"moderation"}),
+    MODERATION_COMPLETED: frozenset({"moderation"}),
+    MODERATION_DISAGREED: frozenset({"moderation"}),
+    MODERATION_SAMPLING_RATE_CHANGED: frozenset({"moderation"}),
+    FOLLOWUP_SCHEDULED: frozenset({"scheduler"}),
+    FOLLOWUP_REMINDER_DUE: frozenset({"scheduler"}),
+    FOLLOWUP_OVERDUE: frozenset({"scheduler"}),
+    FOLLOWUP_COMPLETED: frozenset({"scheduler"}),
+    FOLLOWUP_CANCELLED: frozenset({"scheduler"}),
+    NOTIFICATION_DELIVERED: frozenset({"notifications"}),
+    NOTIFICATION_FAILED: frozenset({"notifications"}),
+}
+"""Who may write each topic: the contract's "produced by" column. Consumers refuse events from
+anyone else (shared.events.trust), the broker's ACLs are made from it, and each service's
+declared `publishes` must agree with it (tested)."""
+
+
+def service_source(service: str) -> str:
+    """The CloudEvents `source` a service of the platform publishes with."""
+    return f"/qa/{service}"
+
+
 DEAD_LETTER_SUFFIX: Final = ".dlq"
 
 

@@ -48,6 +48,7 @@ from tests.e2e.test_system import (
     case_ref,
 )
 from tests.integration.kafka_tools import group_members, read_all, topic_size
+from tests.support import CASE_MANAGEMENT_SOURCE
 from tooling.localstack.topics import PARTITIONS
 
 READER = ASSISTANT_DIRECTOR  # sees every early help record
@@ -142,7 +143,7 @@ async def _open_cases(bootstrap: str, cases: list[str]) -> None:
                     team_manager_id=TEAM_MANAGER,
                     opened_at=datetime.now(UTC) - timedelta(days=30),
                 ),
-                source="/test/case-management",
+                source=CASE_MANAGEMENT_SOURCE,
             )
             await producer.send(CASE_EVENTS, serialize(event), key=kafka_key(event))
         await producer.flush()

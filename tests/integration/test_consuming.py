@@ -9,6 +9,7 @@ from sqlmodel import Session, SQLModel
 
 from shared.consumer import EventConsumer, subscribe
 from shared.events import AuditGraded, new_event, serialize
+from shared.events.trust import EventTrust
 from shared.kafka import BrokerPublisher, make_broker
 from shared.metrics import EVENTS_CONSUMED
 from shared.migrations import upgrade
@@ -20,7 +21,7 @@ from tests.integration.kafka_tools import (
     read_all,
     topic_size,
 )
-from tests.support import Receipt, receipts, record_receipt
+from tests.support import Receipt, from_producer, receipts, record_receipt
 
 
 @pytest.fixture
@@ -47,6 +48,11 @@ async def run_consumer(kafka_bootstrap, engine, topic, handler=record_receipt, d
         dead_letters=dead_letters or BrokerPublisher(broker),
         redelivery_pause_seconds=0.2,
         handlers={AuditGraded: handler},
+        # The fresh topic stands for audit.graded: its type, written by the audit service.
+        trust=EventTrust(
+            types={topic: frozenset({AuditGraded.event_type})},
+            sources={topic: frozenset({"/qa/audit"})},
+        ),
         max_attempts=2,
         retry_backoff_seconds=0.05,
     )
@@ -63,7 +69,7 @@ def receipt_count(engine) -> int:
 async def test_a_duplicate_delivery_changes_nothing(kafka_bootstrap, engine, producer):
     topic = await fresh_topic(kafka_bootstrap)
     case = unique_case()
-    value = serialize(new_event(audit_graded(case), source="/t"))
+    value = serialize(from_producer(audit_graded(case)))
     for _ in range(2):
         await producer.send_and_wait(topic, value, key=case.encode(), partition=0)
     broker, group = await run_consumer(kafka_bootstrap, engine, topic)
@@ -84,8 +90,8 @@ async def test_poison_message_is_dead_lettered_and_later_messages_on_its_partiti
 ):
     topic = await fresh_topic(kafka_bootstrap)
     case = unique_case()
-    before = serialize(new_event(audit_graded(case), source="/t"))
-    after = serialize(new_event(audit_graded(case), source="/t"))
+    before = serialize(from_producer(audit_graded(case)))
+    after = serialize(from_producer(audit_graded(case)))
     for value in (before, b'{"specversion": "1.0", "type": "qa.audit.graded.v1"', after):
         await producer.send_and_wait(topic, value, key=case.encode(), partition=0)
 
@@ -118,7 +124,7 @@ async def test_event_whose_handler_keeps_failing_is_dead_lettered_after_bounded_
         attempts.append(event.id)
         raise RuntimeError("rule violated")
 
-    value = serialize(new_event(audit_graded(case), source="/t"))
+    value = serialize(from_producer(audit_graded(case)))
     await producer.send_and_wait(topic, value, key=case.encode(), partition=0)
     broker, _group = await run_consumer(kafka_bootstrap, engine, topic, handler=refuse)
     try:
@@ -152,7 +158,7 @@ async def test_a_database_outage_delays_an_event_and_never_dead_letters_it(
             raise OperationalError("INSERT", {}, ConnectionRefusedError("database restarting"))
         record_receipt(session, event)
 
-    value = serialize(new_event(audit_graded(case), source="/t"))
+    value = serialize(from_producer(audit_graded(case)))
     await producer.send_and_wait(topic, value, key=case.encode(), partition=0)
     broker, group = await run_consumer(kafka_bootstrap, engine, topic, database_comes_back)
     try:
@@ -200,5 +206,27 @@ async def test_a_poison_message_whose_dead_lettering_fails_is_delivered_again_no
             lambda: _committed(kafka_bootstrap, group, topic, {0: 1}),
             what="the offset committed only after the dead letter was written",
         )
+    finally:
+        await broker.stop()
+
+
+async def test_an_event_from_a_stranger_is_dead_lettered_and_its_offset_committed(
+    kafka_bootstrap, engine, producer
+):
+    topic = await fresh_topic(kafka_bootstrap)
+    case = unique_case()
+    forged = serialize(new_event(audit_graded(case), source="/somebody-else"))
+    await producer.send_and_wait(topic, forged, key=case.encode(), partition=0)
+    broker, group = await run_consumer(kafka_bootstrap, engine, topic)
+    try:
+        [dead] = await read_all(kafka_bootstrap, f"{topic}.dlq", expected=1, key=case.encode())
+        assert dict(dead.headers)["dlq-reason"] == (
+            f"source /somebody-else does not produce topic {topic}".encode()
+        )
+        await eventually(
+            lambda: _committed(kafka_bootstrap, group, topic, {0: 1}),
+            what="the partition to move past the forged event",
+        )
+        assert receipt_count(engine) == 0
     finally:
         await broker.stop()

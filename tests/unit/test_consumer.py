@@ -8,13 +8,14 @@ from sqlmodel import Session, SQLModel, select
 from shared.consumer import DeliveryDeferred, EventConsumer, ignore
 from shared.events import AuditGraded, CaseClosed, new_event, serialize
 from shared.events.data import InadequateFound
+from shared.events.trust import EventTrust
 from shared.inbox import ProcessedEvent
 from shared.metrics import DEAD_LETTERS
 from shared.migrations import upgrade
 from shared.outbox import OutboxMessage
 from tests.factories import audit_graded, every_event_data
 from tests.fakes import RecordingPublisher
-from tests.support import Receipt, receipts, record_receipt
+from tests.support import CASE_MANAGEMENT_SOURCE, Receipt, from_producer, receipts, record_receipt
 
 
 def record(value: bytes, offset: int = 7, topic: str = "audit.graded") -> ConsumerRecord:
@@ -46,6 +47,7 @@ def consumer(engine, publisher, handler=record_receipt, **options):
         engine=engine,
         dead_letters=publisher,
         handlers={AuditGraded: handler, CaseClosed: ignore},
+        trust=EventTrust.of_contract(CASE_MANAGEMENT_SOURCE),
         retry_backoff_seconds=0,
         redelivery_pause_seconds=0,
         **options,
@@ -53,7 +55,7 @@ def consumer(engine, publisher, handler=record_receipt, **options):
 
 
 async def test_an_event_is_applied_with_its_outbox_event_in_one_transaction(engine):
-    event = new_event(audit_graded(), source="/t")
+    event = from_producer(audit_graded())
     await consumer(engine, RecordingPublisher()).consume(record(serialize(event)))
     with Session(engine) as session:
         assert [r.event_id for r in receipts(session)] == [event.id]
@@ -61,7 +63,7 @@ async def test_an_event_is_applied_with_its_outbox_event_in_one_transaction(engi
 
 
 async def test_a_duplicate_delivery_changes_nothing(engine):
-    raw = serialize(new_event(audit_graded(), source="/t"))
+    raw = serialize(from_producer(audit_graded()))
     subject = consumer(engine, RecordingPublisher())
     await subject.consume(record(raw, offset=1))
     await subject.consume(record(raw, offset=2))
@@ -98,7 +100,7 @@ async def test_failing_handler_is_retried_then_dead_lettered_and_nothing_is_half
 
     publisher = RecordingPublisher()
     await consumer(engine, publisher, explode, max_attempts=3).consume(
-        record(serialize(new_event(audit_graded(), source="/t")))
+        record(serialize(from_producer(audit_graded())))
     )
     assert len(attempts) == 3
     [dead] = publisher.messages
@@ -120,7 +122,7 @@ async def test_a_handler_that_recovers_within_its_attempts_is_applied_once(engin
 
     publisher = RecordingPublisher()
     await consumer(engine, publisher, flaky).consume(
-        record(serialize(new_event(audit_graded(), source="/t")))
+        record(serialize(from_producer(audit_graded())))
     )
     assert publisher.messages == []
     with Session(engine) as session:
@@ -130,7 +132,9 @@ async def test_a_handler_that_recovers_within_its_attempts_is_applied_once(engin
 async def test_event_type_without_a_handler_is_dead_lettered_not_dropped(engine):
     publisher = RecordingPublisher()
     data = next(d for d in every_event_data() if isinstance(d, InadequateFound))
-    await consumer(engine, publisher).consume(record(serialize(new_event(data, source="/t"))))
+    await consumer(engine, publisher).consume(
+        record(serialize(from_producer(data)), topic=data.topic)
+    )
     assert (
         publisher.messages[0].headers["dlq-reason"] == "no handler for qa.audit.inadequate-found.v1"
     )
@@ -139,11 +143,11 @@ async def test_event_type_without_a_handler_is_dead_lettered_not_dropped(engine)
 async def test_event_type_registered_as_ignored_is_consumed_without_effect(engine):
     publisher = RecordingPublisher()
     data = next(d for d in every_event_data() if isinstance(d, CaseClosed))
-    event = new_event(data, source="/t")
-    await consumer(engine, publisher).consume(record(serialize(event)))
+    event = from_producer(data)
+    await consumer(engine, publisher).consume(record(serialize(event), topic=data.topic))
     assert publisher.messages == []
     with Session(engine) as session:
-        assert session.get(ProcessedEvent, ("unit-consumer", "/t", event.id)) is not None
+        assert session.get(ProcessedEvent, ("unit-consumer", event.source, event.id)) is not None
         assert receipts(session) == []
 
 
@@ -160,7 +164,7 @@ async def test_a_database_outage_defers_the_event_instead_of_dead_lettering_it(e
     publisher = RecordingPublisher()
     with pytest.raises(DeliveryDeferred, match="OperationalError while applying"):
         await consumer(engine, publisher, database_down, max_attempts=2).consume(
-            record(serialize(new_event(audit_graded(), source="/t")))
+            record(serialize(from_producer(audit_graded())))
         )
     assert publisher.messages == []
 
@@ -192,3 +196,75 @@ async def test_headers_without_values_survive_dead_lettering(engine):
 def test_at_least_one_attempt_is_required(engine):
     with pytest.raises(ValueError, match="max_attempts must be at least 1"):
         consumer(engine, RecordingPublisher(), max_attempts=0)
+
+
+def _keyed(value: bytes, key: bytes | None, topic: str = "audit.graded") -> ConsumerRecord:
+    return ConsumerRecord(
+        topic=topic,
+        partition=0,
+        offset=1,
+        timestamp=0,
+        timestamp_type=0,
+        key=key,
+        value=value,
+        checksum=None,
+        serialized_key_size=len(key or b""),
+        serialized_value_size=len(value),
+        headers=[],
+    )
+
+
+@pytest.mark.parametrize(
+    ("sent", "reason"),
+    [
+        (
+            _keyed(serialize(from_producer(audit_graded())), key=None),
+            "the message has no key; it must be the event's subject",
+        ),
+        (
+            _keyed(serialize(from_producer(audit_graded())), key=b"CASE-999999"),
+            "the message key is not the event's subject",
+        ),
+        (
+            # A real type on a topic it does not belong to: handled by type alone, this once
+            # sent real "reflective conversation due" emails.
+            _keyed(
+                serialize(from_producer(audit_graded())), key=b"CASE-000123", topic="case.events"
+            ),
+            "type qa.audit.graded.v1 does not belong on topic case.events",
+        ),
+        (
+            # Moderation does not grade audits: only the audit service writes audit.graded.
+            _keyed(serialize(new_event(audit_graded(), source="/qa/moderation")), b"CASE-000123"),
+            "source /qa/moderation does not produce topic audit.graded",
+        ),
+        (
+            _keyed(serialize(new_event(audit_graded(), source="/attacker")), b"CASE-000123"),
+            "source /attacker does not produce topic audit.graded",
+        ),
+    ],
+    ids=["no key", "key not subject", "type of another topic", "another service", "stranger"],
+)
+async def test_an_event_not_to_be_believed_is_dead_lettered_with_why_and_not_applied(
+    engine, sent, reason
+):
+    publisher = RecordingPublisher()
+    before = DEAD_LETTERS.labels("unit-consumer", sent.topic, "untrusted")._value.get()
+    await consumer(engine, publisher).consume(sent)
+    [dead] = publisher.messages
+    assert dead.headers["dlq-reason"] == reason
+    assert dead.topic == f"{sent.topic}.dlq"
+    assert DEAD_LETTERS.labels("unit-consumer", sent.topic, "untrusted")._value.get() == before + 1
+    with Session(engine) as session:
+        assert receipts(session) == []
+        assert session.exec(select(ProcessedEvent)).all() == []
+
+
+def test_case_events_are_believed_only_from_the_configured_case_management_system():
+    trust = EventTrust.of_contract("/council/cms")
+    closed = next(d for d in every_event_data() if isinstance(d, CaseClosed))
+    key = closed.subject.encode()
+    assert trust.refusal("case.events", key, new_event(closed, source="/council/cms")) is None
+    assert trust.refusal("case.events", key, new_event(closed, source="/qa/audit")) == (
+        "source /qa/audit does not produce topic case.events"
+    )

@@ -16,7 +16,7 @@ from services.scheduler.timers import TimerService
 from shared.calendar import WorkingDayCalendar
 from shared.clock import FixedClock
 from shared.db import create_db_engine
-from shared.events import InadequateFound, kafka_key, new_event, serialize
+from shared.events import InadequateFound, kafka_key, serialize
 from shared.events.topics import (
     AUDIT_GRADED,
     AUDIT_INADEQUATE_FOUND,
@@ -29,6 +29,7 @@ from shared.migrations import upgrade
 from shared.organisation import load_organisation
 from tests.factories import audit_graded, unique_case
 from tests.integration.kafka_tools import read_all
+from tests.support import from_producer
 from tests.tokens import bearer, service_bearer
 from tooling.localstack.services import ServiceProcess
 from tooling.localstack.stack import StackInfo
@@ -75,7 +76,7 @@ async def test_full_life_cycle_on_kafka_and_postgresql_with_a_controlled_clock(
     await producer.start()
 
     async def publish(topic, data):
-        event = new_event(data, source="/tests")
+        event = from_producer(data)
         await producer.send_and_wait(topic, serialize(event), key=kafka_key(event))
 
     try:
@@ -175,7 +176,7 @@ async def test_a_timer_fired_before_a_crash_is_published_exactly_once_after_rest
     engine = create_db_engine(postgres_url)
     ctx = SchedulerContext(Rules(load_organisation(), WorkingDayCalendar(), 2, 8), clock)
     case = unique_case()
-    event = new_event(inadequate(case, f"AUD-{case}"), source="/tests")
+    event = from_producer(inadequate(case, f"AUD-{case}"))
     process_once(engine, "scheduler", event, event_handlers(ctx)[InadequateFound])
     clock.at = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
     # The process "dies" here: the timer fired and its event is committed to the outbox, but
@@ -216,7 +217,7 @@ async def test_two_scheduler_processes_share_the_work_and_open_one_followup(
             found = inadequate(case, f"AUD-{case}").model_copy(
                 update={"graded_at": datetime.now(UTC)}
             )
-            event = new_event(found, source="/tests")
+            event = from_producer(found)
             for _ in range(2):  # delivered twice, as after a producer retry
                 await producer.send_and_wait(
                     AUDIT_INADEQUATE_FOUND, serialize(event), key=kafka_key(event)
