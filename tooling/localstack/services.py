@@ -25,6 +25,11 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def exited(self) -> bool:
+        """Started, then stopped without being asked to."""
+        return self.process is not None and self.process.poll() is not None
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / f"{self.name}.log"
 

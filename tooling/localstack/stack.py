@@ -15,9 +15,11 @@ from typing import Literal
 
 from services.catalogue import SERVICE_NAMES
 from shared.auth import LocalIssuer
+from tooling.localstack.control import Part
 from tooling.localstack.kafka import KAFKA_VERSION, KafkaServer, java_available
 from tooling.localstack.mail import MailCatcher
 from tooling.localstack.postgres import EmbeddedPostgres, create_database, server_version
+from tooling.localstack.processes import StackError
 from tooling.localstack.tansu import MEMORY_ONLY_WARNING, TansuServer
 from tooling.localstack.topics import ensure_topics
 
@@ -99,20 +101,54 @@ class LocalStack:
             urls,
             str(self.root / "data"),
             os.getpid(),
-            self._server_pids(),
+            self.server_pids(),
             self._mail.port,
             str(self._mail.folder),
             str(local_issuer(self.root).ensure().jwks_file),
         )
 
     def stop(self) -> None:
+        """Stop every part as it is now: restarted ones included (see `restart`)."""
         self._mail.stop()
         if self._broker is not None:
             self._broker.stop()
         if self._postgres is not None:
             self._postgres.stop()
 
-    def _server_pids(self) -> list[int]:
+    def restart(self, part: Part) -> str:
+        """Stop `part` and start it again on the same port and data folder; says what it did.
+
+        Only parts this stack started can be restarted: an external broker or database (or
+        SQLite, or the memory-only broker, which would come back empty) cannot.
+        """
+        if part == "mail":
+            self._mail.stop()
+            self._mail.start()
+            return f"mail catcher restarted on port {self._mail.port}"
+        if part == "kafka":
+            if not isinstance(self._broker, KafkaServer):
+                raise StackError("only a broker this stack started from the Kafka jars restarts")
+            self._broker.stop()
+            self._broker.start()
+            return f"Apache Kafka restarted at {self._broker.bootstrap_servers}"
+        if self._postgres is None:
+            raise StackError("no PostgreSQL of this stack runs (SQLite, or DATABASE_URL's server)")
+        self._postgres.stop()
+        self._postgres.start()
+        return "PostgreSQL restarted"
+
+    def dead_parts(self) -> list[Part]:
+        """The parts this stack started whose server is no longer running."""
+        dead: list[Part] = []
+        if isinstance(self._broker, KafkaServer) and (
+            self._broker.process is None or self._broker.process.poll() is not None
+        ):
+            dead.append("kafka")
+        if self._postgres is not None and not self._postgres.running():
+            dead.append("postgres")
+        return dead
+
+    def server_pids(self) -> list[int]:
         pids = []
         if self._broker is not None and self._broker.process is not None:
             pids.append(self._broker.process.pid)
