@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 
 from services.scheduler.conversation import ConversationForm
 from services.scheduler.followup import FollowUpState, is_overdue
-from services.scheduler.handlers import record_conversation
-from services.scheduler.models import FollowUp, TimelineEntry
+from services.scheduler.handlers import reassign_reaudit, record_conversation
+from services.scheduler.models import FollowUp, RefusedReauditRecord, TimelineEntry
 from services.scheduler.queries import (
     FollowUpFilter,
     Timeliness,
@@ -19,12 +19,15 @@ from services.scheduler.queries import (
     list_followups,
     timeliness,
 )
+from services.scheduler.reassignment import ReassignForm
 from services.scheduler.store import SchedulerContext
 from shared.access import CurrentCaller
+from shared.auth import AccessRole, Caller, Forbidden
 from shared.calendar import months_span, uk_day
 from shared.db import transaction
 from shared.errors import NotFound
 from shared.http import Month
+from shared.paging import Paging
 from shared.visibility import require_visible
 
 
@@ -67,8 +70,27 @@ class TimelineLine(BaseModel):
         return cls(at=entry.at, what=entry.what, detail=entry.detail)
 
 
+class RefusedReauditLine(BaseModel):
+    """A re-audit that did not complete the follow-up, for a manager to look into."""
+
+    audit_id: str
+    auditor_id: str
+    reason: str
+    at: datetime
+
+    @classmethod
+    def of(cls, record: RefusedReauditRecord) -> "RefusedReauditLine":
+        return cls(
+            audit_id=record.audit_id,
+            auditor_id=record.auditor_id,
+            reason=record.reason,
+            at=record.refused_at,
+        )
+
+
 class FollowUpWithTimeline(FollowUpView):
     timeline: list[TimelineLine]
+    refused_reaudits: list[RefusedReauditLine]
 
 
 def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
@@ -79,10 +101,10 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
 
     @router.get("/followups", response_model=list[FollowUpView])
     def search(
-        wanted: Annotated[FollowUpFilter, Depends()], caller: CurrentCaller
+        wanted: Annotated[FollowUpFilter, Depends()], paging: Paging, caller: CurrentCaller
     ) -> list[FollowUpView]:
-        """The follow-ups asked for, of the audits the caller may see."""
-        found = list_followups(engine, caller, wanted, today())
+        """One page of the follow-ups asked for, of the audits the caller may see."""
+        found = list_followups(engine, caller, wanted, paging, today())
         return [FollowUpView.of(f, today()) for f in found]
 
     @router.get(
@@ -97,7 +119,9 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
         require_visible(caller, found.people, "this follow-up")
         view = FollowUpView.of(found.followup, today())
         return FollowUpWithTimeline(
-            **view.model_dump(), timeline=[TimelineLine.of(e) for e in found.timeline]
+            **view.model_dump(),
+            timeline=[TimelineLine.of(e) for e in found.timeline],
+            refused_reaudits=[RefusedReauditLine.of(r) for r in found.refused_reaudits],
         )
 
     @router.post(
@@ -116,8 +140,30 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
             followup, _replayed = record_conversation(session, followup_id, form, ctx)
         return FollowUpView.of(followup, today())
 
+    @router.post(
+        "/followups/{followup_id}/reassign",
+        response_model=FollowUpView,
+        responses={403: {}, 404: {}, 422: {}},
+    )
+    def reassignment(followup_id: str, form: ReassignForm, caller: CurrentCaller) -> FollowUpView:
+        """Give the re-audit to another trained auditor; the assistant director of the
+        follow-up's service area (or an admin) does it."""
+        with transaction(engine) as session:
+            if (existing := session.get(FollowUp, followup_id)) is not None:
+                _require_director_of(caller, ctx, existing.service_area)
+            followup = reassign_reaudit(session, followup_id, form, caller.id, ctx)
+        return FollowUpView.of(followup, today())
+
     @router.get("/stats/timeliness", response_model=list[Timeliness])
-    def stats(from_month: Month, to_month: Month) -> list[Timeliness]:
-        return timeliness(engine, *months_span(from_month, to_month), today())
+    def stats(from_month: Month, to_month: Month, caller: CurrentCaller) -> list[Timeliness]:
+        """Timeliness of the follow-ups the caller may see (shared.visibility)."""
+        return timeliness(engine, caller, *months_span(from_month, to_month), today())
 
     return router
+
+
+def _require_director_of(caller: Caller, ctx: SchedulerContext, service_area: str) -> None:
+    """Reassigning is the assistant director's of the area, not any area lead's."""
+    director = ctx.rules.organisation.leads_of(service_area).assistant_director
+    if caller.id != director and not caller.has(AccessRole.ADMIN):
+        raise Forbidden(f"only the assistant director of {service_area} reassigns its follow-ups")

@@ -6,8 +6,9 @@ Pure: the follow-up and the form in, a `Decision` out; a broken rule raises `Fol
 
 from dataclasses import replace
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.scheduler.decisions import Decision, Facts, Note, Rules, schedule_step
 from services.scheduler.domain import reaudit_due
@@ -19,9 +20,21 @@ from services.scheduler.followup import (
     owner_of,
 )
 from shared.calendar import uk_day
+from shared.confirmations import require_confirmed
 from shared.errors import Conflict, FieldProblem, RuleBroken
 from shared.events.data import Identifier
 from shared.events.vocabulary import FollowUpAction
+from shared.personal_data import personal_data_cautions_in
+
+MAX_ITEMS = 20
+"""Attendees and agreed actions: a conversation, not a register or a plan of work."""
+MAX_ACTION_LENGTH = 500
+
+AgreedAction = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ACTION_LENGTH)
+]
+Confirmed = Annotated[list[Identifier], Field(max_length=10)]
+"""The caution codes the writer confirms (shared.confirmations)."""
 
 
 class ConversationForm(BaseModel):
@@ -29,8 +42,9 @@ class ConversationForm(BaseModel):
 
     held_on: date
     recorded_by: Identifier
-    attendees: list[Identifier] = Field(min_length=1, max_length=30)
-    agreed_actions: list[str] = Field(min_length=1, max_length=30)
+    attendees: list[Identifier] = Field(min_length=1, max_length=MAX_ITEMS)
+    agreed_actions: list[AgreedAction] = Field(min_length=1, max_length=MAX_ITEMS)
+    confirmed: Confirmed = []
 
 
 class FollowUpRefused(RuleBroken):
@@ -94,3 +108,7 @@ def _check(followup: FollowUpState, form: ConversationForm, now: datetime, rules
     unknown = [p for p in form.attendees if p not in rules.organisation.staff_by_id]
     if unknown:
         raise FollowUpRefused("attendees", f"unknown staff members: {', '.join(unknown)}")
+    # Last: a caution is worth confirming only once everything else is right.
+    require_confirmed(
+        personal_data_cautions_in("agreed_actions", form.agreed_actions), form.confirmed
+    )

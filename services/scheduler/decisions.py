@@ -30,6 +30,7 @@ from services.scheduler.followup import (
     owner_of,
     step_fields,
 )
+from services.scheduler.reaudits import ReauditRefusal, reaudit_refusal
 from shared.calendar import WorkingDayCalendar, uk_day
 from shared.events import (
     EventData,
@@ -56,6 +57,11 @@ class Rules:
     def leads(self, followup: FollowUpState) -> ServiceAreaLeads:
         return self.organisation.leads_of(followup.service_area)
 
+    def team_manager_of(self, followup: FollowUpState) -> str | None:
+        """The manager of the case's team as the organisation file has it now."""
+        team = self.organisation.teams_by_id.get(followup.team_id)
+        return team.team_manager if team is not None else None
+
 
 @dataclass(frozen=True)
 class Note:
@@ -76,11 +82,21 @@ class TimerPlan:
 
 
 @dataclass(frozen=True)
+class RefusedReaudit:
+    """A re-audit kept as evidence that did not complete the follow-up, and why."""
+
+    audit_id: str
+    auditor_id: str
+    reason: ReauditRefusal
+
+
+@dataclass(frozen=True)
 class Decision:
     """The follow-up as it now is, its new timeline lines and timers, and the events to publish.
 
     `cancels_timers`: the step ended, so its timers not yet fired are called off (before
-    `timers`, which belong to what comes next, are planned).
+    `timers`, which belong to what comes next, are planned). `refused`: re-audits to keep
+    as refused.
     """
 
     followup: FollowUpState
@@ -89,6 +105,7 @@ class Decision:
     events: tuple[EventData, ...] = ()
     cancels_timers: bool = False
     replayed: bool = False
+    refused: tuple[RefusedReaudit, ...] = ()
 
     def then(self, after: "Decision") -> "Decision":
         """This decision, then `after`, as one change."""
@@ -98,6 +115,7 @@ class Decision:
             after.timers if after.cancels_timers else self.timers + after.timers,
             self.events + after.events,
             self.cancels_timers or after.cancels_timers,
+            refused=self.refused + after.refused,
         )
 
 
@@ -106,6 +124,9 @@ class Reaudit:
     audit_id: str
     grade: Grade
     graded_at: datetime
+    auditor_id: str
+    team_manager_id: str | None = None
+    """The case's team manager as the re-audit names them."""
 
 
 @dataclass(frozen=True)
@@ -119,8 +140,10 @@ class Facts:
     """What the scheduler has learnt about one audit so far."""
 
     auditor_id: str | None = None
+    team_manager_id: str | None = None
     moderation: Moderation | None = None
-    reaudit: Reaudit | None = None
+    reaudits: tuple[Reaudit, ...] = ()
+    """The re-audits not yet accepted or refused, earliest graded first."""
 
 
 def open_followup(
@@ -158,19 +181,19 @@ def open_followup(
 
 
 def settle(followup: FollowUpState, facts: Facts, now: datetime, rules: Rules) -> Decision:
-    """Cancel when moderation overturned the finding, else complete when re-audited."""
+    """Cancel when moderation overturned the finding; then each re-audit not yet judged
+    completes the follow-up when `reaudit_refusal` allows it, or is kept as refused."""
+    decision = Decision(followup)
     if facts.moderation is not None and overturns(followup.found_by, facts.moderation.grade):
-        return _cancel(followup, facts.moderation, now)
-    if facts.reaudit is not None:
-        return _complete(followup, facts.reaudit, now, rules)
-    return Decision(followup)
+        decision = _cancel(followup, facts.moderation, now)
+    for reaudit in facts.reaudits:
+        decision = decision.then(_judge(decision.followup, reaudit, now, rules))
+    return decision
 
 
 def schedule_step(followup: FollowUpState, now: datetime, rules: Rules) -> Decision:
     """Announce the current step and plan its reminders and first escalation."""
-    scheduled = FollowUpScheduled(
-        **step_fields(followup), service_area=followup.service_area, scheduled_at=now
-    )
+    scheduled = announce_step(followup, now)
     note = Note(
         f"{followup.step} scheduled",
         {"due_on": followup.due_on.isoformat(), "owner_id": followup.owner_id},
@@ -182,6 +205,13 @@ def schedule_step(followup: FollowUpState, now: datetime, rules: Rules) -> Decis
             continue  # a reminder whose moment passed before the step existed says nothing new
         timers.append(TimerPlan(followup.step, planned.kind, at))
     return Decision(followup, notes=(note,), timers=tuple(timers), events=(scheduled,))
+
+
+def announce_step(followup: FollowUpState, now: datetime) -> FollowUpScheduled:
+    """The current step, its owner and due date, for those who act on it or are told of it."""
+    return FollowUpScheduled(
+        **step_fields(followup), service_area=followup.service_area, scheduled_at=now
+    )
 
 
 def fire_timer(followup: FollowUpState, timer: TimerPlan, now: datetime, rules: Rules) -> Decision:
@@ -209,6 +239,16 @@ def fire_timer(followup: FollowUpState, timer: TimerPlan, now: datetime, rules: 
         working_days_overdue=max(1, rules.calendar.working_days_between(followup.due_on, today)),
     )
     return Decision(followup, notes=(note,), timers=(repeat,), events=(escalation,))
+
+
+def _judge(followup: FollowUpState, reaudit: Reaudit, now: datetime, rules: Rules) -> Decision:
+    managers = {m for m in (reaudit.team_manager_id, rules.team_manager_of(followup)) if m}
+    reason = reaudit_refusal(followup, reaudit.auditor_id, managers)
+    if reason is None:
+        return _complete(followup, reaudit, now, rules)
+    refused = RefusedReaudit(reaudit.audit_id, reaudit.auditor_id, reason)
+    detail = {"reaudit_id": reaudit.audit_id, "auditor_id": reaudit.auditor_id, "reason": reason}
+    return Decision(followup, notes=(Note("reaudit refused", detail),), refused=(refused,))
 
 
 def _complete(followup: FollowUpState, reaudit: Reaudit, now: datetime, rules: Rules) -> Decision:

@@ -15,6 +15,7 @@ from services.scheduler.conversation import ConversationForm, hold_conversation
 from services.scheduler.decisions import open_followup, settle
 from services.scheduler.followup import FollowUpState
 from services.scheduler.models import AuditFact, FollowUp, ModerationFact, ModeratorFact
+from services.scheduler.reassignment import ReassignForm, reassign
 from services.scheduler.store import SchedulerContext, facts_of, followup_of, save, state_of
 from shared.db import lock_for
 from shared.errors import NotFound
@@ -113,11 +114,7 @@ def record_conversation(
     """The Head of Service records the conversation as held; the re-audit is then scheduled.
 
     Returns the follow-up and whether this was the same conversation recorded again."""
-    row = session.get(FollowUp, followup_id)
-    if row is None:
-        raise NotFound(f"no follow-up {followup_id!r}")
-    lock_for(session, row.audit_id)
-    session.refresh(row)  # as it is now that we hold the audit's lock
+    row = _locked(session, followup_id)
     now = ctx.clock.now()
     facts = facts_of(session, row.audit_id)
     decision = hold_conversation(state_of(row), form, facts, now, ctx.rules)
@@ -125,7 +122,29 @@ def record_conversation(
     return decision.followup, decision.replayed
 
 
+def reassign_reaudit(
+    session: Session, followup_id: str, form: ReassignForm, by: str, ctx: SchedulerContext
+) -> FollowUpState:
+    """An assistant director gives the re-audit to another auditor, who is told of it."""
+    row = _locked(session, followup_id)
+    now = ctx.clock.now()
+    facts = facts_of(session, row.audit_id)
+    decision = reassign(state_of(row), form, by, facts, now, ctx.rules)
+    save(session, row, decision, now)
+    return decision.followup
+
+
 # --- helpers -------------------------------------------------------------------------
+
+
+def _locked(session: Session, followup_id: str) -> FollowUp:
+    """The follow-up, read again once this transaction holds its audit's lock."""
+    row = session.get(FollowUp, followup_id)
+    if row is None:
+        raise NotFound(f"no follow-up {followup_id!r}")
+    lock_for(session, row.audit_id)
+    session.refresh(row)
+    return row
 
 
 def _learn(session: Session, fact: SQLModel) -> None:

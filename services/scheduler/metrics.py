@@ -5,6 +5,11 @@ from prometheus_client import Counter, Gauge
 TIMERS_FIRED = Counter(
     "qa_scheduler_timers_fired_total", "Reminders and escalations fired.", ["kind", "step"]
 )
+REAUDITS_REFUSED = Counter(
+    "qa_scheduler_reaudits_refused_total",
+    "Re-audits kept as refused: they did not complete their follow-up.",
+    ["reason"],
+)
 FOLLOWUPS_CLOSED = Counter(
     "qa_followups_closed_total", "Follow-ups completed or cancelled.", ["how", "service_area"]
 )

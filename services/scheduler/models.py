@@ -100,3 +100,16 @@ class ModeratorFact(SQLModel, table=True):
     audit_id: str = Field(primary_key=True, max_length=64)
     moderator_id: str = Field(primary_key=True, index=True, max_length=64)
     moderation_id: str = Field(max_length=64)
+
+
+class RefusedReauditRecord(SQLModel, table=True):
+    """A re-audit that did not complete its follow-up (services.scheduler.reaudits), kept as
+    the evidence a manager reviews."""
+
+    __tablename__ = "refused_reaudits"
+
+    audit_id: str = Field(primary_key=True, max_length=64)
+    followup_id: str = Field(index=True, max_length=64)
+    auditor_id: str = Field(max_length=64)
+    reason: str = Field(max_length=32)
+    refused_at: datetime = timestamp_field()

@@ -8,15 +8,23 @@ from typing import Literal
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from services.scheduler import metrics
 from services.scheduler.followup import FollowUpState, FollowUpStatus, is_overdue
-from services.scheduler.models import AuditFact, FollowUp, ModeratorFact, TimelineEntry
+from services.scheduler.models import (
+    AuditFact,
+    FollowUp,
+    ModeratorFact,
+    RefusedReauditRecord,
+    TimelineEntry,
+)
 from services.scheduler.store import state_of
 from shared.auth import Caller
 from shared.calendar import uk_day
 from shared.clock import Clock
 from shared.events.vocabulary import FollowUpAction, FollowUpOutcome, ServiceArea
+from shared.paging import PageQuery, one_page
 from shared.visibility import AuditPeople, PeopleColumns, visible_where
 
 GAUGE_REFRESH_SECONDS = 15.0
@@ -64,29 +72,34 @@ PEOPLE = PeopleColumns(
 """A follow-up's people are its audit's: its facts (outer-joined) and its moderators."""
 
 
-def list_followups(
-    engine: Engine, caller: Caller, wanted: FollowUpFilter, today: date
-) -> list[FollowUpState]:
-    """The follow-ups asked for, of the audits the caller may see, soonest due first."""
-    query = (
+def visible_followups(caller: Caller) -> SelectOfScalar[FollowUp]:
+    """The follow-ups of the audits the caller may see (shared.visibility)."""
+    return (
         select(FollowUp)
         .outerjoin(AuditFact, col(AuditFact.audit_id) == col(FollowUp.audit_id))
         .where(visible_where(caller, PEOPLE))
     )
+
+
+def list_followups(
+    engine: Engine, caller: Caller, wanted: FollowUpFilter, paging: PageQuery, today: date
+) -> list[FollowUpState]:
+    """One page of the follow-ups asked for, of the audits the caller may see, soonest due
+    first."""
+    query = visible_followups(caller)
     if wanted.audit_id is not None:
         query = query.where(FollowUp.audit_id == wanted.audit_id)
-    if wanted.status is not None:
-        stored = FollowUpStatus.OPEN if wanted.status == "overdue" else wanted.status
-        query = query.where(FollowUp.status == stored)
+    if wanted.status == "overdue":  # `is_overdue` in SQL, so that pages hold only overdue ones
+        query = query.where(FollowUp.status == FollowUpStatus.OPEN, col(FollowUp.due_on) < today)
+    elif wanted.status is not None:
+        query = query.where(FollowUp.status == wanted.status)
     if wanted.owner is not None:
         query = query.where(FollowUp.owner_id == wanted.owner)
     if wanted.service_area is not None:
         query = query.where(FollowUp.service_area == wanted.service_area)
+    ordered = query.order_by(col(FollowUp.due_on), col(FollowUp.id))
     with Session(engine) as session:
-        found = [state_of(f) for f in session.exec(query.order_by(col(FollowUp.due_on))).all()]
-    if wanted.status == "overdue":
-        return [f for f in found if is_overdue(f.status, f.due_on, today)]
-    return found
+        return [state_of(f) for f in session.exec(one_page(ordered, paging)).all()]
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,7 @@ class FollowUpRecord:
     followup: FollowUpState
     timeline: list[TimelineEntry]
     people: AuditPeople
+    refused_reaudits: list[RefusedReauditRecord]
 
 
 def followup_with_timeline(engine: Engine, followup_id: str) -> FollowUpRecord | None:
@@ -109,7 +123,15 @@ def followup_with_timeline(engine: Engine, followup_id: str) -> FollowUpRecord |
             .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
         )
         timeline = list(session.exec(query).all())
-        return FollowUpRecord(state_of(followup), timeline, people_of(session, followup))
+        refused = select(RefusedReauditRecord).where(
+            RefusedReauditRecord.followup_id == followup_id
+        )
+        return FollowUpRecord(
+            state_of(followup),
+            timeline,
+            people_of(session, followup),
+            list(session.exec(refused.order_by(col(RefusedReauditRecord.refused_at))).all()),
+        )
 
 
 def people_of(session: Session, followup: FollowUp) -> AuditPeople:
@@ -127,10 +149,13 @@ def people_of(session: Session, followup: FollowUp) -> AuditPeople:
     )
 
 
-def timeliness(engine: Engine, first: date, last: date, today: date) -> list[Timeliness]:
-    """Per month of grading and area: conversations within 5 working days, re-audits on time,
-    and improvement at re-audit. A conversation counts once it is held or its due date passed."""
-    query = select(FollowUp).where(
+def timeliness(
+    engine: Engine, caller: Caller, first: date, last: date, today: date
+) -> list[Timeliness]:
+    """Per month of grading and area, of the follow-ups the caller may see: conversations within
+    5 working days, re-audits on time, and improvement at re-audit. A conversation counts once it
+    is held or its due date passed."""
+    query = visible_followups(caller).where(
         col(FollowUp.grading_day) >= first,
         col(FollowUp.grading_day) <= last,
         FollowUp.status != FollowUpStatus.CANCELLED,

@@ -1,8 +1,10 @@
 """The scheduler as the platform knows it: settings, topics, who may call which route."""
 
+from services.scheduler.retention import purge_followups
 from services.scheduler.settings import SchedulerSettings
 from shared.events import topics
-from shared.permissions import EVERYONE, HEAD, STATISTICS
+from shared.permissions import ADMIN, DIRECTOR, EVERYONE, HEAD, STATISTICS
+from shared.retention import MESSAGING_PURGES
 from shared.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
@@ -31,6 +33,10 @@ SERVICE = ServiceDefinition(
         "GET /followups/{followup_id}": EVERYONE,
         # scope: the Head of Service of the follow-up's service area
         "POST /followups/{followup_id}/reflective-conversation": frozenset({HEAD}),
+        # scope: the assistant director of the follow-up's service area, or an admin
+        "POST /followups/{followup_id}/reassign": frozenset({DIRECTOR, ADMIN}),
+        # scope: follow-ups of the audits the caller may see (shared.visibility)
         "GET /stats/timeliness": STATISTICS,
     },
+    purges=(*MESSAGING_PURGES, purge_followups),
 )

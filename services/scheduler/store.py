@@ -13,7 +13,14 @@ from sqlmodel import Session, col, select
 from services.scheduler import metrics
 from services.scheduler.decisions import Decision, Facts, Moderation, Reaudit, Rules
 from services.scheduler.followup import FollowUpState, FollowUpStatus
-from services.scheduler.models import AuditFact, FollowUp, ModerationFact, TimelineEntry, Timer
+from services.scheduler.models import (
+    AuditFact,
+    FollowUp,
+    ModerationFact,
+    RefusedReauditRecord,
+    TimelineEntry,
+    Timer,
+)
 from shared.clock import Clock
 from shared.db import after_commit
 from shared.events import new_event
@@ -51,25 +58,41 @@ def followup_of(session: Session, audit_id: str) -> FollowUp | None:
 
 
 def facts_of(session: Session, audit_id: str) -> Facts:
-    """The audit's grading, its moderation and its earliest re-audit, as far as known."""
+    """The audit's grading, its moderation and its re-audits not yet judged, as far as known."""
     audit = session.get(AuditFact, audit_id)
     moderation = session.get(ModerationFact, audit_id)
-    query = (
-        select(AuditFact).where(AuditFact.reaudit_of == audit_id).order_by(col(AuditFact.graded_at))
-    )
-    reaudit = session.exec(query).first()
     return Facts(
         auditor_id=audit.auditor_id if audit is not None else None,
+        team_manager_id=audit.team_manager_id if audit is not None else None,
         moderation=(
             Moderation(moderation.moderation_id, Grade(moderation.moderated_grade))
             if moderation is not None
             else None
         ),
-        reaudit=(
-            Reaudit(reaudit.audit_id, Grade(reaudit.overall_grade), reaudit.graded_at)
-            if reaudit is not None
-            else None
-        ),
+        reaudits=_unjudged_reaudits(session, audit_id),
+    )
+
+
+def _unjudged_reaudits(session: Session, audit_id: str) -> tuple[Reaudit, ...]:
+    """Re-audits of the audit neither refused nor the one that completed its follow-up."""
+    refused = select(RefusedReauditRecord.audit_id)
+    query = (
+        select(AuditFact)
+        .where(AuditFact.reaudit_of == audit_id, col(AuditFact.audit_id).not_in(refused))
+        .order_by(col(AuditFact.graded_at), col(AuditFact.audit_id))
+    )
+    followup = followup_of(session, audit_id)
+    accepted = followup.reaudit_id if followup is not None else None
+    return tuple(
+        Reaudit(
+            fact.audit_id,
+            Grade(fact.overall_grade),
+            fact.graded_at,
+            fact.auditor_id,
+            fact.team_manager_id,
+        )
+        for fact in session.exec(query).all()
+        if fact.audit_id != accepted
     )
 
 
@@ -97,6 +120,9 @@ def save(session: Session, row: FollowUp | None, decision: Decision, now: dateti
         )
     for data in decision.events:
         add_event(session, new_event(data, source=SOURCE, correlation_id=after.audit_id))
+    for refused in decision.refused:
+        session.add(RefusedReauditRecord(followup_id=row.id, refused_at=now, **asdict(refused)))
+        after_commit(session, metrics.REAUDITS_REFUSED.labels(refused.reason).inc)
     if was_open and after.status is not FollowUpStatus.OPEN:
         closed = metrics.FOLLOWUPS_CLOSED.labels(after.status, after.service_area)
         after_commit(session, closed.inc)

@@ -1,7 +1,7 @@
 """What the list pages share: pages of a list with GOV.UK pagination, filter choices, and
 due dates in working days from today (UK)."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -62,6 +62,15 @@ class Page:
                 for n in range(1, self.count + 1)
             ],
         }
+
+
+def page_from_api(fetch: Callable[[int, int], list[dict[str, Any]]], number: int) -> Page:
+    """Page `number` of a list the API pages (`fetch(limit, offset)`, shared.paging): one row
+    asked beyond the page says whether another follows, so the links reach every row."""
+    number = max(1, number)
+    found = fetch(PAGE_SIZE + 1, (number - 1) * PAGE_SIZE)
+    more = len(found) > PAGE_SIZE
+    return Page(found[:PAGE_SIZE], number, number + 1 if more else number)
 
 
 def page_of(items: list[dict[str, Any]], number: int) -> Page:

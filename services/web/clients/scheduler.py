@@ -9,8 +9,14 @@ class SchedulerClient:
     def __init__(self, api: Api) -> None:
         self._api = api
 
-    def followups(self, **filters: Any) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = self._api.get("/followups", filters)
+    def followups(
+        self, *, limit: int | None = None, offset: int = 0, **filters: Any
+    ) -> list[dict[str, Any]]:
+        """One page of the follow-ups the person may see (the API's own page size when no
+        `limit` is given), soonest due first."""
+        found: list[dict[str, Any]] = self._api.get(
+            "/followups", {**filters, "limit": limit, "offset": offset or None}
+        )
         return found
 
     def followup(self, followup_id: str) -> dict[str, Any]:

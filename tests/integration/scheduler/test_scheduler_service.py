@@ -167,6 +167,107 @@ async def test_full_life_cycle_on_kafka_and_postgresql_with_a_controlled_clock(
         await producer.stop()
 
 
+def reaudit(case: str, audit_id: str, of: str, auditor: str, at: datetime):
+    return audit_graded(
+        case,
+        "good",
+        audit_id,
+        auditor_id=auditor,
+        team_manager_id="S0005",
+        audit_kind="reaudit",
+        reaudit_of=of,
+        service_area="early_help",
+        team_id="EH-NORTH",
+        graded_at=at,
+    )
+
+
+async def test_only_the_assigned_auditors_reaudit_completes_and_the_others_are_kept_as_refused(
+    kafka_bootstrap, postgres_url
+):
+    await ensure_topics(kafka_bootstrap)
+    clock = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
+    case, audit_id = unique_case(), f"AUD-{unique_case()}"
+    app = create_app(settings(kafka_bootstrap, postgres_url), clock)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+
+    async def publish(data):
+        event = from_producer(data)
+        await producer.send_and_wait(data.topic, serialize(event), key=kafka_key(event))
+
+    try:
+        async with app.router.lifespan_context(app):
+            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s")
+            graded = audit_graded(
+                case,
+                "inadequate",
+                audit_id,
+                auditor_id=AUDITOR,
+                team_manager_id="S0005",
+                service_area="early_help",
+                team_id="EH-NORTH",
+                graded_at=GRADED,
+            )
+            await publish(graded)
+            await publish(inadequate(case, audit_id))
+            [scheduled] = await events_for(kafka_bootstrap, FOLLOWUP_SCHEDULED, case, 1)
+            followup_id = scheduled["data"]["followup_id"]
+            path = f"/followups/{followup_id}"
+            clock.at = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+            async def refused() -> list[tuple[str, str]]:
+                view = (await client.get(path, headers=bearer(HEAD_OF_SERVICE))).json()
+                return [(r["audit_id"], r["reason"]) for r in view["refused_reaudits"]]
+
+            async def refused_soon(expected: int) -> list[tuple[str, str]]:
+                for _ in range(100):
+                    if len(found := await refused()) >= expected:
+                        return found
+                    await asyncio.sleep(0.1)
+                return await refused()
+
+            # Before the conversation, and by the team's own manager: neither completes it.
+            await publish(reaudit(case, f"{audit_id}-R1", audit_id, AUDITOR, clock.at))
+            assert await refused_soon(1) == [(f"{audit_id}-R1", "not_at_reaudit_step")]
+            held = await client.post(
+                f"{path}/reflective-conversation",
+                headers=bearer(HEAD_OF_SERVICE),
+                json={
+                    "held_on": "2026-11-25",
+                    "recorded_by": HEAD_OF_SERVICE,
+                    "attendees": [HEAD_OF_SERVICE, "S0006"],
+                    "agreed_actions": ["Update the plan with the family within 10 days"],
+                },
+            )
+            assert held.json()["step"] == "reaudit", held.text
+            await publish(reaudit(case, f"{audit_id}-R2", audit_id, "S0005", clock.at))
+            assert (await refused_soon(2))[1:] == [(f"{audit_id}-R2", "case_team_manager")]
+
+            moved = await client.post(
+                f"{path}/reassign",
+                headers=bearer("S0001"),
+                json={"to": "S0018", "reason": "The auditor is on leave"},
+            )
+            assert moved.json()["owner_id"] == "S0018", moved.text
+            announced = await events_for(kafka_bootstrap, FOLLOWUP_SCHEDULED, case, 3)
+            assert [(e["data"]["action"], e["data"]["owner_id"]) for e in announced[1:]] == [
+                ("reaudit", AUDITOR),
+                ("reaudit", "S0018"),
+            ]
+            await publish(reaudit(case, f"{audit_id}-R3", audit_id, AUDITOR, clock.at))
+            assert (await refused_soon(3))[2:] == [(f"{audit_id}-R3", "not_assigned_auditor")]
+            await publish(reaudit(case, f"{audit_id}-R4", audit_id, "S0018", clock.at))
+            [completed] = await events_for(kafka_bootstrap, FOLLOWUP_COMPLETED, case, 1)
+            assert (completed["data"]["reaudit_id"], completed["data"]["owner_id"]) == (
+                f"{audit_id}-R4",
+                "S0018",
+            )
+            await client.aclose()
+    finally:
+        await producer.stop()
+
+
 async def test_a_timer_fired_before_a_crash_is_published_exactly_once_after_restart(
     kafka_bootstrap, postgres_url
 ):

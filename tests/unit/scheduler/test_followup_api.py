@@ -1,5 +1,6 @@
 """The follow-up routes' answers on SQLite, with no broker: events wait in the outbox."""
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -20,6 +21,7 @@ from shared.events import EventData, InadequateFound, new_event
 from shared.inbox import process_once
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
+from shared.outbox import OutboxMessage
 from tests.factories import audit_graded, moderation_requested
 from tests.tokens import bearer, service_bearer
 
@@ -203,3 +205,178 @@ def test_the_list_holds_only_the_followups_the_caller_may_see(scheduler):
     assert listed("S0007") == listed("S0045") == set()
     assert listed("S9001", audit_id="AUD-2") == {"AUD-2"}
     assert listed("S0006", service_area="care_leavers") == set()  # filtered, not refused
+
+
+def at_reaudit(scheduler: Scheduler) -> str:
+    scheduler.deliver(graded())
+    assert scheduler.hold(scheduler.followup_id()).json()["step"] == "reaudit"
+    return scheduler.followup_id()
+
+
+def reassign(scheduler: Scheduler, who: str, followup_id: str, to: str = "S0018", **body):
+    return scheduler.client.post(
+        f"/followups/{followup_id}/reassign",
+        json={"to": to, "reason": "The auditor is on leave", **body},
+        headers=bearer(who),
+    )
+
+
+def scheduled_owners(scheduler: Scheduler) -> list[tuple[str, str]]:
+    with Session(scheduler.engine) as session:
+        rows = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    events = [json.loads(row.value) for row in rows]
+    return [
+        (e["data"]["action"], e["data"]["owner_id"])
+        for e in events
+        if e["type"] == "qa.followup.scheduled.v1"
+    ]
+
+
+def test_the_areas_assistant_director_reassigns_the_reaudit_and_the_new_owner_is_announced(
+    scheduler,
+):
+    followup_id = at_reaudit(scheduler)
+    moved = reassign(scheduler, "S0001", followup_id)
+    assert (moved.status_code, moved.json()["owner_id"], moved.json()["step"]) == (
+        200,
+        "S0018",
+        "reaudit",
+    )
+    assert scheduled_owners(scheduler)[-2:] == [("reaudit", AUDITOR), ("reaudit", "S0018")]
+    assert reassign(scheduler, "S9001", followup_id, to="S0009").json()["owner_id"] == "S0009"
+    view = scheduler.client.get(f"/followups/{followup_id}").json()
+    assert [line["detail"]["to"] for line in view["timeline"] if "reassigned" in line["what"]] == [
+        "S0018",
+        "S0009",
+    ]
+
+
+def test_only_the_areas_assistant_director_or_an_admin_may_reassign(scheduler):
+    followup_id = at_reaudit(scheduler)
+    # Another area's director, the area's Head of Service, the auditor, the practitioner
+    statuses = {who: reassign(scheduler, who, followup_id).status_code for who in DO_NOT_REASSIGN}
+    assert statuses == dict.fromkeys(DO_NOT_REASSIGN, 403)
+    assert scheduler.client.get(f"/followups/{followup_id}").json()["owner_id"] == AUDITOR
+    assert reassign(scheduler, "S0001", "FU-NONE").status_code == 404
+
+
+DO_NOT_REASSIGN = ("S0002", "S0003", "S0004", "S0006")
+
+
+def test_a_reassignment_breaking_a_rule_answers_422_naming_it(scheduler):
+    scheduler.deliver(graded())
+    early = reassign(scheduler, "S0001", scheduler.followup_id())
+    assert (early.status_code, early.json()["detail"][0]["loc"]) == (422, ["body", "followup"])
+    followup_id = at_reaudit(scheduler)
+    to_the_manager = reassign(scheduler, "S0001", followup_id, to="S0005")
+    assert to_the_manager.json() == {
+        "detail": [
+            {
+                "loc": ["body", "to"],
+                "msg": "must not be the case's team manager",
+                "type": "followup_rule",
+            }
+        ]
+    }
+
+
+def test_a_refused_reaudit_is_on_the_followups_answer_for_a_manager_to_see(scheduler):
+    followup_id = at_reaudit(scheduler)
+    forged = audit_graded(
+        "CASE-1",
+        "good",
+        "AUD-9",
+        audit_kind="reaudit",
+        reaudit_of="AUD-1",
+        auditor_id="S0005",
+        team_manager_id="S0005",
+        service_area="early_help",
+        team_id="EH-NORTH",
+        graded_at=GRADED,
+    )
+    scheduler.deliver(forged)
+    view = scheduler.client.get(f"/followups/{followup_id}").json()
+    assert (view["status"], view["refused_reaudits"]) == (
+        "open",
+        [
+            {
+                "audit_id": "AUD-9",
+                "auditor_id": "S0005",
+                "reason": "case_team_manager",
+                "at": "2026-11-25T10:00:00Z",
+            }
+        ],
+    )
+    assert view["timeline"][-1]["what"] == "reaudit refused"
+
+
+def test_agreed_actions_that_look_like_personal_data_answer_422_until_confirmed(scheduler):
+    scheduler.deliver(graded())
+    actions = ["Sam's mum to attend the review"]
+    asked = scheduler.hold(scheduler.followup_id(), agreed_actions=actions)
+    [problem] = asked.json()["detail"]
+    assert (asked.status_code, problem["loc"], problem["type"], problem["ctx"]) == (
+        422,
+        ["body", "agreed_actions[0]"],
+        "needs_confirmation",
+        {"confirm": "personal_data"},
+    )
+    kept = scheduler.hold(
+        scheduler.followup_id(), agreed_actions=actions, confirmed=["personal_data"]
+    )
+    assert (kept.status_code, kept.json()["agreed_actions"]) == (200, actions)
+
+
+def test_twenty_one_agreed_actions_answer_422(scheduler):
+    scheduler.deliver(graded())
+    refused = scheduler.hold(scheduler.followup_id(), agreed_actions=["Visit"] * 21)
+    assert (refused.status_code, refused.json()["detail"][0]["loc"]) == (
+        422,
+        ["body", "agreed_actions"],
+    )
+
+
+def found(audit_id: str, case_id: str, service_area: str, team_id: str) -> InadequateFound:
+    return InadequateFound(
+        case_id=case_id,
+        audit_id=audit_id,
+        service_area=service_area,
+        team_id=team_id,
+        graded_at=GRADED,
+        found_by="auditor",
+    )
+
+
+def test_timeliness_counts_only_the_followups_the_caller_may_see(scheduler):
+    scheduler.deliver(graded())
+    scheduler.deliver(found("AUD-2", "CASE-2", "care_leavers", "CL-NORTH"))
+
+    def counted(who: str) -> dict[str, int]:
+        answer = scheduler.client.get(
+            "/stats/timeliness",
+            params={"from_month": "2026-11", "to_month": "2026-11"},
+            headers=bearer(who),
+        )
+        return {row["service_area"]: row["followups"] for row in answer.json()}
+
+    assert counted("S9001") == {"early_help": 1, "care_leavers": 1}
+    assert counted("S0003") == counted("S0006") == {"early_help": 1}  # lead; named by the audit
+    assert counted("S0059") == {"care_leavers": 1}
+    assert counted("S0007") == {}  # another practitioner
+
+
+def test_the_list_answers_one_page_at_a_time_soonest_due_first(scheduler):
+    for n in range(2, 5):
+        scheduler.deliver(found(f"AUD-{n}", f"CASE-{n}", "early_help", "EH-NORTH"))
+
+    def page(**params: object) -> list[str]:
+        answer = scheduler.client.get("/followups", params=params, headers=bearer("S9001"))
+        return [f["audit_id"] for f in answer.json()]
+
+    everything = page()
+    assert len(everything) == 4
+    assert page(limit=3) + page(limit=3, offset=3) == everything
+    assert page(limit=2, offset=1) == everything[1:3]
+    scheduler.clock.at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert page(status="overdue", limit=1, offset=3) == everything[3:]
+    assert scheduler.client.get("/followups", params={"limit": 501}).status_code == 422

@@ -4,6 +4,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from services.scheduler.conversation import (
     AlreadyRecorded,
@@ -15,6 +16,7 @@ from services.scheduler.decisions import (
     Facts,
     Moderation,
     Reaudit,
+    RefusedReaudit,
     Rules,
     TimerPlan,
     fire_timer,
@@ -23,7 +25,9 @@ from services.scheduler.decisions import (
 )
 from services.scheduler.domain import TimerKind
 from services.scheduler.followup import FollowUpState, FollowUpStatus, NotYetKnown
+from services.scheduler.reaudits import ReauditRefusal
 from shared.calendar import WorkingDayCalendar
+from shared.confirmations import NeedsConfirmation
 from shared.events import (
     FollowUpCancelled,
     FollowUpCompleted,
@@ -135,18 +139,19 @@ def test_a_finding_after_an_overturning_moderation_opens_cancelled_with_no_timer
     }
 
 
-def test_a_finding_after_its_reaudit_opens_completed_as_improved():
-    reaudit = Reaudit("AUD-2", Grade.REQUIRES_IMPROVEMENT, at("2026-11-27T10:00+00:00"))
-    decision = opened(Facts(reaudit=reaudit))
-    done = decision.followup
-    assert (done.status, done.outcome, done.reaudit_id, done.closed_at) == (
-        FollowUpStatus.COMPLETED,
-        FollowUpOutcome.IMPROVED,
-        "AUD-2",
-        NOW,
+def test_a_reaudit_known_before_the_finding_is_kept_as_refused_and_the_followup_opens():
+    reaudit = Reaudit("AUD-2", Grade.REQUIRES_IMPROVEMENT, at("2026-11-27T10:00+00:00"), AUDITOR)
+    decision = opened(Facts(reaudits=(reaudit,)))
+    assert decision.followup == followup()
+    assert [type(e) for e in decision.events] == [FollowUpScheduled]
+    assert decision.refused == (
+        RefusedReaudit("AUD-2", AUDITOR, ReauditRefusal.NOT_AT_REAUDIT_STEP),
     )
-    assert [type(e) for e in decision.events] == [FollowUpScheduled, FollowUpCompleted]
-    assert decision.timers == ()
+    assert (decision.notes[-1].what, decision.notes[-1].detail) == (
+        "reaudit refused",
+        {"reaudit_id": "AUD-2", "auditor_id": AUDITOR, "reason": "not_at_reaudit_step"},
+    )
+    assert len(decision.timers) == 3
 
 
 def test_a_moderators_own_finding_is_not_cancelled_by_moderation():
@@ -162,8 +167,9 @@ def test_settling_by_no_new_facts_changes_nothing():
 
 def test_a_still_inadequate_reaudit_completes_naming_the_assistant_director_on_its_uk_day():
     # 23:30 UTC in summer is half past midnight in the UK: the re-audit is of 1 July.
-    reaudit = Reaudit("AUD-2", Grade.INADEQUATE, at("2027-06-30T23:30+00:00"))
-    decision = settle(followup(step=REAUDIT, owner_id=AUDITOR), Facts(reaudit=reaudit), NOW, RULES)
+    reaudit = Reaudit("AUD-2", Grade.INADEQUATE, at("2027-06-30T23:30+00:00"), AUDITOR)
+    facts = Facts(reaudits=(reaudit,))
+    decision = settle(followup(step=REAUDIT, owner_id=AUDITOR), facts, NOW, RULES)
     [completed] = decision.events
     assert isinstance(completed, FollowUpCompleted)
     assert (completed.outcome, completed.escalated_to_id, completed.action) == (
@@ -176,12 +182,64 @@ def test_a_still_inadequate_reaudit_completes_naming_the_assistant_director_on_i
 
 
 def test_a_closed_followup_is_not_completed_or_cancelled_again():
-    closed = followup(status=FollowUpStatus.COMPLETED)
+    closed = followup(status=FollowUpStatus.COMPLETED, step=REAUDIT, owner_id=AUDITOR)
     facts = Facts(
         moderation=Moderation("MOD-1", Grade.GOOD),
-        reaudit=Reaudit("AUD-2", Grade.GOOD, NOW),
+        reaudits=(Reaudit("AUD-2", Grade.GOOD, NOW, AUDITOR),),
     )
-    assert settle(closed, facts, NOW, RULES).events == ()
+    decision = settle(closed, facts, NOW, RULES)
+    assert (decision.followup, decision.events) == (closed, ())
+    assert decision.refused == (RefusedReaudit("AUD-2", AUDITOR, ReauditRefusal.FOLLOWUP_CLOSED),)
+
+
+AT_REAUDIT = {"step": REAUDIT, "owner_id": AUDITOR}
+
+
+@pytest.mark.parametrize(
+    ("state", "auditor", "named_manager", "reason"),
+    [
+        ({}, AUDITOR, "S0005", ReauditRefusal.NOT_AT_REAUDIT_STEP),
+        ({**AT_REAUDIT, "status": FollowUpStatus.CANCELLED}, AUDITOR, "S0005", "followup_closed"),
+        # EH-NORTH's manager by the organisation file, though assigned; and by the re-audit
+        ({"step": REAUDIT, "owner_id": "S0005"}, "S0005", "S0099", "case_team_manager"),
+        (AT_REAUDIT, "S0009", "S0009", ReauditRefusal.CASE_TEAM_MANAGER),
+        (AT_REAUDIT, "S0018", "S0005", ReauditRefusal.NOT_ASSIGNED_AUDITOR),
+    ],
+)
+def test_a_reaudit_that_may_not_complete_the_followup_is_kept_as_refused_and_changes_nothing(
+    state, auditor, named_manager, reason
+):
+    before = followup(**state)
+    reaudit = Reaudit("AUD-2", Grade.GOOD, NOW, auditor, named_manager)
+    decision = settle(before, Facts(auditor_id=AUDITOR, reaudits=(reaudit,)), LATER, RULES)
+    assert (decision.followup, decision.events, decision.timers) == (before, (), ())
+    assert decision.cancels_timers is False
+    assert decision.refused == (RefusedReaudit("AUD-2", auditor, ReauditRefusal(reason)),)
+
+
+def test_the_assigned_auditors_reaudit_completes_even_after_someone_elses_was_refused():
+    wrong = Reaudit("AUD-2", Grade.GOOD, NOW, "S0018", "S0005")
+    right = Reaudit("AUD-3", Grade.GOOD, LATER, AUDITOR, "S0005")
+    late = Reaudit("AUD-4", Grade.GOOD, LATER, AUDITOR, "S0005")
+    facts = Facts(auditor_id=AUDITOR, reaudits=(wrong, right, late))
+    decision = settle(followup(**AT_REAUDIT), facts, LATER, RULES)
+    assert (decision.followup.status, decision.followup.reaudit_id) == ("completed", "AUD-3")
+    assert [type(e) for e in decision.events] == [FollowUpCompleted]
+    assert [(r.audit_id, r.reason) for r in decision.refused] == [
+        ("AUD-2", ReauditRefusal.NOT_ASSIGNED_AUDITOR),
+        ("AUD-4", ReauditRefusal.FOLLOWUP_CLOSED),
+    ]
+
+
+def test_a_reaudit_after_an_overturning_moderation_is_refused_as_closed():
+    facts = Facts(
+        moderation=Moderation("MOD-1", Grade.GOOD),
+        reaudits=(Reaudit("AUD-2", Grade.GOOD, NOW, AUDITOR),),
+    )
+    decision = settle(followup(**AT_REAUDIT), facts, NOW, RULES)
+    assert decision.followup.status is FollowUpStatus.CANCELLED
+    assert [type(e) for e in decision.events] == [FollowUpCancelled]
+    assert decision.refused == (RefusedReaudit("AUD-2", AUDITOR, ReauditRefusal.FOLLOWUP_CLOSED),)
 
 
 # --- the reflective conversation -----------------------------------------------------
@@ -285,6 +343,46 @@ def test_a_conversation_breaking_a_rule_is_refused_naming_the_field(state, chang
         message,
         "followup_rule",
     )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"agreed_actions": [f"Action {n}" for n in range(21)]},
+        {"agreed_actions": ["x" * 501]},
+        {"agreed_actions": ["   "]},
+        {"attendees": [f"S{n:04d}" for n in range(1, 22)]},
+        {"confirmed": ["personal_data"] * 11},
+    ],
+    ids=["21 actions", "an action of 501 characters", "a blank action", "21 attendees", "codes"],
+)
+def test_a_conversation_form_past_its_item_limits_is_refused(changes):
+    with pytest.raises(ValidationError):
+        form(**changes)
+
+
+def test_twenty_actions_of_500_characters_and_twenty_attendees_are_allowed():
+    full = form(agreed_actions=["x" * 500] * 20, attendees=[f"S{n:04d}" for n in range(1, 21)])
+    assert (len(full.agreed_actions), len(full.attendees)) == (20, 20)
+
+
+def test_an_agreed_action_that_looks_like_personal_data_waits_for_the_writer_to_confirm_it():
+    actions = ["Visit within 10 days", "Sam's mum to move from 12 Acacia Road"]
+    with pytest.raises(NeedsConfirmation) as asked:
+        hold_conversation(
+            followup(), form(agreed_actions=actions), Facts(auditor_id=AUDITOR), LATER, RULES
+        )
+    [caution] = asked.value.cautions
+    assert (caution.code, caution.field) == ("personal_data", "agreed_actions[1]")
+    confirmed = form(agreed_actions=actions, confirmed=["personal_data"])
+    decision = hold_conversation(followup(), confirmed, Facts(auditor_id=AUDITOR), LATER, RULES)
+    assert decision.followup.agreed_actions == tuple(actions)
+
+
+def test_a_caution_is_asked_only_once_the_conversation_breaks_no_rule():
+    personal = form(agreed_actions=["Sam's voice"], recorded_by="S0001")
+    with pytest.raises(FollowUpRefused):
+        hold_conversation(followup(), personal, Facts(auditor_id=AUDITOR), LATER, RULES)
 
 
 # --- timers --------------------------------------------------------------------------

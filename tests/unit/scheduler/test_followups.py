@@ -8,8 +8,10 @@ from sqlmodel import Session, select
 
 from services.scheduler.conversation import ConversationForm, FollowUpRefused
 from services.scheduler.decisions import Rules
-from services.scheduler.handlers import event_handlers, record_conversation
-from services.scheduler.models import FollowUp
+from services.scheduler.handlers import event_handlers, reassign_reaudit, record_conversation
+from services.scheduler.metrics import REAUDITS_REFUSED
+from services.scheduler.models import FollowUp, RefusedReauditRecord
+from services.scheduler.reassignment import ReassignForm
 from services.scheduler.store import SchedulerContext
 from services.scheduler.timers import TimerService
 from shared.calendar import WorkingDayCalendar
@@ -278,25 +280,87 @@ def test_moderation_confirming_inadequate_changes_nothing(world):
     assert world.followup().status == "open"
 
 
-def test_a_reaudit_before_the_conversation_completes_the_followup_and_the_conversation_is_kept(
-    world,
-):
+def refused_reaudits(world: World) -> list[tuple[str, str, str]]:
+    with Session(world.engine) as session:
+        rows = session.exec(select(RefusedReauditRecord).order_by(RefusedReauditRecord.audit_id))
+        return [(r.audit_id, r.auditor_id, r.reason) for r in rows.all()]
+
+
+def refusals_counted(reason: str) -> float:
+    return REAUDITS_REFUSED.labels(reason)._value.get()
+
+
+def test_a_reaudit_before_the_conversation_is_kept_as_refused_and_the_followup_goes_on(world):
     world.deliver(graded())
     world.deliver(inadequate())
+    world.new_events()
+    counted = refusals_counted("not_at_reaudit_step")
     world.at("2026-11-27T10:00:00+00:00").deliver(graded("AUD-2", "good", "AUD-1"))
-    assert world.followup().status == "completed"
+    assert (world.followup().status, world.followup().step) == ("open", "reflective_conversation")
+    assert refused_reaudits(world) == [("AUD-2", AUDITOR, "not_at_reaudit_step")]
+    assert refusals_counted("not_at_reaudit_step") == counted + 1
+    assert world.new_events() == []  # nobody is told the follow-up moved: it did not
     followup, _ = world.hold_conversation(date(2026, 11, 26))
-    assert (followup.status, followup.conversation_held_on, followup.reaudit_due_on) == (
-        "completed",
-        date(2026, 11, 26),
-        None,
+    assert (followup.status, followup.step, followup.reaudit_due_on) == (
+        "open",
+        "reaudit",
+        date(2027, 1, 7),
     )
 
 
-def test_a_reaudit_before_the_finding_opens_and_completes_at_once(world):
+def test_a_reaudit_before_the_finding_is_refused_when_the_followup_opens(world):
     world.deliver(graded("AUD-2", "requires_improvement", "AUD-1"))
     world.deliver(inadequate())
-    assert (world.followup().status, world.followup().outcome) == ("completed", "improved")
+    assert (world.followup().status, world.followup().outcome) == ("open", None)
+    assert refused_reaudits(world) == [("AUD-2", AUDITOR, "not_at_reaudit_step")]
+
+
+@pytest.mark.parametrize(
+    ("auditor", "reason"),
+    [("S0005", "case_team_manager"), ("S0017", "not_assigned_auditor")],
+    ids=["the case's team manager", "another area's head of service"],
+)
+def test_at_its_reaudit_only_the_assigned_auditors_reaudit_completes_the_followup(
+    world, auditor, reason
+):
+    world.deliver(graded())
+    world.deliver(inadequate())
+    world.at("2026-11-25T10:00:00+00:00").hold_conversation(date(2026, 11, 25))
+    world.new_events()
+    forged = graded("AUD-2", "good", "AUD-1").model_copy(update={"auditor_id": auditor})
+    world.at("2026-11-26T10:00:00+00:00").deliver(forged)
+    world.deliver(forged)  # delivered again: still one refusal
+    assert (world.followup().status, world.followup().owner_id) == ("open", AUDITOR)
+    assert refused_reaudits(world) == [("AUD-2", auditor, reason)]
+    assert world.new_events() == []
+    world.at("2027-01-07T10:00:00+00:00").deliver(graded("AUD-3", "good", "AUD-1"))
+    assert (world.followup().status, world.followup().reaudit_id) == ("completed", "AUD-3")
+    world.deliver(moderated("inadequate"))  # settling again judges nothing twice
+    assert refused_reaudits(world) == [("AUD-2", auditor, reason)]
+
+
+def test_a_reassigned_reaudit_is_completed_by_its_new_owner_and_no_longer_by_the_auditor(world):
+    world.deliver(graded())
+    world.deliver(inadequate())
+    world.at("2026-11-25T10:00:00+00:00").hold_conversation(date(2026, 11, 25))
+    world.new_events()
+    with transaction(world.engine) as session:
+        form = ReassignForm(to="S0018", reason="The auditor is on long-term leave")
+        reassign_reaudit(session, world.followup().id, form, ASSISTANT_DIRECTOR, world.ctx)
+    [(kind, scheduled)] = world.new_events()
+    assert (kind, scheduled["action"], scheduled["owner_id"], scheduled["due_on"]) == (
+        "qa.followup.scheduled.v1",
+        "reaudit",
+        "S0018",
+        "2027-01-06",
+    )
+    world.at("2027-01-04T09:00:00+00:00").tick()  # the reminder goes to the new owner
+    assert [data["owner_id"] for _, data in world.new_events()] == ["S0018"]
+    world.at("2027-01-06T10:00:00+00:00").deliver(graded("AUD-2", "good", "AUD-1"))
+    assert refused_reaudits(world) == [("AUD-2", AUDITOR, "not_assigned_auditor")]
+    reaudit = graded("AUD-3", "good", "AUD-1").model_copy(update={"auditor_id": "S0018"})
+    world.deliver(reaudit)
+    assert (world.followup().status, world.followup().reaudit_id) == ("completed", "AUD-3")
 
 
 def test_still_inadequate_escalates_and_the_reaudits_own_finding_starts_a_new_followup(world):

@@ -76,7 +76,7 @@ def test_the_list_shows_each_follow_up_with_its_owner_due_date_and_overdue_tag()
     assert (
         "scheduler.followups",
         (),
-        {"status": "overdue", "service_area": "early_help"},
+        {"status": "overdue", "service_area": "early_help", "limit": 26, "offset": 0},
     ) in fakes.calls
     rows = [
         [td.get_text(" ", strip=True) for td in tr.select("td")] for tr in soup.select("tbody tr")
@@ -94,18 +94,43 @@ def test_the_list_shows_each_follow_up_with_its_owner_due_date_and_overdue_tag()
     assert soup.select_one("#service_area option[selected]")["value"] == "early_help"
 
 
-def test_a_long_list_is_paginated_keeping_its_filters():
-    many = [followup(id=f"F-{n}", case_id=f"CASE-{n}") for n in range(30)]
-    with web(FakeBackends({"scheduler.followups": many})) as client:
+def the_api_pages(many: list[dict]):
+    """The scheduler's list route: at most `limit` rows from `offset`, 100 when not told."""
+
+    def followups(limit: int = 100, offset: int = 0, **_filters: str) -> list[dict]:
+        return many[offset : offset + limit]
+
+    return followups
+
+
+def test_a_long_list_is_asked_for_one_page_at_a_time_and_every_follow_up_is_reachable():
+    many = [followup(id=f"F-{n}", case_id=f"CASE-{n}") for n in range(60)]
+    fakes = FakeBackends({"scheduler.followups": the_api_pages(many)})
+    with web(fakes) as client:
         sign_in(client, ASSISTANT_DIRECTOR)
-        first = page(client.get("/followups?status=open"))
-        second = page(client.get("/followups?status=open&page=2"))
-    assert len(first.select("tbody tr")) == 25
-    assert len(second.select("tbody tr")) == 5
+        pages = [page(client.get(f"/followups?status=open&page={n}")) for n in (1, 2, 3)]
+    shown = [a["href"] for soup in pages for a in soup.select("tbody a")]
+    assert shown == [f"/followups/F-{n}" for n in range(60)]
+    assert [len(soup.select("tbody tr")) for soup in pages] == [25, 25, 10]
+    assert [call[2]["offset"] for call in fakes.calls if call[0] == "scheduler.followups"] == [
+        0,
+        25,
+        50,
+    ]
     assert (
-        first.select_one(".govuk-pagination__next a")["href"]
+        pages[0].select_one(".govuk-pagination__next a")["href"]
         == "/followups?status=open&service_area=&page=2"
     )
+    assert pages[2].select_one(".govuk-pagination__next") is None
+    assert pages[2].select_one(".govuk-pagination__prev a")["href"].endswith("page=2")
+
+
+def test_a_list_that_fits_on_one_page_has_no_pagination():
+    fakes = FakeBackends({"scheduler.followups": the_api_pages([followup()] * 25)})
+    with web(fakes) as client:
+        sign_in(client, ASSISTANT_DIRECTOR)
+        soup = page(client.get("/followups"))
+    assert (len(soup.select("tbody tr")), soup.select_one(".govuk-pagination")) == (25, None)
 
 
 def test_a_follow_up_shows_its_step_owner_dates_and_timeline_in_plain_words():
@@ -193,6 +218,7 @@ def test_recording_the_conversation_sends_it_and_shows_when_the_re_audit_is_due(
         "recorded_by": HEAD_OF_SERVICE,
         "attendees": ["S0003", "S0006"],
         "agreed_actions": ["Review the plan", "Visit within a week"],
+        "confirmed": [],
     }
     assert ("scheduler.record_conversation", ("F-1", body), {}) in fakes.calls
     assert text(shown, ".govuk-notification-banner").endswith(
@@ -227,6 +253,18 @@ def test_recording_the_conversation_sends_it_and_shows_when_the_re_audit_is_due(
             "agreed_actions",
             "#agreed_actions",
             "Enter at least one agreed action",
+        ),
+        (
+            {"agreed_actions": "\n".join(f"Action {n}" for n in range(21))},
+            "agreed_actions",
+            "#agreed_actions",
+            "Enter at most 20 agreed actions, one a line",
+        ),
+        (
+            {"agreed_actions": "x" * 501},
+            "agreed_actions",
+            "#agreed_actions",
+            "Each agreed action must be 500 characters or fewer",
         ),
     ],
 )
@@ -348,3 +386,94 @@ def test_the_area_filter_offers_the_areas_the_person_leads():
     offered = [o.get_text(strip=True) for o in soup.select("#service_area option")]
     assert offered == ["All your service areas", "Early help"]
     assert "No follow-ups match." in text(soup, "main")
+
+
+def test_a_refused_re_audit_is_shown_with_who_made_it_and_why_it_did_not_count():
+    refused = {
+        "audit_id": "A-9",
+        "auditor_id": "S0005",
+        "reason": "case_team_manager",
+        "at": "2026-12-01T10:00:00Z",
+    }
+    entry = {
+        "at": "2026-12-01T10:00:00+00:00",
+        "what": "reaudit refused",
+        "detail": {"reaudit_id": "A-9", "auditor_id": "S0005", "reason": "case_team_manager"},
+    }
+    shown = after_conversation() | {
+        "refused_reaudits": [refused],
+        "timeline": [*after_conversation()["timeline"], entry],
+    }
+    with web(FakeBackends({"scheduler.followup": shown})) as client:
+        sign_in(client, HEAD_OF_SERVICE)
+        soup = page(client.get("/followups/F-1"))
+    assert text(soup, ".app-refused-reaudits") == (
+        "Audit A-9 by Ellen Evans: it was by the case's own team manager"
+    )
+    assert soup.select_one(".app-refused-reaudits a")["href"] == "/audits/A-9"
+    last = soup.select(".app-timeline tbody tr")[-1].select("td")[1].get_text(strip=True)
+    assert last == "Re-audit not accepted: it was by the case's own team manager"
+
+
+def test_a_follow_up_with_no_refused_re_audit_shows_no_such_section():
+    with web(FakeBackends({"scheduler.followup": followup(refused_reaudits=[])})) as client:
+        sign_in(client, HEAD_OF_SERVICE)
+        soup = page(client.get("/followups/F-1"))
+    assert soup.select_one(".app-refused-reaudits") is None
+
+
+def test_reassignment_and_refusal_read_as_plain_words():
+    words = followups.timeline_words
+    assert words({"what": "reaudit reassigned", "detail": {"to": "S0018"}}) == (
+        "Re-audit reassigned"
+    )
+    assert words({"what": "reaudit refused", "detail": {"reason": "not_assigned_auditor"}}) == (
+        "Re-audit not accepted: it was not by the auditor the re-audit is assigned to"
+    )
+
+
+def personal_data_warning() -> ApiError:
+    """The scheduler's 422 for an agreed action that looks like it names someone."""
+    message = "this looks like it holds a person's name: write about practice"
+    return ApiError(
+        422,
+        "Some answers need changing",
+        {"agreed_actions[1]": message},
+        confirmations={"agreed_actions[1]": message},
+        codes={"agreed_actions[1]": "personal_data"},
+    )
+
+
+def test_an_agreed_action_that_looks_like_personal_data_is_shown_with_a_box_to_keep_it():
+    fakes = FakeBackends(
+        {"scheduler.followup": followup(), "scheduler.record_conversation": personal_data_warning()}
+    )
+    with web(fakes) as client:
+        sign_in(client, HEAD_OF_SERVICE)
+        answer = client.post(
+            "/followups/F-1/conversation", data=conversation(csrf(client, "/followups/F-1"))
+        )
+    soup = page(answer)
+    assert answer.status_code == 422
+    summary = soup.select_one(".govuk-error-summary")
+    assert "Agreed action 2: this looks like it holds a person's name" in text(
+        summary, ".govuk-error-summary__list"
+    )
+    form = soup.select_one("form[action='/followups/F-1/conversation']")
+    box = form.select_one("input[name=confirmed][value=personal_data]")
+    assert box is not None
+    assert not box.has_attr("checked")
+    assert "Visit within a week" in form.select_one("#agreed_actions").get_text()
+
+
+def test_ticking_the_box_sends_the_conversation_again_confirmed():
+    fakes = FakeBackends({"scheduler.followup": followup(), "scheduler.record_conversation": {}})
+    with web(fakes) as client:
+        sign_in(client, HEAD_OF_SERVICE)
+        token = csrf(client, "/followups/F-1")
+        answer = client.post(
+            "/followups/F-1/conversation", data=conversation(token, confirmed=["personal_data"])
+        )
+    assert answer.status_code == 303
+    [(_, (_, body), _)] = [c for c in fakes.calls if c[0] == "scheduler.record_conversation"]
+    assert body["confirmed"] == ["personal_data"]

@@ -1,0 +1,57 @@
+"""How long the scheduler keeps follow-ups and what it learnt of audits: the case-record period.
+
+A follow-up goes, with its timeline, timers and refused re-audits, that long after it closed;
+an open one never (it has no `closed_at`). The facts of an audit go that long after its
+grading, unless a follow-up of it is still open.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from services.scheduler.followup import FollowUpStatus
+from services.scheduler.models import (
+    AuditFact,
+    FollowUp,
+    ModerationFact,
+    ModeratorFact,
+    RefusedReauditRecord,
+    TimelineEntry,
+    Timer,
+)
+from shared.retention import Expiry, days_ago, purge_expired
+from shared.settings import ServiceSettings
+
+_followed_up = select(FollowUp.audit_id).where(FollowUp.status == FollowUpStatus.OPEN)
+
+FOLLOWUPS = Expiry(
+    FollowUp.id,
+    FollowUp.closed_at,
+    dependents=(
+        TimelineEntry.followup_id,
+        Timer.followup_id,
+        RefusedReauditRecord.followup_id,
+    ),
+)
+AUDIT_FACTS = Expiry(
+    AuditFact.audit_id,
+    AuditFact.graded_at,
+    settled=(col(AuditFact.audit_id).not_in(_followed_up),),
+    dependents=(ModeratorFact.audit_id,),
+)
+MODERATION_FACTS = Expiry(
+    ModerationFact.audit_id,
+    ModerationFact.moderated_at,
+    settled=(col(ModerationFact.audit_id).not_in(_followed_up),),
+)
+
+
+def purge_followups(engine: Engine, now: datetime, settings: ServiceSettings) -> tuple[str, int]:
+    days = settings.case_record_retention_days
+    cutoff = days_ago(now, days)
+    gone = sum(
+        purge_expired(engine, expiry, cutoff)
+        for expiry in (FOLLOWUPS, AUDIT_FACTS, MODERATION_FACTS)
+    )
+    return f"follow-ups closed, and audit facts graded, more than {days} days ago", gone
