@@ -85,6 +85,18 @@ def _step() -> dict[str, object]:
     }
 
 
+_FOLLOWUP_FIELDS: dict[type[EventData], dict[str, object]] = {
+    FollowUpScheduled: {"service_area": "early_help", "scheduled_at": AT},
+    FollowUpCompleted: {"outcome": "improved", "reaudit_id": "AUD-2", "completed_at": AT},
+    FollowUpCancelled: {"reason": "Moderation regraded the audit", "cancelled_at": AT},
+}
+
+
+def followup_event(kind: type[EventData] = FollowUpScheduled, **changes: object) -> EventData:
+    """A follow-up's step starting (FollowUpScheduled) or the follow-up closing."""
+    return kind.model_validate(_step() | _FOLLOWUP_FIELDS[kind] | changes)
+
+
 def _moderation() -> dict[str, object]:
     return {
         "case_id": CASE,

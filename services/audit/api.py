@@ -4,12 +4,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Response
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from services.audit.domain import AuditForm
-from services.audit.handlers import record_audit
+from services.audit.handlers import Submission, record_audit
 from services.audit.metrics import AUDITS_GRADED
 from services.audit.models import Audit
 from services.audit.queries import (
@@ -33,6 +33,7 @@ from shared.errors import NotFound
 from shared.events.vocabulary import AuditKind, Grade
 from shared.http import Month
 from shared.organisation import Organisation
+from shared.paging import Paging
 from shared.visibility import require_visible
 
 IdempotencyKey = Annotated[
@@ -75,7 +76,7 @@ class AuditDependencies:
 
 @dataclass(frozen=True)
 class AuditSearch:
-    """The `/audits` query: which audits, then which page of them."""
+    """The `/audits` query: which audits (the page is `shared.paging`'s)."""
 
     team_id: str | None = None
     service_area: str | None = None
@@ -87,8 +88,6 @@ class AuditSearch:
     practitioner_id: str | None = None
     team_manager_id: str | None = None
     case_id: str | None = None
-    limit: Annotated[int, Query(ge=1, le=500)] = 100
-    offset: Annotated[int, Query(ge=0)] = 0
 
     def filter(self) -> AuditFilter:
         return AuditFilter(
@@ -121,9 +120,8 @@ def audit_router(deps: AuditDependencies) -> APIRouter:
         idempotency_key: IdempotencyKey = None,
     ) -> AuditView:
         caller.require_self(form.auditor_id, "auditor_id")
-        audit, replayed = record_audit(
-            deps.engine, form, idempotency_key, deps.organisation, deps.clock
-        )
+        sent = Submission(form, caller.id, idempotency_key)
+        audit, replayed = record_audit(deps.engine, sent, deps.organisation, deps.clock)
         if replayed:
             response.headers["Idempotent-Replayed"] = "true"
         else:
@@ -141,24 +139,28 @@ def audit_router(deps: AuditDependencies) -> APIRouter:
         return AuditView.of(audit)
 
     @router.get("/audits", response_model=list[AuditView])
-    def search(query: Annotated[AuditSearch, Depends()], caller: CurrentCaller) -> list[AuditView]:
-        """The audits asked for, of those the caller may see."""
-        audits = list_audits(deps.engine, caller, query.filter(), query.limit, query.offset)
+    def search(
+        query: Annotated[AuditSearch, Depends()], paging: Paging, caller: CurrentCaller
+    ) -> list[AuditView]:
+        """A page of the audits asked for, of those the caller may see."""
+        audits = list_audits(deps.engine, caller, query.filter(), paging)
         return [AuditView.of(audit) for audit in audits]
 
     @router.get("/stats/grades", response_model=list[GradeBucket])
     def grade_stats(
-        from_month: Month, to_month: Month, by: Grouping = Grouping.COUNTY
+        caller: CurrentCaller, from_month: Month, to_month: Month, by: Grouping = Grouping.COUNTY
     ) -> list[GradeBucket]:
+        """Grades by month over the audits the caller may see."""
         first, last = months_span(from_month, to_month)
         if last < first:
             raise HTTPException(status_code=422, detail="to_month is before from_month")
-        return grade_distribution(graded_rows(deps.engine, first, last), by)
+        return grade_distribution(graded_rows(deps.engine, first, last, caller), by)
 
     @router.get("/stats/target", response_model=TargetProgress)
-    def target() -> TargetProgress:
+    def target(caller: CurrentCaller) -> TargetProgress:
+        """This month's learning audits, of those the caller may see, against the target."""
         today = uk_day(deps.clock.now())
-        done = learning_audits_in_month(deps.engine, today)
+        done = learning_audits_in_month(deps.engine, today, seen_by=caller)
         return target_progress(done, deps.monthly_target, today, deps.calendar)
 
     return router

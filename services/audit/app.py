@@ -9,14 +9,23 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.audit.api import AuditDependencies, audit_router
-from services.audit.handlers import learn_moderator, register_case
+from services.audit.handlers import learn_followup_step, learn_moderator, register_case
 from services.audit.metrics import LEARNING_AUDITS_MONTH_TO_DATE, MONTHLY_AUDIT_TARGET
 from services.audit.queries import learning_audits_in_month
 from services.audit.service import SERVICE
 from services.audit.settings import AuditSettings
 from shared.calendar import WorkingDayCalendar, uk_day
 from shared.clock import Clock, SystemClock
-from shared.events import CaseAllocated, CaseClosed, CaseOpened, EventData, ModerationRequested
+from shared.events import (
+    CaseAllocated,
+    CaseClosed,
+    CaseOpened,
+    EventData,
+    FollowUpCancelled,
+    FollowUpCompleted,
+    FollowUpScheduled,
+    ModerationRequested,
+)
 from shared.inbox import EventHandler
 from shared.organisation import load_organisation
 from shared.runtime import ServiceRuntime
@@ -25,13 +34,16 @@ log = logging.getLogger(__name__)
 
 
 def event_handlers() -> dict[type[EventData], EventHandler]:
-    """What the service does with each event it consumes: case events keep the register, and
-    moderation requests say who else may see an audit."""
+    """What the service does with each event it consumes: case events keep the register,
+    moderation requests say who else may see an audit, follow-up events who may re-audit it."""
     return {
         CaseOpened: register_case,
         CaseAllocated: register_case,
         CaseClosed: register_case,
         ModerationRequested: learn_moderator,
+        FollowUpScheduled: learn_followup_step,
+        FollowUpCompleted: learn_followup_step,
+        FollowUpCancelled: learn_followup_step,
     }
 
 

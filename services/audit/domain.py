@@ -1,22 +1,49 @@
 """The audit form and the rules a submitted audit must meet. Pure: no I/O, no clock of its own.
 
 What an accepted audit becomes and publishes is in `submission.py`; who holds a case, in
-`register.py`.
+`register.py`; who the audit names, in `people.py`; who may re-audit, in `reaudit.py`; what
+the auditor confirms, in `cautions.py`.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
+from services.audit.cautions import free_text_cautions, grade_cautions
+from services.audit.people import (
+    CaseAllocation,
+    NamedPeople,
+    independence_problems,
+    resolve_people,
+)
+from services.audit.reaudit import ReauditAssignment, reaudit_refusals
+from shared.confirmations import require_confirmed
 from shared.errors import FieldProblem, RuleBroken
 from shared.events.data import Identifier, UtcDatetime
 from shared.events.vocabulary import AuditDomain, AuditKind, Grade
 from shared.organisation import Organisation, Team
 
-LearningPoint = Annotated[str, Field(min_length=1, max_length=1000)]
+LearningPoint = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)
+]
 ThemeTag = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+ConfirmationCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+MAX_POINTS = MAX_THEMES = 20
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+"""A device's clock may run a little ahead of ours; further ahead is a mistake."""
+OLDEST_GRADING = timedelta(days=366)
+"""Audits are recorded as they are done (the monthly cycle, 12 months between audits of a
+case), so a grading more than a year back is a mistyped year (1901, year 1), and its follow-up
+would start hundreds of working days overdue."""
 
 
 class VoiceOfChild(BaseModel):
@@ -27,7 +54,10 @@ class VoiceOfChild(BaseModel):
 
 
 class AuditForm(BaseModel):
-    """What an auditor submits. Team fields may be left out when the case register knows them."""
+    """What an auditor submits. Team fields may be left out when the case register knows them.
+
+    `confirmed` names the cautions (shared.confirmations) the auditor has looked at and keeps.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -41,15 +71,18 @@ class AuditForm(BaseModel):
     domain_grades: dict[AuditDomain, Grade]
     overall_grade: Grade
     voice_of_child: VoiceOfChild
-    could_be_better_if: list[LearningPoint] = Field(default_factory=list, max_length=20)
-    themes: list[ThemeTag] = Field(default_factory=list, max_length=20)
+    could_be_better_if: list[LearningPoint] = Field(default_factory=list, max_length=MAX_POINTS)
+    themes: list[ThemeTag] = Field(default_factory=list, max_length=MAX_THEMES)
     graded_at: UtcDatetime
+    confirmed: list[ConfirmationCode] = Field(default_factory=list, max_length=10)
 
     @model_validator(mode="after")
     def _every_domain_graded(self) -> Self:
         missing = [domain.value for domain in AuditDomain if domain not in self.domain_grades]
         if missing:
             raise ValueError(f"domain_grades: missing grades for {', '.join(missing)}")
+        if len(set(self.themes)) != len(self.themes):
+            raise ValueError("themes: each theme once")
         return self
 
 
@@ -65,20 +98,12 @@ class AuditRejected(RuleBroken):
 
 
 @dataclass(frozen=True)
-class CaseAllocation:
-    """What the case register knows of a case."""
-
-    case_id: str
-    team_id: str
-    practitioner_id: str
-    team_manager_id: str
-    open: bool
-
-
-@dataclass(frozen=True)
 class EarlierAudit:
+    """The audit a re-audit points at, and where its follow-up stands (None: none known)."""
+
     audit_id: str
     case_id: str
+    followup: ReauditAssignment | None = None
 
 
 @dataclass(frozen=True)
@@ -98,30 +123,52 @@ def check_audit(
     earlier: EarlierAudit | None,
     now: datetime,
 ) -> CheckedAudit:
-    """Apply every rule at once, so the auditor sees all problems in one answer."""
-    problems: list[FieldProblem] = []
-    if form.graded_at > now:
-        problems.append(FieldProblem("graded_at", "must not be in the future"))
+    """Apply every rule at once, so the auditor sees all problems in one answer; then ask them
+    to confirm what is allowed but looks wrong."""
+    problems = _when_problems(form.graded_at, now)
     problems += _auditor_problems(form, organisation)
-    problems += _reaudit_problems(form, earlier)
+    link_problems = _reaudit_problems(form, earlier)
     team, team_problems = _resolve_team(form, organisation, allocation)
-    problems += team_problems
-    practitioner = form.practitioner_id or (allocation.practitioner_id if allocation else None)
-    manager = form.team_manager_id or (allocation.team_manager_id if allocation else None)
-    if team is not None and manager is None:
-        manager = team.team_manager
-    for field, person in (("practitioner_id", practitioner), ("team_manager_id", manager)):
-        if person is None and field == "team_manager_id" and team_problems:
-            continue  # it would come from the team, already reported
-        if person is None:
-            problems.append(
-                FieldProblem(field, "required: the case register does not know this case")
-            )
-        elif person not in organisation.staff_by_id:
-            problems.append(FieldProblem(field, f"unknown staff member {person!r}"))
-    if problems or team is None or practitioner is None or manager is None:
+    named = NamedPeople(form.practitioner_id, form.team_manager_id)
+    practitioner, manager, people_problems = resolve_people(named, organisation, allocation, team)
+    problems += link_problems + team_problems + people_problems
+    if team is None or practitioner is None or manager is None:
         raise AuditRejected(problems)
+    reaudited = None if link_problems else earlier
+    problems += _assignment_problems(form, organisation, manager, reaudited) or (
+        independence_problems(form.auditor_id, organisation, team, manager)
+    )
+    if problems:
+        raise AuditRejected(problems)
+    require_confirmed(
+        grade_cautions(form.overall_grade, list(form.domain_grades.values()))
+        + free_text_cautions(form.could_be_better_if, form.voice_of_child.note),
+        form.confirmed,
+    )
     return CheckedAudit(form, team, practitioner, manager)
+
+
+def _when_problems(graded_at: datetime, now: datetime) -> list[FieldProblem]:
+    if graded_at > now + FUTURE_TOLERANCE:
+        return [FieldProblem("graded_at", "must not be in the future")]
+    if graded_at < now - OLDEST_GRADING:
+        return [
+            FieldProblem(
+                "graded_at",
+                "must be within the last year: record an audit when it is done, and check the year",
+            )
+        ]
+    return []
+
+
+def _assignment_problems(
+    form: AuditForm, organisation: Organisation, manager: str, earlier: EarlierAudit | None
+) -> list[FieldProblem]:
+    """A re-audit is the assigned auditor's, at its step (services.audit.reaudit)."""
+    auditor = organisation.staff_by_id.get(form.auditor_id)
+    if earlier is None or form.reaudit_of is None or auditor is None or not auditor.can_audit:
+        return []
+    return reaudit_refusals(earlier.audit_id, auditor.id, manager, earlier.followup)
 
 
 def _auditor_problems(form: AuditForm, organisation: Organisation) -> list[FieldProblem]:

@@ -1,11 +1,12 @@
-"""Use cases of the audit service: record an audit, keep the case register, learn moderators.
+"""Use cases of the audit service: record an audit, keep the case register, learn moderators
+and who may record each re-audit.
 
 Each loads what the rules need, calls the decision (`domain`, `submission`, `register`) and
 saves what it returns.
 """
 
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -13,7 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from services.audit.domain import AuditForm, EarlierAudit, check_audit
-from services.audit.models import Audit, AuditModerator, RegisteredCase, SubmissionKey
+from services.audit.models import (
+    Audit,
+    AuditModerator,
+    ReauditAssignmentRow,
+    RegisteredCase,
+    SubmissionKey,
+)
+from services.audit.reaudit import FollowUpEvent, ReauditAssignment, assigned
 from services.audit.register import RegisterEntry, allocation_of, registered
 from services.audit.submission import GradedAudit, audit_events, check_replay, fingerprint, graded
 from shared.clock import Clock
@@ -24,39 +32,59 @@ from shared.events import (
     CaseOpened,
     CloudEvent,
     EventData,
+    FollowUpCancelled,
+    FollowUpCompleted,
+    FollowUpScheduled,
     ModerationRequested,
     new_event,
 )
+from shared.events.vocabulary import FollowUpAction
 from shared.organisation import Organisation
 from shared.outbox import add_event
 
 SOURCE = "/qa/audit"
 
 
+@dataclass(frozen=True)
+class Submission:
+    """An audit form as sent, by whom, and their Idempotency-Key if they sent one.
+
+    A key is the caller's own: the same key from another caller is another submission.
+    """
+
+    form: AuditForm
+    caller_id: str
+    key: str | None = None
+
+
 def record_audit(
-    engine: Engine, form: AuditForm, key: str | None, organisation: Organisation, clock: Clock
+    engine: Engine, sent: Submission, organisation: Organisation, clock: Clock
 ) -> tuple[Audit, bool]:
     """Submit in its own transaction; True when a key replayed an earlier submission."""
     try:
         with transaction(engine) as session:
-            return submit_audit(session, form, key, organisation, clock.now())
+            return submit_audit(session, sent, organisation, clock.now())
     except IntegrityError:
-        if key is None:
+        if sent.key is None:
             raise
         # The same key was submitted concurrently and the other request won: replay it.
         with transaction(engine) as session:
-            return submit_audit(session, form, key, organisation, clock.now())
+            return submit_audit(session, sent, organisation, clock.now())
 
 
 def submit_audit(
-    session: Session, form: AuditForm, key: str | None, organisation: Organisation, now: datetime
+    session: Session, sent: Submission, organisation: Organisation, now: datetime
 ) -> tuple[Audit, bool]:
     """Store a checked audit and queue its events; a replayed key returns the first audit."""
-    if key is not None and (previous := session.get(SubmissionKey, key)) is not None:
+    form, key = sent.form, sent.key
+    if (
+        key is not None
+        and (previous := session.get(SubmissionKey, (sent.caller_id, key))) is not None
+    ):
         check_replay(form, previous.fingerprint)
         original = session.get(Audit, previous.audit_id)
         if original is None:
-            raise LookupError(f"audit {previous.audit_id} of key {key} is missing")
+            raise LookupError(f"audit {previous.audit_id} of a submission key is missing")
         return original, True
     allocation = allocation_of(register_entry(session, form.case_id))
     checked = check_audit(form, organisation, allocation, _earlier(session, form), now)
@@ -64,7 +92,11 @@ def submit_audit(
     row = _audit_row(audit)
     session.add(row)
     if key is not None:
-        session.add(SubmissionKey(key=key, fingerprint=fingerprint(form), audit_id=audit.id))
+        session.add(
+            SubmissionKey(
+                caller_id=sent.caller_id, key=key, fingerprint=fingerprint(form), audit_id=audit.id
+            )
+        )
     for data in audit_events(audit):
         add_event(session, new_event(data, source=SOURCE, correlation_id=audit.id))
     return row, False
@@ -94,7 +126,37 @@ def _audit_row(audit: GradedAudit) -> Audit:
 
 def _earlier(session: Session, form: AuditForm) -> EarlierAudit | None:
     earlier = session.get(Audit, form.reaudit_of) if form.reaudit_of else None
-    return EarlierAudit(earlier.id, earlier.case_id) if earlier else None
+    if earlier is None:
+        return None
+    return EarlierAudit(earlier.id, earlier.case_id, reaudit_assignment(session, earlier.id))
+
+
+def reaudit_assignment(session: Session, audit_id: str) -> ReauditAssignment | None:
+    """Where the follow-up of `audit_id` stands, as the scheduler last announced it."""
+    row = session.get(ReauditAssignmentRow, audit_id)
+    if row is None:
+        return None
+    return ReauditAssignment(
+        row.audit_id, row.followup_id, FollowUpAction(row.step), row.owner_id, row.open, row.as_of
+    )
+
+
+def learn_followup_step(session: Session, event: CloudEvent[EventData]) -> None:
+    """Keep who may record an audit's re-audit (`reaudit.assigned` decides what changes)."""
+    data = event.data
+    if not isinstance(data, FollowUpScheduled | FollowUpCompleted | FollowUpCancelled):
+        raise TypeError(f"not a follow-up event: {event.type}")
+    followup: FollowUpEvent = data
+    row = session.get(ReauditAssignmentRow, followup.audit_id)
+    after = assigned(reaudit_assignment(session, followup.audit_id), followup)
+    if after is None:
+        return
+    changes = asdict(after) | {"step": after.step.value}
+    if row is None:
+        row = ReauditAssignmentRow(**changes)
+    else:
+        row.sqlmodel_update(changes)
+    session.add(row)
 
 
 def register_entry(session: Session, case_id: str) -> RegisterEntry | None:

@@ -36,10 +36,15 @@ class Audit(SQLModel, table=True):
 
 
 class SubmissionKey(SQLModel, table=True):
-    """A client's idempotency key and the audit its first submission created."""
+    """A caller's idempotency key and the audit its first submission created.
 
-    __tablename__ = "submission_keys"
+    Keys belong to the caller who sent them: another caller's same key is another audit, so
+    nobody can take a key first to hide someone else's submission.
+    """
 
+    __tablename__ = "caller_submission_keys"
+
+    caller_id: str = Field(primary_key=True, max_length=64)
     key: str = Field(primary_key=True, max_length=128)
     fingerprint: str = Field(max_length=64)
     audit_id: str = Field(max_length=64)
@@ -67,3 +72,16 @@ class AuditModerator(SQLModel, table=True):
     audit_id: str = Field(primary_key=True, max_length=64)
     moderator_id: str = Field(primary_key=True, index=True, max_length=64)
     moderation_id: str = Field(max_length=64)
+
+
+class ReauditAssignmentRow(SQLModel, table=True):
+    """The follow-up of an audit as the scheduler last announced it (services.audit.reaudit)."""
+
+    __tablename__ = "reaudit_assignments"
+
+    audit_id: str = Field(primary_key=True, max_length=64)
+    followup_id: str = Field(max_length=64)
+    step: str = Field(max_length=32)
+    owner_id: str = Field(max_length=64)
+    open: bool
+    as_of: datetime = timestamp_field()

@@ -12,6 +12,7 @@ from services.audit.stats import GradedRow
 from shared.auth import Caller
 from shared.calendar import month_bounds, uk_day_start
 from shared.events.vocabulary import AuditKind, Grade
+from shared.paging import PageQuery, one_page
 from shared.visibility import AuditPeople, PeopleColumns, visible_where
 
 PEOPLE = PeopleColumns(
@@ -64,7 +65,7 @@ def people_of(audit: Audit, moderator_ids: frozenset[str]) -> AuditPeople:
 
 
 def list_audits(
-    engine: Engine, caller: Caller, where: AuditFilter, limit: int, offset: int
+    engine: Engine, caller: Caller, where: AuditFilter, paging: PageQuery
 ) -> list[Audit]:
     """A page of the audits `where` asks for, of those the caller may see."""
     query = select(Audit).where(visible_where(caller, PEOPLE))
@@ -83,21 +84,23 @@ def list_audits(
             query = query.where(col(column) == value)
     if where.month is not None:
         query = _graded_between(query, *month_bounds(where.month))
-    query = query.order_by(col(Audit.graded_at).desc(), col(Audit.id)).limit(limit).offset(offset)
+    query = query.order_by(col(Audit.graded_at).desc(), col(Audit.id))
     with Session(engine) as session:
-        return list(session.exec(query).all())
+        return list(session.exec(one_page(query, paging)).all())
 
 
-def graded_rows(engine: Engine, first: date, last: date) -> list[GradedRow]:
+def graded_rows(engine: Engine, first: date, last: date, caller: Caller) -> list[GradedRow]:
+    """The graded audits of the months `first`..`last` that the caller may see."""
+    query = _graded_between(select(Audit).where(visible_where(caller, PEOPLE)), first, last)
     with Session(engine) as session:
-        audits = session.exec(_graded_between(select(Audit), first, last)).all()
         return [
             GradedRow(a.graded_at, Grade(a.overall_grade), a.team_id, a.service_area, a.area)
-            for a in audits
+            for a in session.exec(query).all()
         ]
 
 
-def learning_audits_in_month(engine: Engine, day: date) -> int:
+def learning_audits_in_month(engine: Engine, day: date, seen_by: Caller | None = None) -> int:
+    """Learning audits graded in `day`'s month: those `seen_by` may see, or all (the metric)."""
     first, last = month_bounds(day)
     query = (
         select(func.count())
@@ -108,5 +111,7 @@ def learning_audits_in_month(engine: Engine, day: date) -> int:
             col(Audit.graded_at) < uk_day_start(last + timedelta(days=1)),
         )
     )
+    if seen_by is not None:
+        query = query.where(visible_where(seen_by, PEOPLE))
     with Session(engine) as session:
         return session.exec(query).one()

@@ -9,7 +9,7 @@ the case is closed, which is as good as not knowing it when an audit is checked.
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from services.audit.domain import CaseAllocation
+from services.audit.people import CaseAllocation
 from shared.events import CaseAllocated, CaseClosed, CaseOpened
 
 CaseEvent = CaseOpened | CaseAllocated | CaseClosed

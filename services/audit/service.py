@@ -1,18 +1,26 @@
 """The audit service as the platform knows it: settings, topics, who may call which route."""
 
+from services.audit.retention import purge_audits
 from services.audit.settings import AuditSettings
 from shared.events import topics
 from shared.permissions import AUDITOR, EVERYONE, STATISTICS
+from shared.retention import MESSAGING_PURGES
 from shared.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
     settings=AuditSettings,
     title="Audit service",
     description=(
-        "Records graded case audits; learns from the case management system who holds a case "
-        "and from moderation who moderates an audit."
+        "Records graded case audits; learns from the case management system who holds a case, "
+        "from moderation who moderates an audit, and from the scheduler who may re-audit it."
     ),
-    consumes=(topics.CASE_EVENTS, topics.MODERATION_REQUESTED),
+    consumes=(
+        topics.CASE_EVENTS,
+        topics.MODERATION_REQUESTED,
+        topics.FOLLOWUP_SCHEDULED,
+        topics.FOLLOWUP_COMPLETED,
+        topics.FOLLOWUP_CANCELLED,
+    ),
     publishes=(topics.AUDIT_GRADED, topics.AUDIT_INADEQUATE_FOUND),
     permissions={
         "POST /audits": frozenset({AUDITOR}),  # scope: auditor_id is the caller
@@ -22,4 +30,5 @@ SERVICE = ServiceDefinition(
         "GET /stats/grades": STATISTICS,
         "GET /stats/target": STATISTICS,
     },
+    purges=(*MESSAGING_PURGES, purge_audits),
 )

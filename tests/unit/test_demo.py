@@ -7,11 +7,12 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.audit.domain import AuditForm, EarlierAudit, check_audit
+from services.audit.reaudit import ReauditAssignment
 from services.moderation.domain import ModerationForm
 from services.scheduler.conversation import ConversationForm
 from services.scheduler.domain import conversation_due, reaudit_due
 from shared.calendar import WorkingDayCalendar, uk_day
-from shared.events.vocabulary import AuditKind, Grade
+from shared.events.vocabulary import AuditKind, FollowUpAction, Grade
 from shared.organisation import DEMO_ORGANISATION_FILE, load_organisation
 from tooling.demo import (
     Reaudit,
@@ -204,7 +205,15 @@ def test_every_re_audit_meets_the_audit_services_rules(plans, organisation):
         if reaudited is None:
             continue
         form = AuditForm.model_validate(reaudited.body)
-        earlier = EarlierAudit(planned.audit_id, planned.audit.body["case_id"])
+        step = ReauditAssignment(
+            planned.audit_id,
+            "FU-1",
+            FollowUpAction.REAUDIT,
+            planned.audit.auditor_id,
+            open=True,
+            as_of=NOW,
+        )
+        earlier = EarlierAudit(planned.audit_id, planned.audit.body["case_id"], step)
         check_audit(form, organisation, allocation=None, earlier=earlier, now=NOW)
         assert form.audit_kind is AuditKind.REAUDIT
         assert form.reaudit_of == planned.audit_id

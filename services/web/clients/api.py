@@ -6,17 +6,47 @@ from typing import Any
 
 import httpx
 
+NEEDS_CONFIRMATION = "needs_confirmation"
+"""The 422 entry type of a warning the writer may confirm (shared.confirmations)."""
+_HOW_TO_CONFIRM = "; to keep it as it is, confirm "
+"""How shared.confirmations ends each warning for API callers; a page offers a box instead."""
+
 
 @dataclass
 class ApiError(Exception):
-    """The API refused or failed: its status, its sentence, and field messages for a 422."""
+    """The API refused or failed: its status, its sentence, and field messages for a 422.
+
+    A 422 may also hold warnings rather than refusals: `confirmations` (field -> message) and
+    `codes` (field -> the code that confirms it); `fields` has them too, so a page that does not
+    offer confirming still shows them. Sending the same request again with those codes in
+    `confirmed` keeps what was written.
+    """
 
     status: int
     detail: str
     fields: dict[str, str] = field(default_factory=dict)
+    confirmations: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.status}: {self.detail}"
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Only warnings: nothing is wrong that confirming would not settle."""
+        return bool(self.codes) and set(self.fields) <= set(self.codes)
+
+    def to_confirm(self, labels: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """The warnings by code, for the `confirm_warnings` macro of `_macros.html`; each message
+        starts with its field's label when `labels` (API field -> words) has one."""
+        by_code: dict[str, list[str]] = {}
+        for name, code in self.codes.items():
+            message = self.confirmations[name]
+            label = (labels or {}).get(name)
+            message = f"{label}: {message}" if label else message[:1].upper() + message[1:]
+            if message not in (messages := by_code.setdefault(code, [])):
+                messages.append(message)
+        return [{"code": code, "messages": messages} for code, messages in by_code.items()]
 
 
 class Api:
@@ -65,6 +95,21 @@ class Api:
         except ValueError:
             detail = response.reason_phrase
         if isinstance(detail, list):  # FastAPI's 422: one entry per field
-            fields = {str(e["loc"][-1]): str(e["msg"]) for e in detail if e.get("loc")}
-            raise ApiError(response.status_code, "Some answers need changing", fields)
+            raise _field_error(response.status_code, detail)
         raise ApiError(response.status_code, str(detail))
+
+
+def _field_error(status: int, entries: list[Any]) -> ApiError:
+    """A 422's entries: refusals by field, and warnings by field with their codes."""
+    error = ApiError(status, "Some answers need changing")
+    for entry in entries:
+        if not isinstance(entry, dict) or not entry.get("loc"):
+            continue
+        name, message = str(entry["loc"][-1]), str(entry.get("msg", ""))
+        code = (entry.get("ctx") or {}).get("confirm")
+        if entry.get("type") == NEEDS_CONFIRMATION and isinstance(code, str):
+            message = message.split(_HOW_TO_CONFIRM)[0]
+            error.confirmations[name] = message
+            error.codes[name] = code
+        error.fields[name] = message
+    return error

@@ -210,8 +210,10 @@ def themes_of(answers: Answers) -> list[str]:
     return list(dict.fromkeys([*answers["themes"], *_split_themes(answers["other_themes"])]))
 
 
-def body(answers: Answers, auditor_id: str, graded_at: str) -> dict[str, Any]:
-    """The JSON of `POST /audits` for checked answers."""
+def body(
+    answers: Answers, auditor_id: str, graded_at: str, confirmed: Collection[str] = ()
+) -> dict[str, Any]:
+    """The JSON of `POST /audits` for checked answers and the warnings the auditor confirmed."""
     return {
         "case_id": answers["case_id"],
         "audit_kind": answers["audit_kind"],
@@ -228,6 +230,7 @@ def body(answers: Answers, auditor_id: str, graded_at: str) -> dict[str, Any]:
         "could_be_better_if": [point for point in answers["could_be_better_if"] if point],
         "themes": themes_of(answers),
         "graded_at": graded_at,
+        "confirmed": list(dict.fromkeys(confirmed)),
     }
 
 
@@ -264,17 +267,54 @@ FRIENDLIER = (
         "required",
         "Select the practitioner: the case management system does not know this case",
     ),
+    ("practitioner_id", "is not in team", "Select a practitioner of the team that holds the case"),
+    (
+        "team_manager_id",
+        "is not in team",
+        "The case management system names a team manager of another team: check the team",
+    ),
     ("reaudit_of", "required", "Enter the reference of the audit this re-audits"),
     ("reaudit_of", "no audit", "There is no audit with that reference"),
-    ("reaudit_of", "audit ", "That audit is for another case: check both references"),
+    ("reaudit_of", "is for another case", "That audit is for another case: check both references"),
+    (
+        "reaudit_of",
+        "has no follow-up waiting",
+        "That audit has no follow-up waiting for a re-audit: only an Inadequate audit is "
+        "re-audited, after its reflective conversation",
+    ),
+    (
+        "reaudit_of",
+        "is not recorded yet",
+        "The reflective conversation on that audit is not recorded yet: you can record the "
+        "re-audit once the Head of Service has recorded it",
+    ),
+    ("reaudit_of", "is closed", "That audit's follow-up is closed: it needs no re-audit"),
     ("graded_at", "must not be in the future", "The date graded must be today or in the past"),
+    ("graded_at", "within the last year", "The date graded must be within the last year"),
     (
         "auditor_id",
-        "",
+        "not eligible to audit",
         "You cannot record audits: auditors are trained, at team manager level or above",
+    ),
+    (
+        "auditor_id",
+        "you manage the team",
+        "You manage the team that holds this case: an auditor from another team records it",
+    ),
+    (
+        "auditor_id",
+        "you work in team",
+        "You work in the team that holds this case: auditors audit other teams' work",
+    ),
+    (
+        "auditor_id",
+        "is assigned to",
+        "This re-audit is assigned to another auditor: only they can record it, unless an "
+        "assistant director reassigns it to you",
     ),
     ("Idempotency-Key", "", "You already recorded this audit with other answers: start again"),
 )
+"""The API's field messages in the page's words: (field, part of the message, words)."""
 FROM_THE_API = {
     "evidenced": "voice_of_child_evidenced",
     "note": "voice_of_child_note",
@@ -294,10 +334,26 @@ def api_problems(fields: Mapping[str, str]) -> Errors:
 
 
 def _in_words(name: str, message: str) -> str:
-    for field, start, words in FRIENDLIER:
-        if field == name and message.startswith(start):
+    for field, part, words in FRIENDLIER:
+        if field == name and part in message:
             return words
     return message[:1].upper() + message[1:]
+
+
+WARNED_FIELDS = {
+    "overall_grade": "Overall grade",
+    "voice_of_child.note": "Note on the voice of the child",
+}
+POINT = re.compile(r"^could_be_better_if\[(\d+)\]$")
+
+
+def warning_labels(fields: Collection[str]) -> dict[str, str]:
+    """The words for each field the audit API warns about (its 422 `needs_confirmation`)."""
+    labels = {name: WARNED_FIELDS[name] for name in fields if name in WARNED_FIELDS}
+    for name in fields:
+        if (point := POINT.match(name)) is not None:
+            labels[name] = f"Learning point {int(point.group(1)) + 1}"
+    return labels
 
 
 def error_list(errors: Errors) -> list[dict[str, str]]:

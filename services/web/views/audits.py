@@ -91,30 +91,24 @@ def check_answers(request: Request, _person: Person) -> Response:
     draft = request.session.get(DRAFT)
     if draft is None:
         return RedirectResponse("/audits/new", status_code=303)
-    answers = draft["answers"]
-    return render(
-        request,
-        "audits/check.html",
-        title="Check your answers before recording the audit",
-        answers=answers,
-        themes=audit_form.themes_of(answers),
-        graded_on=audit_form.graded_day(answers),
-        organisation=request.app.state.organisation,
-        domains=audit_form.DOMAINS,
-    )
+    return _check_page(request, draft["answers"])
 
 
 @router.post("/audits/new/check", dependencies=[CsrfChecked])
-def record(request: Request, person: Person, services: Services) -> Response:
+def record(request: Request, person: Person, services: Services, posted: Posted) -> Response:
     draft = request.session.get(DRAFT)
     if draft is None:
         return RedirectResponse("/audits/new", status_code=303)
-    body = audit_form.body(draft["answers"], person.staff_id, draft["graded_at"])
+    confirmed = posted.get("confirmed", [])
+    body = audit_form.body(draft["answers"], person.staff_id, draft["graded_at"], confirmed)
     try:
         stored = services.audit.submit(body, draft["key"])
     except ApiError as error:
         if error.status != 422:
             raise
+        if error.needs_confirmation:  # allowed, once the auditor says it is what they meant
+            warnings = error.to_confirm(audit_form.warning_labels(error.codes))
+            return _check_page(request, draft["answers"], warnings, confirmed)
         errors = audit_form.api_problems(error.fields or {"form": error.detail})
         if "Idempotency-Key" in error.fields:  # used meanwhile for other answers: a new audit
             request.session[DRAFT] = draft | {"key": f"web-{uuid.uuid4().hex}"}
@@ -134,6 +128,27 @@ def recorded(request: Request, services: Services, audit_id: str) -> Response:
         title="Audit recorded",
         audit=audit,
         head_of_service=_name(organisation, head),
+    )
+
+
+def _check_page(
+    request: Request,
+    answers: Answers,
+    warnings: list[dict[str, Any]] | None = None,
+    confirmed: list[str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "audits/check.html",
+        422 if warnings else 200,
+        title="Check your answers before recording the audit",
+        answers=answers,
+        themes=audit_form.themes_of(answers),
+        graded_on=audit_form.graded_day(answers),
+        organisation=request.app.state.organisation,
+        domains=audit_form.DOMAINS,
+        warnings=warnings or [],
+        confirmed=confirmed or [],
     )
 
 

@@ -10,23 +10,27 @@ from aiokafka import AIOKafkaProducer
 
 from services.audit.app import create_app
 from services.audit.domain import AuditForm
-from services.audit.handlers import submit_audit
+from services.audit.handlers import Submission, submit_audit
 from services.audit.settings import AuditSettings
+from shared.clock import FixedClock
 from shared.db import create_db_engine, transaction
-from shared.events import CaseOpened, new_event, serialize
+from shared.events import CaseOpened, FollowUpScheduled, new_event, serialize
 from shared.events.topics import (
     AUDIT_GRADED,
     AUDIT_INADEQUATE_FOUND,
     CASE_EVENTS,
+    FOLLOWUP_SCHEDULED,
     MODERATION_REQUESTED,
 )
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
-from tests.factories import moderation_requested, unique_case
+from tests.factories import followup_event, moderation_requested, unique_case
 from tests.integration.kafka_tools import eventually, read_all
 from tests.tokens import bearer
 from tooling.localstack.topics import ensure_topics
 
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+"""The services' clock: the audits below are graded within the year before it."""
 DOMAINS = (
     "assessment",
     "planning",
@@ -60,7 +64,7 @@ async def audit_service(kafka_bootstrap, postgres_url):
     settings = AuditSettings(
         kafka_bootstrap_servers=kafka_bootstrap, database_url=postgres_url, outbox_poll_seconds=0.1
     )
-    app = create_app(settings)
+    app = create_app(settings, FixedClock(NOW))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
@@ -101,7 +105,7 @@ async def test_an_inadequate_audit_yields_one_audit_graded_and_one_inadequate_fo
         "overall_grade": "inadequate",
         "domain_grades": dict.fromkeys(DOMAINS, "inadequate"),
         "voice_of_child_evidenced": False,
-        "could_be_better_if": ["The plan named who does what by when"],
+        "could_be_better_if": [],  # withdrawn from the contract: the text stays here
         "themes": ["planning"],
         "graded_at": "2026-11-20T14:00:00Z",
     }
@@ -179,8 +183,8 @@ async def test_grade_statistics_match_a_hand_computed_month(audit_service):
         ("EH-NORTH", "S0006", "requires_improvement"),
         ("EH-SOUTH", "S0010", "requires_improvement"),
         ("EH-SOUTH", "S0010", "inadequate"),
-        ("FS-SOUTH", "S0024", "outstanding"),
-        ("FS-SOUTH", "S0024", "requires_improvement"),
+        ("FS-SOUTH", "S0038", "outstanding"),
+        ("FS-SOUTH", "S0038", "requires_improvement"),
     ]
     for day, (team, practitioner, grade) in enumerate(seeded, start=1):
         response = await audit_service.post(
@@ -244,7 +248,7 @@ async def test_case_register_defaults_the_team_fields_and_dead_letters_malformed
     opened = new_event(
         CaseOpened(
             case_id=case,
-            team_id="FS-SOUTH",
+            team_id="AI-SOUTH",
             practitioner_id="S0024",
             team_manager_id="S0023",
             opened_at="2026-11-01T09:00:00Z",
@@ -272,7 +276,7 @@ async def test_case_register_defaults_the_team_fields_and_dead_letters_malformed
         audit["service_area"],
         audit["practitioner_id"],
         audit["team_manager_id"],
-    ) == ("FS-SOUTH", "family_safeguarding", "S0024", "S0023")
+    ) == ("AI-SOUTH", "assessment_intervention", "S0024", "S0023")
     [dead] = await read_all(kafka_bootstrap, f"{CASE_EVENTS}.dlq", 1, key=case.encode())
     assert dict(dead.headers)["dlq-reason"].startswith(b"malformed event:")
 
@@ -317,7 +321,8 @@ async def test_an_audit_committed_before_a_restart_is_published_once_after_it(
     engine = create_db_engine(postgres_url)
     form = AuditForm.model_validate(audit_body(case))
     with transaction(engine) as session:  # committed, never relayed: the process "died" here
-        audit, _ = submit_audit(session, form, None, load_organisation(), datetime.now(UTC))
+        sent = Submission(form, caller_id="S0003")
+        audit, _ = submit_audit(session, sent, load_organisation(), NOW)
     engine.dispose()
 
     app = create_app(
@@ -352,3 +357,41 @@ async def test_out_of_range_dates_are_refused_not_crashing(audit_service):
     )
     assert ancient.status_code == 422
     assert ancient.json()["detail"][0]["loc"] == ["body", "graded_at"]
+
+
+async def test_a_reaudit_is_accepted_once_the_scheduler_says_its_step_started(
+    audit_service, kafka_bootstrap
+):
+    case = unique_case()
+    as_isla = {"headers": bearer("S0009")}  # EH-SOUTH's manager, auditing an EH-NORTH case
+    first = (
+        await audit_service.post("/audits", json=audit_body(case, auditor_id="S0009"), **as_isla)
+    ).json()
+    reaudit = audit_body(
+        case, "good", auditor_id="S0009", audit_kind="reaudit", reaudit_of=first["id"]
+    )
+    refused = await audit_service.post("/audits", json=reaudit, **as_isla)
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["body", "reaudit_of"]
+
+    step = followup_event(
+        FollowUpScheduled,
+        case_id=case,
+        audit_id=first["id"],
+        action="reaudit",
+        owner_id="S0009",
+        scheduled_at=NOW,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        event = new_event(step, source="/qa/scheduler")
+        await producer.send_and_wait(FOLLOWUP_SCHEDULED, serialize(event), key=case.encode())
+    finally:
+        await producer.stop()
+
+    async def accepted() -> bool:
+        answer = await audit_service.post("/audits", json=reaudit, **as_isla)
+        return answer.status_code == 201
+
+    await eventually(accepted, what="the re-audit to be accepted")

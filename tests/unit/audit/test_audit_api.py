@@ -2,20 +2,23 @@
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
 from services.audit.app import create_app, event_handlers
 from services.audit.settings import AuditSettings
-from shared.events import new_event
+from shared.clock import FixedClock
+from shared.events import FollowUpScheduled, new_event
 from shared.events.vocabulary import AuditDomain
 from shared.inbox import process_once
 from shared.migrations import upgrade
-from tests.factories import moderation_requested
+from tests.factories import followup_event, moderation_requested
 from tests.tokens import bearer, service_bearer
 
 DOMAINS = [domain.value for domain in AuditDomain]
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 def body(grade: str = "inadequate", **changes) -> dict:
@@ -37,7 +40,7 @@ def body(grade: str = "inadequate", **changes) -> dict:
 def client(tmp_path) -> Iterator[TestClient]:
     settings = AuditSettings(kafka_bootstrap_servers="127.0.0.1:9", data_dir=tmp_path)
     upgrade("audit", settings.resolved_database_url)
-    app = create_app(settings)
+    app = create_app(settings, FixedClock(NOW))
     # Not entered as a context manager: no lifespan, so nothing connects to the broker.
     yield TestClient(app, headers=bearer("S0003"))
     app.state.runtime.engine.dispose()
@@ -182,3 +185,100 @@ def test_my_work_filters_find_audits_by_their_people_and_case(client, early_help
         found = client.get("/audits", params={name: value}, headers=bearer("S0006"))
         assert [a["id"] for a in found.json()] == [mine], name
         assert client.get("/audits", params={name: "S0999"}).json() == [], name
+
+
+# --- idempotency keys are the caller's ---------------------------------------------------------
+
+
+def test_two_callers_sending_the_same_key_make_two_audits_and_neither_sees_the_others(client):
+    key = {"Idempotency-Key": "a-predictable-key-1"}
+    made = {}
+    for auditor in ("S0009", "S0013"):  # managers of EH-SOUTH and EH-WEST
+        answer = client.post(
+            "/audits",
+            json=body("good", auditor_id=auditor, team_id="AI-NORTH", practitioner_id="S0020"),
+            headers=bearer(auditor) | key,
+        )
+        assert answer.status_code == 201, answer.text
+        assert "idempotent-replayed" not in answer.headers
+        made[auditor] = answer.json()["id"]
+    assert made["S0009"] != made["S0013"]
+    for auditor, other in (("S0009", "S0013"), ("S0013", "S0009")):
+        assert client.get(f"/audits/{made[other]}", headers=bearer(auditor)).status_code == 403
+        listed = client.get("/audits", headers=bearer(auditor)).json()
+        assert [a["id"] for a in listed] == [made[auditor]]
+
+
+# --- a re-audit is the assigned auditor's, once the follow-up is at its re-audit step ----------
+
+
+def scheduler_says(client, data) -> None:
+    event = new_event(data, source="/qa/scheduler")
+    process_once(client.app.state.runtime.engine, "qa-audit", event, event_handlers()[type(data)])
+
+
+def reaudit_body(audit: dict) -> dict:
+    return body(
+        "good",
+        auditor_id="S0009",
+        case_id=audit["case_id"],
+        audit_kind="reaudit",
+        reaudit_of=audit["id"],
+    )
+
+
+def test_a_reaudit_is_accepted_only_from_its_assignee_at_the_reaudit_step(client):
+    as_isla = bearer("S0009")
+    first = client.post("/audits", json=body(auditor_id="S0009"), headers=as_isla).json()
+    step = {"audit_id": first["id"], "case_id": first["case_id"]}
+    too_early = client.post("/audits", json=reaudit_body(first), headers=as_isla)
+    assert too_early.status_code == 422
+    assert too_early.json()["detail"][0]["loc"] == ["body", "reaudit_of"]
+
+    scheduler_says(client, followup_event(FollowUpScheduled, owner_id="S0003", **step))
+    at_conversation = client.post("/audits", json=reaudit_body(first), headers=as_isla)
+    assert "is not recorded yet" in at_conversation.json()["detail"][0]["msg"]
+
+    scheduler_says(
+        client,
+        followup_event(
+            FollowUpScheduled, action="reaudit", owner_id="S0013", scheduled_at=NOW, **step
+        ),
+    )
+    not_hers = client.post("/audits", json=reaudit_body(first), headers=as_isla)
+    assert not_hers.json()["detail"][0]["loc"] == ["body", "auditor_id"]
+
+    reassigned = {"action": "reaudit", "owner_id": "S0009", "scheduled_at": NOW.replace(hour=13)}
+    scheduler_says(client, followup_event(FollowUpScheduled, **reassigned, **step))
+    accepted = client.post("/audits", json=reaudit_body(first), headers=as_isla)
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["reaudit_of"] == first["id"]
+
+
+# --- cautions answer 422 typed needs_confirmation, until confirmed ----------------------------
+
+
+def test_an_overall_grade_against_every_domain_is_recorded_once_confirmed(client):
+    contradictory = body("inadequate", overall_grade="outstanding")
+    asked = client.post("/audits", json=contradictory)
+    assert asked.status_code == 422
+    [entry] = asked.json()["detail"]
+    assert (entry["loc"], entry["type"], entry["ctx"]) == (
+        ["body", "overall_grade"],
+        "needs_confirmation",
+        {"confirm": "overall_grade_against_domains"},
+    )
+    confirmed = {**contradictory, "confirmed": ["overall_grade_against_domains"]}
+    assert client.post("/audits", json=confirmed).status_code == 201
+
+
+# --- paging: the one rule of shared.paging ------------------------------------------------------
+
+
+def test_audits_are_listed_a_page_at_a_time(client):
+    made = [client.post("/audits", json=body("good")).json()["id"] for _ in range(3)]
+    pages = [client.get("/audits", params={"limit": 2, "offset": o}).json() for o in (0, 2)]
+    assert {a["id"] for page in pages for a in page} == set(made)
+    assert [len(page) for page in pages] == [2, 1]
+    assert client.get("/audits", params={"limit": 501}).status_code == 422
+    assert client.get("/audits", params={"offset": 1_000_001}).status_code == 422

@@ -6,10 +6,10 @@ from pydantic import ValidationError
 from services.audit.domain import (
     AuditForm,
     AuditRejected,
-    CaseAllocation,
     EarlierAudit,
     check_audit,
 )
+from services.audit.people import CaseAllocation
 from services.audit.submission import (
     GradedAudit,
     IdempotencyKeyReused,
@@ -18,10 +18,12 @@ from services.audit.submission import (
     fingerprint,
     graded,
 )
+from shared.confirmations import NeedsConfirmation
 from shared.errors import RuleBroken
 from shared.events import AuditGraded, InadequateFound
 from shared.events.vocabulary import AuditDomain, AuditKind, Grade, ServiceArea
 from shared.organisation import load_organisation
+from tests.unit.audit.followups import reaudit_step
 
 ORG = load_organisation()
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -126,7 +128,8 @@ def test_reaudit_must_point_at_an_existing_audit_of_the_same_case():
     assert problems(form=reaudit, earlier=EarlierAudit("AUD-1", "CASE-2")) == {
         "reaudit_of": "audit AUD-1 is for another case"
     }
-    assert check_audit(reaudit, ORG, None, EarlierAudit("AUD-1", "CASE-1"), NOW)
+    at_its_step = EarlierAudit("AUD-1", "CASE-1", reaudit_step(owner_id=AUDITOR))
+    assert check_audit(reaudit, ORG, None, at_its_step, NOW)
 
 
 def test_reaudit_needs_reaudit_of_and_other_kinds_must_not_have_it():
@@ -137,19 +140,19 @@ def test_reaudit_needs_reaudit_of_and_other_kinds_must_not_have_it():
 
 
 def test_case_register_fills_in_the_team_fields():
-    allocation = CaseAllocation("CASE-1", "FS-SOUTH", "S0024", "S0023", open=True)
+    allocation = CaseAllocation("CASE-1", "AI-SOUTH", "S0024", "S0023", open=True)
     checked = check_audit(form(team_id=None, practitioner_id=None), ORG, allocation, None, NOW)
     assert (checked.team.id, checked.practitioner_id, checked.team_manager_id) == (
-        "FS-SOUTH",
+        "AI-SOUTH",
         "S0024",
         "S0023",
     )
 
 
 def test_a_team_other_than_the_registered_one_is_refused():
-    allocation = CaseAllocation("CASE-1", "FS-SOUTH", "S0024", "S0023", open=True)
+    allocation = CaseAllocation("CASE-1", "AI-SOUTH", "S0024", "S0023", open=True)
     assert problems(form=form(), allocation=allocation) == {
-        "team_id": "case CASE-1 is allocated to team FS-SOUTH"
+        "team_id": "case CASE-1 is allocated to team AI-SOUTH"
     }
 
 
@@ -221,7 +224,8 @@ def test_the_events_of_an_audit_carry_its_grades_and_people():
         NOW,
     )
     assert graded_event.domain_grades == dict.fromkeys(AuditDomain, Grade.REQUIRES_IMPROVEMENT)
-    assert (graded_event.could_be_better_if, graded_event.themes) == (("x",), ("visits",))
+    # The learning points stay in the audit service (shared.events.data: WithdrawnTexts).
+    assert (graded_event.could_be_better_if, graded_event.themes) == ((), ("visits",))
     assert isinstance(found, InadequateFound)
     assert found.team_id == "EH-NORTH"
 
@@ -247,3 +251,128 @@ def test_a_key_sent_again_with_a_different_form_is_refused_naming_the_header():
         "Idempotency-Key",
         "already used for a different audit submission",
     )
+
+
+# --- the people an audit names belong to its team; the auditor does not -------------------
+
+
+def test_a_practitioner_of_another_team_is_refused():
+    assert problems(form=form(practitioner_id="S0010")) == {
+        "practitioner_id": "S0010 is not in team EH-NORTH, the audit's team"
+    }
+
+
+def test_a_team_manager_of_another_team_is_refused():
+    assert problems(form=form(team_manager_id="S0009")) == {
+        "team_manager_id": "S0009 is not in team EH-NORTH, the audit's team"
+    }
+
+
+def test_the_register_naming_people_of_another_team_is_refused_too():
+    allocation = CaseAllocation("CASE-1", "EH-NORTH", "S0010", "S0005", open=True)
+    found = problems(form=form(team_id=None, practitioner_id=None), allocation=allocation)
+    assert found == {"practitioner_id": "S0010 is not in team EH-NORTH, the audit's team"}
+
+
+def test_the_cases_own_team_manager_cannot_audit_it():
+    assert problems(form=form(auditor_id=TEAM_MANAGER_EH_NORTH)) == {
+        "auditor_id": "you manage the team that holds this case: auditors audit other teams' work"
+    }
+
+
+def test_a_trained_manager_of_another_team_may_audit_it():
+    assert check_audit(form(auditor_id="S0009"), ORG, None, None, NOW)
+
+
+# --- when it was graded ------------------------------------------------------------------------
+
+
+def test_a_grading_a_few_minutes_ahead_of_our_clock_is_accepted():
+    assert check_audit(form(graded_at="2026-11-26T12:04:00Z"), ORG, None, None, NOW)
+
+
+@pytest.mark.parametrize("year", ["1901", "0001", "2025"])
+def test_a_grading_more_than_a_year_back_is_refused(year):
+    assert problems(form=form(graded_at=f"{year}-11-25T10:00:00Z")) == {
+        "graded_at": "must be within the last year: record an audit when it is done, "
+        "and check the year"
+    }
+
+
+def test_a_grading_just_under_a_year_back_is_accepted():
+    assert check_audit(form(graded_at="2025-11-27T10:00:00Z"), ORG, None, None, NOW)
+
+
+# --- limits on the free text and lists ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("could_be_better_if", ["a point"] * 21, "List should have at most 20 items"),
+        ("could_be_better_if", ["x" * 1001], "String should have at most 1000 characters"),
+        ("could_be_better_if", ["   "], "String should have at least 1 character"),
+        ("themes", [f"theme-{n}" for n in range(21)], "List should have at most 20 items"),
+        ("themes", ["visits", "visits"], "themes: each theme once"),
+        ("confirmed", ["personal_data"] * 11, "List should have at most 10 items"),
+        ("confirmed", ["Not A Code"], "String should match pattern"),
+    ],
+)
+def test_lists_and_their_items_are_limited(field, value, message):
+    with pytest.raises(ValidationError) as caught:
+        form(**{field: value})
+    assert message in str(caught.value)
+
+
+def test_a_voice_of_the_child_note_is_limited_to_2000_characters():
+    with pytest.raises(ValidationError) as caught:
+        form(voice_of_child={"evidenced": False, "note": "x" * 2001})
+    assert "String should have at most 2000 characters" in str(caught.value)
+
+
+# --- cautions the auditor confirms --------------------------------------------------------------
+
+
+def cautions(**changes) -> dict[str, str]:
+    with pytest.raises(NeedsConfirmation) as asked:
+        check_audit(form(**changes), ORG, None, None, NOW)
+    return {caution.field: caution.code for caution in asked.value.cautions}
+
+
+@pytest.mark.parametrize(
+    ("overall", "domains"),
+    [
+        ("outstanding", "inadequate"),
+        ("good", "inadequate"),
+        ("outstanding", "requires_improvement"),
+        ("inadequate", "good"),
+        ("inadequate", "outstanding"),
+    ],
+)
+def test_an_overall_grade_far_from_every_domain_asks_to_be_confirmed(overall, domains):
+    changes = {"overall_grade": overall, "domain_grades": dict.fromkeys(ALL_DOMAINS, domains)}
+    assert cautions(**changes) == {"overall_grade": "overall_grade_against_domains"}
+    confirmed = form(**changes, confirmed=["overall_grade_against_domains"])
+    assert check_audit(confirmed, ORG, None, None, NOW).form.overall_grade == overall
+
+
+def test_an_overall_grade_near_one_domain_needs_no_confirmation():
+    domains = dict.fromkeys(ALL_DOMAINS, "inadequate") | {"visits": "requires_improvement"}
+    assert check_audit(form(overall_grade="good", domain_grades=domains), ORG, None, None, NOW)
+
+
+def test_learning_that_looks_like_personal_data_asks_to_be_confirmed_naming_the_point():
+    points = ["Plans name who does what by when", "Record what Kayden said about home"]
+    assert cautions(could_be_better_if=points) == {"could_be_better_if[1]": "personal_data"}
+    kept = form(could_be_better_if=points, confirmed=["personal_data"])
+    assert check_audit(kept, ORG, None, None, NOW).form.could_be_better_if == points
+
+
+def test_a_note_with_a_postcode_asks_to_be_confirmed():
+    note = {"evidenced": False, "note": "Visited at home, LE1 5WW"}
+    assert cautions(voice_of_child=note) == {"voice_of_child.note": "personal_data"}
+
+
+def test_broken_rules_are_answered_before_cautions():
+    found = problems(form=form(team_id="NOWHERE-1", could_be_better_if=["Ask Kayden's mum"]))
+    assert found == {"team_id": "unknown team 'NOWHERE-1'"}

@@ -4,8 +4,8 @@ from itertools import permutations
 from sqlmodel import Session
 
 from services.audit.app import event_handlers
-from services.audit.domain import CaseAllocation
 from services.audit.handlers import register_case, register_entry
+from services.audit.people import CaseAllocation
 from services.audit.register import RegisterEntry, allocation_of, registered
 from shared.db import create_db_engine
 from shared.events import CaseAllocated, CaseClosed, CaseOpened, new_event

@@ -306,3 +306,26 @@ def test_graded_at_is_noon_uk_time_of_an_earlier_day_and_now_for_today():
     assert audit_form.graded_at(date(2026, 7, 1), now) == "2026-07-01T11:00:00Z"  # BST
     assert audit_form.graded_at(date(2026, 11, 2), now) == "2026-11-02T12:00:00Z"
     assert audit_form.graded_at(date(2026, 11, 25), now) == "2026-11-25T15:30:05Z"
+
+
+def test_the_re_audit_and_independence_refusals_are_shown_in_words_of_their_own():
+    refused = ApiError(
+        422,
+        "Some answers need changing",
+        {
+            "auditor_id": "you manage the team that holds this case: auditors audit other "
+            "teams' work",
+            "reaudit_of": "the reflective conversation on audit AUD-1 is not recorded yet: the "
+            "re-audit can be recorded once the Head of Service has recorded it",
+        },
+    )
+    with web(fakes_recording(**{"audit.submit": refused})) as client:
+        sign_in(client, "S0003")
+        on_check_page(client, audit_kind="reaudit", reaudit_of="AUD-1")
+        answer = client.post("/audits/new/check", data={"csrf_token": csrf(client, "/audits/new")})
+    items = [item.get_text(strip=True) for item in page(answer).select(".govuk-error-summary li")]
+    assert items == [
+        "You manage the team that holds this case: an auditor from another team records it",
+        "The reflective conversation on that audit is not recorded yet: you can record the "
+        "re-audit once the Head of Service has recorded it",
+    ]
