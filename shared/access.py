@@ -4,12 +4,14 @@
 route's entry in the service's permissions (its `ServiceDefinition`), checks the bearer token,
 resolves the caller from the organisation file, checks the role, and leaves the caller on
 `request.state` for scope checks and the access trail. 401 means "we do not know who you are",
-403 "we do, and the answer is no".
+403 "we do, and the answer is no". A machine caller passes only on the routes its deployment
+lists for it (MACHINE_CLIENTS), and only where the route's permission grants `service`.
 """
 
 import asyncio
+import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -17,14 +19,18 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.auth import (
+    MISSING_TOKEN,
     AccessRole,
     Caller,
     Forbidden,
+    MachineClients,
     TokenVerifier,
     Unauthenticated,
     caller_from_claims,
 )
 from shared.organisation import Organisation
+
+log = logging.getLogger(__name__)
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT from the organisation's issuer")
 
@@ -41,6 +47,8 @@ class AccessControl:
     """The service's routes ("METHOD /path/{param}") and the roles allowed on each."""
     verifier: TokenVerifier
     organisation: Organisation
+    machine_clients: MachineClients = field(default_factory=dict)
+    """The machine callers let in, and the routes each may call (MACHINE_CLIENTS)."""
 
     async def guard(
         self,
@@ -50,16 +58,22 @@ class AccessControl:
         key = route_key(request)
         roles = self.permissions.get(key)
         if credentials is None or credentials.scheme.lower() != "bearer":
-            raise Unauthenticated("missing bearer token (Authorization: Bearer <token>)")
+            raise Unauthenticated("no bearer token", answer=MISSING_TOKEN)
         # A JWKS URL may be fetched on first use: keep the event loop free meanwhile.
         claims = await asyncio.to_thread(self.verifier.claims, credentials.credentials)
-        caller = caller_from_claims(claims, self.organisation)
+        request.state.subject = str(claims["sub"])  # the trail's "who", even if refused below
+        caller = caller_from_claims(claims, self.organisation, self.machine_clients)
         request.state.caller = caller
         if roles is None:
             raise Forbidden(f"no permission is declared for {key}")
         if caller.roles.isdisjoint(roles):
             needed = ", ".join(sorted(roles))
             raise Forbidden(f"{key} needs one of these roles: {needed}")
+        if caller.routes is not None and key not in caller.routes:
+            raise Forbidden(
+                f"machine caller {caller.id!r} may not call {key}: it is not among the routes "
+                "MACHINE_CLIENTS lists for it"
+            )
         return caller
 
     def install(self, app: FastAPI) -> None:
@@ -77,12 +91,12 @@ def current_caller(request: Request) -> Caller:
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
-async def _unauthenticated(_request: Request, exc: Unauthenticated) -> JSONResponse:
-    quoted = str(exc).replace('"', "'")
+async def _unauthenticated(request: Request, exc: Unauthenticated) -> JSONResponse:
+    # The reason is ours (never the token's contents), for whoever investigates a refusal.
+    log.info("refused %s: %s", route_key(request), exc)
+    challenge = "Bearer" if exc.answer == MISSING_TOKEN else 'Bearer error="invalid_token"'
     return JSONResponse(
-        {"detail": str(exc)},
-        status_code=401,
-        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{quoted}"'},
+        {"detail": exc.answer}, status_code=401, headers={"WWW-Authenticate": challenge}
     )
 
 

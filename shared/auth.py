@@ -3,7 +3,12 @@
 Tokens say who someone is (`sub`); the organisation file says what they are. A token cannot
 grant a staff member a role, so a compromised identity provider claim such as `roles: [admin]`
 does nothing for staff. Machine callers (other services, batch jobs) are the exception: their
-tokens carry `roles: ["service"]` and a subject that is not a staff id.
+tokens carry `roles: ["service"]` and a subject that is not a staff id, and only the clients the
+deployment lists (MACHINE_CLIENTS: client id -> the routes it may call) are let in.
+
+Every refused token is answered with the same fixed sentence: the reason (expired, wrong
+audience, ...) goes to the service's log, so nothing of the token or of the JWT library's
+message is echoed to a caller probing for what is checked.
 
 In production the keys come from the issuer's JWKS URL (RS256 only). Locally, `LocalIssuer`
 keeps a key pair in a folder, writes its public half as a JWKS file for the services, and
@@ -11,8 +16,10 @@ mints tokens for the demo organisation's people (`qa token S0003`).
 """
 
 import json
+import math
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -27,6 +34,13 @@ from shared.organisation import MODERATOR_ROLES, Organisation, Role, StaffMember
 ALGORITHM = "RS256"
 LOCAL_ISSUER = "qa-platform-local"
 AUDIENCE = "qa-platform"
+MAX_TOKEN_LIFETIME_SECONDS = 12 * 3600
+"""A token may live (exp - iat) at most a working day: a stolen one is not good for long."""
+TIME_CLAIMS = ("exp", "iat", "nbf")
+
+# The two answers a refused token gets (texts, not secrets).
+MISSING_TOKEN = "missing bearer token (Authorization: Bearer <token>)"  # noqa: S105
+INVALID_TOKEN = "the bearer token is not valid: sign in again for a new one"  # noqa: S105
 
 
 class AccessRole(StrEnum):
@@ -50,7 +64,14 @@ _JOB_ROLES = {
 
 
 class Unauthenticated(Exception):
-    """No usable token: missing, expired, wrongly signed, for another audience or issuer."""
+    """No usable token: missing, expired, wrongly signed, for another audience or issuer.
+
+    The message is the reason, for the log only; callers are answered `answer`, fixed text.
+    """
+
+    def __init__(self, reason: str, answer: str = INVALID_TOKEN) -> None:
+        super().__init__(reason)
+        self.answer = answer
 
 
 class Forbidden(Exception):
@@ -63,6 +84,8 @@ class Caller:
     roles: frozenset[AccessRole]
     service_areas: frozenset[str] = field(default_factory=frozenset)
     """The service areas this person leads (as Head of Service or Assistant Director)."""
+    routes: frozenset[str] | None = None
+    """A machine caller's routes ("METHOD /path/{param}"); None for staff, whom roles decide."""
 
     def has(self, *roles: AccessRole) -> bool:
         return not self.roles.isdisjoint(roles)
@@ -100,14 +123,30 @@ def access_roles(member: StaffMember) -> frozenset[AccessRole]:
     return frozenset(roles)
 
 
-def caller_from_claims(claims: dict[str, object], organisation: Organisation) -> Caller:
+MachineClients = Mapping[str, frozenset[str]]
+"""The machine callers a deployment lets in: client id (a token's `sub`) -> the routes
+("METHOD /path/{param}", as in the services' permission tables) it may call."""
+NO_MACHINE_CLIENTS: MachineClients = {}
+
+
+def caller_from_claims(
+    claims: Mapping[str, object],
+    organisation: Organisation,
+    machine_clients: MachineClients = NO_MACHINE_CLIENTS,
+) -> Caller:
+    """Who the token's subject is: a staff member of the organisation file, or a listed machine."""
     subject = str(claims["sub"])
     member = organisation.staff_by_id.get(subject)
     if member is None:
         claimed = claims.get("roles")
-        if isinstance(claimed, list) and AccessRole.SERVICE in claimed:
-            return Caller(subject, frozenset({AccessRole.SERVICE}))
-        raise Forbidden(f"{subject!r} is not in the organisation file")
+        if not (isinstance(claimed, list) and AccessRole.SERVICE in claimed):
+            raise Forbidden(f"{subject!r} is not in the organisation file")
+        if subject not in machine_clients:
+            raise Forbidden(
+                f"{subject!r} is not one of the machine callers this deployment allows "
+                "(MACHINE_CLIENTS)"
+            )
+        return Caller(subject, frozenset({AccessRole.SERVICE}), routes=machine_clients[subject])
     led = {
         leads.service_area
         for leads in organisation.service_areas
@@ -117,7 +156,7 @@ def caller_from_claims(claims: dict[str, object], organisation: Organisation) ->
 
 
 class TokenVerifier:
-    """Checks RS256 bearer tokens: signature, expiry, issuer and audience."""
+    """Checks RS256 bearer tokens: signature, expiry, issuer, audience and lifetime."""
 
     def __init__(
         self,
@@ -126,22 +165,23 @@ class TokenVerifier:
         *,
         jwks_url: str | None = None,
         jwks_file: Path | None = None,
+        max_lifetime_seconds: float = MAX_TOKEN_LIFETIME_SECONDS,
     ) -> None:
         if (jwks_url is None) == (jwks_file is None):
             raise ValueError("give exactly one of jwks_url and jwks_file")
         self._issuer = issuer
         self._audience = audience
+        self._max_lifetime = max_lifetime_seconds
         self._client = jwt.PyJWKClient(jwks_url, lifespan=300) if jwks_url else None
         self._keys = jwt.PyJWKSet.from_json(jwks_file.read_text()) if jwks_file else None
 
     def claims(self, token: str) -> dict[str, object]:
-        """The token's claims, or `Unauthenticated` saying what is wrong with it."""
+        """The token's claims, or `Unauthenticated` with the reason (for the log) it is refused."""
         try:
-            key = self._signing_key(token)
-            return dict(
+            claims = dict(
                 jwt.decode(
                     token,
-                    key,
+                    self._signing_key(token),
                     algorithms=[ALGORITHM],
                     audience=self._audience,
                     issuer=self._issuer,
@@ -149,20 +189,12 @@ class TokenVerifier:
                     leeway=30,  # clock skew between the issuer and us
                 )
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise Unauthenticated("token expired") from exc
-        except jwt.InvalidAudienceError as exc:
-            raise Unauthenticated(f"token is not for this audience ({self._audience})") from exc
-        except jwt.InvalidIssuerError as exc:
-            raise Unauthenticated(f"token is not from the trusted issuer ({self._issuer})") from exc
-        except jwt.InvalidSignatureError as exc:
-            raise Unauthenticated("token signature is not valid") from exc
-        except jwt.MissingRequiredClaimError as exc:
-            raise Unauthenticated(f"token has no {exc.claim!r} claim") from exc
-        except (jwt.PyJWKClientError, jwt.PyJWKSetError) as exc:
-            raise Unauthenticated(f"token signing key not found: {exc}") from exc
-        except jwt.InvalidTokenError as exc:
-            raise Unauthenticated(f"token is not valid: {exc}") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(refusal_reason(exc)) from exc
+        problem = time_claims_problem(claims, self._max_lifetime)
+        if problem is not None:
+            raise Unauthenticated(problem)
+        return claims
 
     def _signing_key(self, token: str) -> jwt.PyJWK:
         if self._client is not None:
@@ -173,6 +205,47 @@ class TokenVerifier:
         if not candidates:
             raise Unauthenticated("token signed with an unknown key")
         return candidates[0]
+
+
+_REASONS: tuple[tuple[type[jwt.PyJWTError] | tuple[type[jwt.PyJWTError], ...], str], ...] = (
+    (jwt.ExpiredSignatureError, "token expired"),
+    (jwt.ImmatureSignatureError, "token not valid yet (iat or nbf in the future)"),
+    (jwt.InvalidAudienceError, "token is not for this audience"),
+    (jwt.InvalidIssuerError, "token is not from the trusted issuer"),
+    (jwt.InvalidSignatureError, "token signature is not valid"),
+    ((jwt.PyJWKClientError, jwt.PyJWKSetError), "token signing key not found"),
+)
+
+
+def refusal_reason(exc: jwt.PyJWTError) -> str:
+    """Why PyJWT refused a token, in our words: its messages can quote the token's header."""
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"token has no {exc.claim!r} claim"  # one of the names we require, not the token's
+    for kinds, reason in _REASONS:
+        if isinstance(exc, kinds):
+            return reason
+    return f"token is not valid ({type(exc).__name__})"
+
+
+def _numeric_date(value: object) -> float | None:
+    # PyJWT reads "exp": "9999999999" as a number; RFC 7519 says NumericDate is a JSON number.
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def time_claims_problem(claims: Mapping[str, object], max_lifetime_seconds: float) -> str | None:
+    """Why a token's times are unacceptable (not JSON numbers, or too long a life), or None."""
+    dates = {name: _numeric_date(claims[name]) for name in TIME_CLAIMS if name in claims}
+    for name, value in dates.items():
+        if value is None:
+            return f"token claim {name!r} is not a JSON number"
+    expires, issued = dates.get("exp"), dates.get("iat")
+    if expires is None or issued is None:
+        return "token lacks exp or iat"
+    if expires - issued > max_lifetime_seconds:
+        return f"token lives longer (exp - iat) than the {max_lifetime_seconds:.0f} seconds allowed"
+    return None
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,21 @@
-"""Operational endpoints every service mounts (/health, /ready, /metrics), and request limits."""
+"""Operational endpoints every service mounts (/health, /ready, /metrics), request limits, and
+the protections every answer has (`harden`): hostile input refused, security headers set.
+"""
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.docs import ASSETS
+from shared.hostile_input import RefuseHostileInput
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -101,3 +107,57 @@ class LimitRequestSize:
             return message
 
         await self.app(scope, counted, send)
+
+
+UNCACHED_EXCEPT = frozenset({"/health", "/ready", "/metrics"})
+"""Answers without case data that may be cached; everything else is `no-store`."""
+DOCS_PAGES = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+JSON_API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+DOCS_POLICY = "frame-ancestors 'none'"  # the docs pages run Swagger UI's and ReDoc's scripts
+HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def security_headers(path: str) -> dict[str, str]:
+    """The headers an answer to `path` carries: never sniffed, framed or cached with case data."""
+    docs = path in DOCS_PAGES or path.startswith(f"{ASSETS}/")
+    headers = {**HEADERS, "Content-Security-Policy": DOCS_POLICY if docs else JSON_API_POLICY}
+    if path not in UNCACHED_EXCEPT and not path.startswith(f"{ASSETS}/"):
+        headers["Cache-Control"] = "no-store"
+    return headers
+
+
+class SecurityHeaders:
+    """ASGI middleware: `security_headers` on every answer, refusals and 413s included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        wanted = security_headers(scope["path"])
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in wanted.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def harden(app: FastAPI, max_request_bytes: int) -> None:
+    """Add the request limits and answer headers every service has; call after all middleware.
+
+    Outermost first: security headers (so even a 413 has them), the size limit (so nothing
+    reads an oversized body), then hostile input (which reads the bounded body whole).
+    """
+    app.add_middleware(RefuseHostileInput)
+    app.add_middleware(LimitRequestSize, max_bytes=max_request_bytes)
+    app.add_middleware(SecurityHeaders)

@@ -5,7 +5,8 @@ A route missing from its table is refused to everyone (the guard fails closed) a
 walks every service's routes to catch it before it ships. Roles are checked here; scope (your
 own inbox, your service area, moderations assigned to you, audits you may see) is checked where
 the record is read, by `Caller.require_self`, `Caller.require_area` and
-`shared.visibility.require_visible`, and is noted beside each route.
+`shared.visibility.require_visible`, and is noted beside each route. A machine caller (`service`)
+passes only on the routes its deployment lists for it (MACHINE_CLIENTS), see `shared.access`.
 """
 
 from shared.auth import AccessRole
@@ -27,7 +28,8 @@ rule (the people an audit names, its area's leads, admins), checked where they a
 STATISTICS = frozenset(
     {AUDITOR, MODERATOR, TEAM_MANAGER, PRACTITIONER, HEAD, DIRECTOR, ADMIN, SERVICE}
 )
-"""Aggregates carry no case references; the report opens dashboards to practitioners too."""
+"""Aggregates carry no case references; the report opens dashboards to practitioners too. Each
+caller's figures are computed over the audits they may see (`shared.visibility.visible_where`)."""
 
 PUBLIC = frozenset(
     {

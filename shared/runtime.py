@@ -26,7 +26,7 @@ from shared.docs import offline_docs
 from shared.errors import install_error_answers
 from shared.events.data import EventData
 from shared.events.trust import EventTrust
-from shared.http import LimitRequestSize, broker_check, database_check, ops_router
+from shared.http import broker_check, database_check, harden, ops_router
 from shared.inbox import EventHandler
 from shared.kafka import BrokerPublisher, make_broker
 from shared.lag import ConsumerLag, kafka_consumers
@@ -78,7 +78,7 @@ class ServiceRuntime:
                 f"declares it consumes {sorted(self.definition.consumes)}"
             )
         consumer = EventConsumer(
-            name=f"qa-{self.name}",
+            name=self.definition.consumer_group,
             engine=self.engine,
             dead_letters=BrokerPublisher(self.broker),
             handlers=handlers,
@@ -105,7 +105,11 @@ class ServiceRuntime:
     def token_verifier(self) -> TokenVerifier:
         s = self.settings
         return TokenVerifier(
-            s.auth_issuer, s.auth_audience, jwks_url=s.auth_jwks_url, jwks_file=s.auth_jwks_file
+            s.auth_issuer,
+            s.auth_audience,
+            jwks_url=s.auth_jwks_url,
+            jwks_file=s.auth_jwks_file,
+            max_lifetime_seconds=s.auth_max_token_seconds,
         )
 
     def secure(
@@ -114,15 +118,18 @@ class ServiceRuntime:
         """Mount `routers` (and the access trail's) behind the guard, trail and size limit."""
         offline_docs(app)  # /docs and /redoc from packaged assets, not a CDN
         control = AccessControl(
-            self.definition.route_permissions, self.token_verifier(), organisation
+            self.definition.route_permissions,
+            self.token_verifier(),
+            organisation,
+            machine_clients=self.settings.machine_clients,
         )
         control.install(app)
         install_error_answers(app)
         for router in (*routers, access_trail_router(self.engine)):
             app.include_router(router, dependencies=[Depends(control.guard)])
         app.add_middleware(AccessTrailMiddleware, engine=self.engine, clock=clock)
-        # Added last, so outermost: an oversized body is refused before anything reads it.
-        app.add_middleware(LimitRequestSize, max_bytes=self.settings.max_request_bytes)
+        # Added last, so outermost: headers on every answer, sizes and hostile input refused first.
+        harden(app, self.settings.max_request_bytes)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

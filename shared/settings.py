@@ -3,12 +3,13 @@
 A missing or malformed value stops the service with a message naming the variable.
 """
 
+import re
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal, Self, TypeVar
 
-from pydantic import SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -17,8 +18,13 @@ class SettingsError(RuntimeError):
     """The environment does not hold a usable configuration; the message says what to set."""
 
 
+SIX_YEARS = 6 * 365 + 2  # days; with the leap days six years always hold
+
 KafkaSecurityProtocol = Literal["PLAINTEXT", "SASL_SSL"]
 KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256"]
+Environment = Literal["production", "development"]
+ROUTE_KEY = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) /\S*$")
+"""A route as the permission tables name it: "METHOD /path/{param}"."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,9 @@ class ProcessSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     log_level: str = "INFO"
+    # Production unless told otherwise: a council that deploys as shipped gets the strict checks,
+    # and only local running (the local stack, the tests) says QA_ENVIRONMENT=development.
+    qa_environment: Environment = "production"
 
 
 class ServiceSettings(ProcessSettings):
@@ -99,8 +108,21 @@ class ServiceSettings(ProcessSettings):
     auth_audience: str = "qa-platform"
     auth_jwks_url: str | None = None
     auth_jwks_file: Path | None = None
+    auth_max_token_hours: float = Field(default=12, gt=0, le=24)
+    """The longest life (exp - iat) a token may have."""
+    machine_clients: dict[str, frozenset[str]] = Field(default_factory=dict)
+    """MACHINE_CLIENTS, JSON: machine client id (its tokens' `sub`) -> the routes it may call,
+    e.g. {"reporting": ["GET /stats/grades"]}. Empty: no machine caller is let in."""
     max_request_bytes: int = 256 * 1024
     access_trail_retention_days: int = 730
+    # Retention (README, "Retention"): case records from when they settled, messaging records
+    # once Kafka no longer holds the events they stand for.
+    case_record_retention_days: int = Field(default=SIX_YEARS, ge=1)
+    """Audits, moderations, follow-ups and the facts kept of them, from when they settled."""
+    sent_event_retention_days: int = Field(default=7, ge=1)
+    """Outbox rows once published: Kafka holds the event from then on."""
+    processed_event_retention_days: int = Field(default=35, ge=1)
+    """Processed-event ids: longer than any topic keeps an event that could be delivered again."""
     kafka_security_protocol: KafkaSecurityProtocol = "PLAINTEXT"
     kafka_sasl_mechanism: KafkaSaslMechanism = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
@@ -126,6 +148,46 @@ class ServiceSettings(ProcessSettings):
                 "AUTH_JWKS_FILE (written by `qa token`); exactly one of them",
             )
         return self
+
+    @model_validator(mode="after")
+    def _production_trusts_only_the_identity_provider(self) -> Self:
+        if self.qa_environment != "production":
+            return self
+        problems = []
+        if self.auth_jwks_file is not None:
+            problems.append(
+                "AUTH_JWKS_FILE is the local issuer's key set, refused in production: set "
+                "AUTH_JWKS_URL to your identity provider's https:// key set instead "
+                "(QA_ENVIRONMENT=development is for running locally only)"
+            )
+        if self.auth_jwks_url is not None and not self.auth_jwks_url.startswith("https://"):
+            problems.append(
+                "AUTH_JWKS_URL must be an https:// address in production: keys fetched over plain "
+                "http:// can be swapped on the way"
+            )
+        if problems:
+            raise PydanticCustomError("production", "{problems}", {"problems": "; ".join(problems)})
+        return self
+
+    @field_validator("machine_clients")
+    @classmethod
+    def _routes_are_route_keys(
+        cls, clients: dict[str, frozenset[str]]
+    ) -> dict[str, frozenset[str]]:
+        malformed = sorted(
+            route for routes in clients.values() for route in routes if not ROUTE_KEY.match(route)
+        )
+        if malformed:
+            problem = (
+                'routes are named "METHOD /path/{param}" as in the services\' permission tables; '
+                f"not {', '.join(malformed)}"
+            )
+            raise PydanticCustomError("route_keys", "{problem}", {"problem": problem})
+        return clients
+
+    @property
+    def auth_max_token_seconds(self) -> float:
+        return self.auth_max_token_hours * 3600
 
     @property
     def kafka_security(self) -> KafkaSecurity:

@@ -1,19 +1,45 @@
 """Bearer tokens for tests: one local issuer per test session, trusted by every service.
 
 The conftest points AUTH_JWKS_FILE at this issuer's keys before anything builds settings, so
-services started in-process or as child processes all trust the tokens minted here.
+services started in-process or as child processes all trust the tokens minted here. Importing
+this module (the conftest does, first) also says the tests run in development and lets the
+tests' machine callers in on every route open to machine callers.
 """
 
 import json
+import os
 import tempfile
 from collections.abc import Generator
 from pathlib import Path
 
 import httpx
 
-from shared.auth import LocalIssuer
+from services.catalogue import SERVICES
+from shared.auth import AccessRole, LocalIssuer
 
 ISSUER = LocalIssuer(Path(tempfile.mkdtemp(prefix="qa-test-keys-"))).ensure()
+
+MACHINE_ROUTES = sorted(
+    {
+        route
+        for service in SERVICES
+        for route, roles in service.route_permissions.items()
+        if AccessRole.SERVICE in roles
+    }
+)
+"""Every route any service opens to machine callers."""
+MACHINE_CLIENTS = dict.fromkeys(
+    ("qa-tests", "qa-demo", "scheduler", "e2e-tests", "e2e-machine"), MACHINE_ROUTES
+)
+"""The machine callers the tests use, each let in wherever a machine caller may go."""
+TEST_ENVIRONMENT = {
+    "AUTH_JWKS_FILE": str(ISSUER.jwks_file),
+    "QA_ENVIRONMENT": "development",  # the local issuer's key file is refused in production
+    "MACHINE_CLIENTS": json.dumps(MACHINE_CLIENTS),
+}
+"""What every service a test builds or starts needs in its environment to trust these tokens."""
+# Set on import, before any test builds settings: child processes inherit it too.
+os.environ.update(TEST_ENVIRONMENT)
 
 
 def bearer(staff_id: str, **claims: object) -> dict[str, str]:

@@ -322,10 +322,16 @@ def schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_TOKEN_HOURS = 12
+"""The services' default cap on a token's lifetime (AUTH_MAX_TOKEN_HOURS)."""
+
+
 def _positive_hours(text: str) -> float:
     hours = float(text)
-    if not 0 < hours <= 24 * 30:
-        raise argparse.ArgumentTypeError("between 0 and 720 hours (30 days)")
+    if not 0 < hours <= MAX_TOKEN_HOURS:
+        raise argparse.ArgumentTypeError(
+            f"between 0 and {MAX_TOKEN_HOURS} hours: the services refuse longer-lived tokens"
+        )
     return hours
 
 

@@ -19,13 +19,14 @@ from services.moderation.queries import (
     list_moderations,
     sampling_rates,
 )
-from services.moderation.sampling import ManualRate
+from services.moderation.sampling import ManualRate, require_own_area
 from shared.access import CurrentCaller
 from shared.db import transaction
 from shared.errors import NotFound
 from shared.events.data import Identifier
 from shared.events.vocabulary import Grade, ServiceArea
 from shared.http import Month
+from shared.paging import Paging
 from shared.visibility import require_visible
 
 
@@ -70,10 +71,11 @@ def moderation_router(deps: ModerationDependencies) -> APIRouter:
 
     @router.get("/moderations", response_model=list[ModerationView])
     def queue(
-        wanted: Annotated[ModerationFilter, Depends()], caller: CurrentCaller
+        wanted: Annotated[ModerationFilter, Depends()], paging: Paging, caller: CurrentCaller
     ) -> list[ModerationView]:
-        """The moderations asked for, of the audits the caller may see."""
-        return [ModerationView.of(m) for m in list_moderations(deps.engine, caller, wanted)]
+        """One page of the moderations asked for, of the audits the caller may see."""
+        moderations = list_moderations(deps.engine, caller, wanted, paging)
+        return [ModerationView.of(m) for m in moderations]
 
     @router.get(
         "/moderations/{moderation_id}", response_model=ModerationView, responses={403: {}, 404: {}}
@@ -99,8 +101,11 @@ def moderation_router(deps: ModerationDependencies) -> APIRouter:
         return ModerationView.of(moderation)
 
     @router.get("/stats/consistency", response_model=list[ConsistencyRow])
-    def consistency(from_month: Month, to_month: Month) -> list[ConsistencyRow]:
-        return consistency_by_month(deps.engine, from_month, to_month)
+    def consistency(
+        caller: CurrentCaller, from_month: Month, to_month: Month
+    ) -> list[ConsistencyRow]:
+        """Consistency by month and service area, over the audits the caller may see."""
+        return consistency_by_month(deps.engine, from_month, to_month, caller)
 
     @router.get("/sampling", response_model=dict[str, float])
     def rates() -> dict[str, float]:
@@ -111,6 +116,7 @@ def moderation_router(deps: ModerationDependencies) -> APIRouter:
         service_area: ServiceArea, change: RateChange, caller: CurrentCaller
     ) -> dict[str, float]:
         caller.require_self(change.changed_by, "changed_by")
+        require_own_area(caller, service_area)
         with transaction(deps.engine) as session:
             manual = ManualRate(service_area, change.rate, change.changed_by)
             set_sampling_rate(session, manual, ctx.organisation, ctx.policy, ctx.clock.now())

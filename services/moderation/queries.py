@@ -17,6 +17,7 @@ from services.moderation.sampling import SamplingPolicy
 from shared.auth import Caller
 from shared.calendar import months_span, uk_day_start, uk_month
 from shared.events.vocabulary import Grade, ServiceArea
+from shared.paging import PageQuery, one_page
 from shared.visibility import PeopleColumns, visible_where
 
 COMPLETED = ModerationStatus.COMPLETED.value
@@ -59,8 +60,11 @@ class ModerationFilter:
     audit_id: str | None = None
 
 
-def list_moderations(engine: Engine, caller: Caller, wanted: ModerationFilter) -> list[Moderation]:
-    """The moderations asked for, of those the caller may see, oldest request first."""
+def list_moderations(
+    engine: Engine, caller: Caller, wanted: ModerationFilter, paging: PageQuery
+) -> list[Moderation]:
+    """One page of the moderations asked for, of those the caller may see, oldest request
+    first (a queue: what waits longest comes first)."""
     query = select(ModerationRow).where(visible_where(caller, PEOPLE))
     for column, value in (
         (ModerationRow.moderator_id, wanted.moderator),
@@ -71,7 +75,8 @@ def list_moderations(engine: Engine, caller: Caller, wanted: ModerationFilter) -
         if value is not None:
             query = query.where(col(column) == value)
     with Session(engine) as session:
-        rows = session.exec(query.order_by(col(ModerationRow.requested_at))).all()
+        ordered = query.order_by(col(ModerationRow.requested_at), col(ModerationRow.id))
+        rows = session.exec(one_page(ordered, paging)).all()
         return [row.to_domain() for row in rows]
 
 
@@ -81,8 +86,11 @@ def find_moderation(engine: Engine, moderation_id: str) -> Moderation | None:
         return None if row is None else row.to_domain()
 
 
-def consistency_by_month(engine: Engine, from_month: str, to_month: str) -> list[ConsistencyRow]:
-    """Consistency figures for each month (of moderation) and service area, months inclusive."""
+def consistency_by_month(
+    engine: Engine, from_month: str, to_month: str, caller: Caller
+) -> list[ConsistencyRow]:
+    """Consistency figures for each month (of moderation) and service area, months inclusive,
+    over the moderations of the audits the caller may see."""
     first, last = months_span(from_month, to_month)
     query = select(
         ModerationRow.moderated_at,
@@ -93,6 +101,7 @@ def consistency_by_month(engine: Engine, from_month: str, to_month: str) -> list
         ModerationRow.status == COMPLETED,
         col(ModerationRow.moderated_at) >= uk_day_start(first),
         col(ModerationRow.moderated_at) < uk_day_start(last + timedelta(days=1)),
+        visible_where(caller, PEOPLE),
     )
     pairs: dict[tuple[str, str], list[tuple[Grade, Grade]]] = defaultdict(list)
     with Session(engine) as session:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.auth import AccessRole, Forbidden, access_roles
+from shared.auth import AccessRole, Caller, Forbidden, access_roles
 from shared.events import SamplingRateChanged
 from shared.events.vocabulary import SamplingChangeReason, ServiceArea
 from shared.organisation import StaffMember
@@ -105,6 +105,16 @@ def require_rate_setter(person: StaffMember | None) -> None:
     """Refuse (403) anyone who may not change sampling rates."""
     if not may_change_rates(person):
         raise Forbidden("only assistant directors and admins change sampling rates")
+
+
+def require_own_area(caller: Caller, area: ServiceArea) -> None:
+    """Refuse (403) changing another service area's rate; admins may change any area's."""
+    if not caller.sees_area(area.value):
+        led = ", ".join(sorted(caller.service_areas)) or "none"
+        raise Forbidden(
+            f"you may change the sampling rate of your own service area only: {area.value} is "
+            f"not yours (yours: {led})"
+        )
 
 
 @dataclass(frozen=True)

@@ -206,3 +206,57 @@ def test_every_notification_about_a_case_opens_for_its_recipient_and_for_no_outs
     assert graded["id"] not in {
         a["id"] for a in system.get("audit", "/audits", as_=outsider).json()
     }
+
+
+def test_a_machine_caller_the_deployment_does_not_list_is_refused_on_every_route(system):
+    refused = {}
+    for service, routes in PERMISSIONS.items():
+        for route in routes:
+            method, template = route.split(" ")
+            path = re.sub(r"\{[^}]+\}", "no-such-record", template)
+            answer = httpx.request(
+                method,
+                f"{system.url(service)}{path}",
+                json={} if method in ("POST", "PUT") else None,
+                headers=service_bearer("not-on-the-list"),
+                timeout=10,
+            )
+            refused[(service, route)] = answer.status_code
+    assert set(refused.values()) == {403}, refused
+
+
+def test_hostile_input_answers_422_on_the_running_services(system):
+    # PostgreSQL refuses NUL in text, and NaN cannot be written back as JSON: these were 500s.
+    answers = {
+        "id": system.get("audit", "/audits/AUD-1%00", as_=ADMIN),
+        "filter": system.get("moderation", "/moderations", as_=ADMIN, audit_id="AUD\x001"),
+        "text": system.post(
+            "moderation",
+            "/moderations/MOD-1",
+            {"moderator_id": ADMIN, "moderated_grade": "good", "rationale": "a\x00b"},
+            as_=ADMIN,
+        ),
+        "number": httpx.put(
+            f"{system.url('moderation')}/sampling/early_help",
+            content='{"rate": NaN, "changed_by": "S9001"}',
+            headers={**bearer(ADMIN), "content-type": "application/json"},
+            timeout=10,
+        ),
+    }
+    where = {name: (a.status_code, a.json()["detail"][0]["loc"]) for name, a in answers.items()}
+    assert where == {
+        "id": (422, ["path", "audit_id"]),
+        "filter": (422, ["query", "audit_id"]),
+        "text": (422, ["body", "rationale"]),
+        "number": (422, ["body", "rate"]),
+    }
+
+
+def test_answers_of_the_running_services_carry_the_security_headers(system):
+    for service in PERMISSIONS:
+        answer = system.get(service, "/access-trail", as_=ADMIN)
+        assert answer.status_code == 200
+        assert answer.headers["Cache-Control"] == "no-store"
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]

@@ -41,3 +41,61 @@ def test_database_url_wins_over_the_default(monkeypatch):
     monkeypatch.setenv("SAMPLE_RATE", "0.25")
     monkeypatch.setenv("DATABASE_URL", "postgresql://qa@db/example")
     assert load_settings(ExampleSettings).resolved_database_url == "postgresql://qa@db/example"
+
+
+def service_environment(monkeypatch, **variables: str) -> None:
+    """A service's environment with only the token variables given (and a broker)."""
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    for name in ("QA_ENVIRONMENT", "AUTH_JWKS_FILE", "AUTH_JWKS_URL", "MACHINE_CLIENTS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_production_is_what_a_deployment_gets_unless_it_says_otherwise(monkeypatch):
+    service_environment(monkeypatch, AUTH_JWKS_URL="https://login.example.gov.uk/jwks")
+    assert load_settings(ServiceSettings).qa_environment == "production"
+
+
+def test_production_refuses_the_local_issuers_key_file_naming_the_variable(monkeypatch, tmp_path):
+    service_environment(monkeypatch, AUTH_JWKS_FILE=str(tmp_path / "jwks.json"))
+    with pytest.raises(SettingsError, match="AUTH_JWKS_FILE is the local issuer's key set"):
+        load_settings(ServiceSettings)
+    monkeypatch.setenv("QA_ENVIRONMENT", "development")
+    assert load_settings(ServiceSettings).auth_jwks_file == tmp_path / "jwks.json"
+
+
+def test_production_refuses_a_plain_http_key_set_url_naming_the_variable(monkeypatch):
+    service_environment(monkeypatch, AUTH_JWKS_URL="http://login.example.gov.uk/jwks")
+    with pytest.raises(SettingsError, match="AUTH_JWKS_URL must be an https:// address"):
+        load_settings(ServiceSettings)
+    monkeypatch.setenv("QA_ENVIRONMENT", "development")
+    assert load_settings(ServiceSettings).auth_jwks_url == "http://login.example.gov.uk/jwks"
+
+
+def test_an_unknown_environment_is_refused_naming_the_variable(monkeypatch):
+    service_environment(monkeypatch, AUTH_JWKS_URL="https://a.example/jwks", QA_ENVIRONMENT="prod")
+    with pytest.raises(SettingsError, match="QA_ENVIRONMENT: Input should be 'production' or"):
+        load_settings(ServiceSettings)
+
+
+def test_no_machine_caller_is_let_in_unless_listed(monkeypatch):
+    service_environment(monkeypatch, AUTH_JWKS_URL="https://a.example/jwks")
+    assert load_settings(ServiceSettings).machine_clients == {}
+    monkeypatch.setenv("MACHINE_CLIENTS", '{"reporting": ["GET /stats/grades"]}')
+    assert load_settings(ServiceSettings).machine_clients == {"reporting": {"GET /stats/grades"}}
+
+
+def test_a_machine_clients_route_not_named_as_in_the_permission_tables_is_refused(monkeypatch):
+    service_environment(
+        monkeypatch, AUTH_JWKS_URL="https://a.example/jwks", MACHINE_CLIENTS='{"r": ["/stats"]}'
+    )
+    with pytest.raises(SettingsError, match=r"MACHINE_CLIENTS: routes are named .* not /stats"):
+        load_settings(ServiceSettings)
+
+
+def test_token_lifetime_is_capped_at_twelve_hours_unless_set(monkeypatch):
+    service_environment(monkeypatch, AUTH_JWKS_URL="https://a.example/jwks")
+    assert load_settings(ServiceSettings).auth_max_token_seconds == 12 * 3600
+    monkeypatch.setenv("AUTH_MAX_TOKEN_HOURS", "1")
+    assert load_settings(ServiceSettings).auth_max_token_seconds == 3600

@@ -24,6 +24,19 @@ from tooling.localstack.tansu import MEMORY_ONLY_WARNING, TansuServer
 from tooling.localstack.topics import ensure_topics
 
 Database = Literal["sqlite", "postgres"]
+
+LOCAL_MACHINE_CLIENTS = {
+    # `qa run` seeds its demo history as this client: it reads what it must act on.
+    "qa-demo": ["GET /followups", "GET /followups/{followup_id}", "GET /moderations"],
+    # README: a reporting tool's token (`qa token reporting --service`) reads the statistics.
+    "reporting": [
+        "GET /stats/grades",
+        "GET /stats/target",
+        "GET /stats/consistency",
+        "GET /stats/timeliness",
+    ],
+}
+"""The machine callers a local stack lets in (MACHINE_CLIENTS), and the routes each may call."""
 Progress = Callable[[str], None]
 
 
@@ -49,6 +62,9 @@ class StackInfo:
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
             "KAFKA_IDEMPOTENT_PRODUCER": str(self.idempotent_producer).lower(),
             "DATA_DIR": self.data_dir,
+            # Local running: the local issuer's key file, which production refuses, is fine.
+            "QA_ENVIRONMENT": "development",
+            "MACHINE_CLIENTS": json.dumps(LOCAL_MACHINE_CLIENTS),
         }
         if self.jwks_file is not None:
             env["AUTH_JWKS_FILE"] = self.jwks_file

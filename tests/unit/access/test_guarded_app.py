@@ -1,8 +1,10 @@
 """The guard, the access trail and the size limit on a small app, with SQLite underneath."""
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 
+import jwt
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
@@ -16,6 +18,7 @@ from shared.access_trail import (
     access_trail_router,
     purge_access_trail,
 )
+from shared.auth import INVALID_TOKEN, MISSING_TOKEN
 from shared.clock import FixedClock
 from shared.db import create_db_engine, transaction
 from shared.http import LimitRequestSize
@@ -25,6 +28,10 @@ from shared.visibility import AuditPeople, require_visible
 from tests.tokens import ISSUER, bearer, service_bearer
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+MACHINES = {
+    "scheduler": frozenset({"GET /audits", "GET /audits/{audit_id}"}),
+    "qa-tests": frozenset({"GET /audits"}),
+}
 
 
 @pytest.fixture
@@ -57,7 +64,9 @@ def client(engine):
         return {}
 
     app = FastAPI()
-    control = AccessControl(AUDIT.route_permissions, ISSUER.verifier(), load_organisation())
+    control = AccessControl(
+        AUDIT.route_permissions, ISSUER.verifier(), load_organisation(), machine_clients=MACHINES
+    )
     control.install(app)
     for r in (router, access_trail_router(engine)):
         app.include_router(r, dependencies=[Depends(control.guard)])
@@ -79,18 +88,60 @@ def test_a_refusal_keeps_the_record_asked_for(client, engine):
     assert (row.who, row.path, row.case_id, row.outcome) == ("S0006", "/audits/AUD-42", None, 403)
 
 
-def test_missing_and_bad_tokens_answer_401_with_a_clear_message(client):
+def test_missing_and_bad_tokens_answer_401_with_fixed_text_and_log_why(client, caplog):
     missing = client.get("/audits/A1")
-    assert missing.status_code == 401
-    assert missing.json()["detail"].startswith("missing bearer token")
-    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
-    expired = client.get(
-        "/audits/A1", headers=bearer("S0003", issued_at=time.time() - 7200, ttl_seconds=60)
-    )
-    assert (expired.status_code, expired.json()["detail"]) == (401, "token expired")
+    assert (missing.status_code, missing.json()["detail"]) == (401, MISSING_TOKEN)
+    assert missing.headers["WWW-Authenticate"] == "Bearer"
+    expired_token = ISSUER.mint("S0003", issued_at=time.time() - 7200, ttl_seconds=60)
+    with caplog.at_level(logging.INFO, logger="shared.access"):
+        expired = client.get("/audits/A1", headers={"Authorization": f"Bearer {expired_token}"})
     wrong = client.get("/audits/A1", headers=bearer("S0003", audience="other"))
-    assert wrong.status_code == 401
-    assert "audience" in wrong.json()["detail"]
+    for refused in (expired, wrong):
+        assert (refused.status_code, refused.json()) == (401, {"detail": INVALID_TOKEN})
+        assert refused.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert "GET /audits/{audit_id}: token expired" in caplog.text
+    assert expired_token not in caplog.text
+
+
+def hostile(header: dict[str, object], algorithm: str = "RS256") -> str:
+    key = ISSUER.private_key_file.read_bytes() if algorithm == "RS256" else "a-shared-secret" * 3
+    claims = {"sub": "S9001", "iss": ISSUER.issuer, "aud": "qa-platform", "iat": 1, "exp": 2**31}
+    return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": ISSUER.key_id, **header})
+
+
+@pytest.mark.parametrize(
+    ("token", "echo"),
+    [
+        (hostile({"crit": ["x-probe-<b>"], "x-probe-<b>": 1}), "x-probe"),
+        (hostile({}, algorithm="HS256"), "HS256"),
+        (hostile({"kid": "kid-<script>"}), "kid-"),
+        ("eyJhbGciOiJub25lIn0.e30.", "none"),
+    ],
+    ids=["crit header", "another algorithm", "unknown key id", "unsigned"],
+)
+def test_a_refused_token_is_answered_without_echoing_anything_of_it(client, token, echo):
+    answer = client.get("/audits/A1", headers={"Authorization": f"Bearer {token}"})
+    assert (answer.status_code, answer.json()) == (401, {"detail": INVALID_TOKEN})
+    assert echo not in answer.text
+    assert echo not in str(answer.headers)
+
+
+def test_a_machine_caller_calls_only_the_routes_listed_for_it(client):
+    assert client.get("/audits/A1", headers=service_bearer("scheduler")).status_code == 200
+    assert client.get("/audits", headers=service_bearer("qa-tests")).status_code == 200
+    refused = client.get("/audits/A1", headers=service_bearer("qa-tests"))
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == (
+        "machine caller 'qa-tests' may not call GET /audits/{audit_id}: it is not among the "
+        "routes MACHINE_CLIENTS lists for it"
+    )
+
+
+def test_a_machine_caller_the_deployment_does_not_list_is_refused_everywhere(client):
+    for path in ("/audits", "/audits/A1"):
+        refused = client.get(path, headers=service_bearer("reporting"))
+        assert refused.status_code == 403
+        assert "'reporting' is not one of the machine callers" in refused.json()["detail"]
 
 
 def test_the_wrong_role_answers_403_naming_the_roles_needed(client):

@@ -18,6 +18,17 @@ from shared.organisation import load_organisation
 from tests.tokens import ISSUER
 
 ORG = load_organisation()
+HOUR = 3600
+
+
+def signed(**claims: object) -> str:
+    """A token with exactly these claims besides iss and aud, signed by the tests' issuer."""
+    return jwt.encode(
+        {"iss": ISSUER.issuer, "aud": "qa-platform", **claims},
+        ISSUER.private_key_file.read_bytes(),
+        algorithm="RS256",
+        headers={"kid": ISSUER.key_id},
+    )
 
 
 def test_a_valid_token_gives_its_claims():
@@ -84,11 +95,59 @@ def test_roles_come_from_the_organisation_file_not_the_token():
 
 
 def test_machine_callers_carry_the_service_role_and_strangers_are_refused():
-    machine = caller_from_claims({"sub": "scheduler", "roles": ["service"]}, ORG)
+    listed = {"scheduler": frozenset({"GET /audits"})}
+    machine = caller_from_claims({"sub": "scheduler", "roles": ["service"]}, ORG, listed)
     assert machine.roles == {AccessRole.SERVICE}
+    assert machine.routes == {"GET /audits"}
     assert machine.sees_every_area
     with pytest.raises(Forbidden, match="not in the organisation file"):
-        caller_from_claims({"sub": "S7777"}, ORG)
+        caller_from_claims({"sub": "S7777"}, ORG, listed)
+
+
+def test_a_service_token_from_a_client_the_deployment_does_not_list_is_refused():
+    with pytest.raises(Forbidden, match=r"'reporting' is not one of the machine callers .*"):
+        caller_from_claims({"sub": "reporting", "roles": ["service"]}, ORG)
+    listed = {"scheduler": frozenset({"GET /audits"})}
+    with pytest.raises(Forbidden, match="MACHINE_CLIENTS"):
+        caller_from_claims({"sub": "reporting", "roles": ["service"]}, ORG, listed)
+
+
+def test_staff_have_no_route_list_their_roles_decide():
+    assert caller_from_claims({"sub": "S0003"}, ORG, {"S0003": frozenset()}).routes is None
+
+
+def test_a_token_living_longer_than_the_cap_is_refused_and_one_within_it_accepted():
+    now = int(time.time())
+    twelve_hours = signed(sub="S0003", iat=now, exp=now + 12 * HOUR)
+    assert ISSUER.verifier().claims(twelve_hours)["sub"] == "S0003"
+    a_year = signed(sub="S0003", iat=now, exp=now + 365 * 24 * HOUR)
+    with pytest.raises(Unauthenticated, match="lives longer"):
+        ISSUER.verifier().claims(a_year)
+    strict = TokenVerifier(
+        ISSUER.issuer, "qa-platform", jwks_file=ISSUER.jwks_file, max_lifetime_seconds=HOUR
+    )
+    with pytest.raises(Unauthenticated, match="lives longer"):
+        strict.claims(twelve_hours)
+
+
+def test_a_token_without_an_issued_at_time_is_refused():
+    with pytest.raises(Unauthenticated, match="'iat'"):
+        ISSUER.verifier().claims(signed(sub="S0003", exp=int(time.time()) + HOUR))
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+def test_times_written_as_strings_are_refused(claim):
+    now = int(time.time())
+    times: dict[str, object] = {"iat": now, "exp": now + HOUR, "nbf": now}
+    times[claim] = str(times[claim])
+    with pytest.raises(Unauthenticated, match=f"'{claim}' is not a JSON number"):
+        ISSUER.verifier().claims(signed(sub="S0003", **times))
+
+
+@pytest.mark.parametrize("exp", [True, float("inf"), float("nan")], ids=["true", "inf", "nan"])
+def test_times_that_are_not_finite_numbers_are_refused(exp):
+    with pytest.raises(Unauthenticated):
+        ISSUER.verifier().claims(signed(sub="S0003", iat=int(time.time()), exp=exp))
 
 
 def test_scope_checks_name_what_is_out_of_reach():
