@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.auth import Forbidden
+from shared.confirmations import require_confirmed
 from shared.errors import Conflict, FieldProblem, RuleBroken
 from shared.events import (
     AuditGraded,
@@ -33,6 +34,7 @@ from shared.events.vocabulary import (
     grade_difference,
 )
 from shared.organisation import StaffMember
+from shared.personal_data import personal_data_cautions
 from shared.visibility import AuditPeople
 
 # --- which audits are moderated, and by whom ----------------------------------------------
@@ -171,18 +173,26 @@ def requested_event(m: Moderation) -> ModerationRequested:
 
 # --- recording the moderated grade --------------------------------------------------------
 
-Rationale = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+RATIONALE_MAX_CHARS = 4000
+Rationale = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=RATIONALE_MAX_CHARS)
+]
+ConfirmedCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class ModerationForm(BaseModel):
-    """What a moderator records; `request_id` makes a retried submission harmless."""
+    """What a moderator records; `request_id` makes a retried submission harmless.
+
+    `confirmed` names the cautions (shared.confirmations) the moderator has looked at and keeps.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     moderator_id: Identifier
     moderated_grade: Grade
-    rationale: Rationale | None = Field(default=None, max_length=4000)
+    rationale: Rationale | None = None
     request_id: str = Field(min_length=8, max_length=128)
+    confirmed: list[ConfirmedCode] = Field(default_factory=list, max_length=10)
 
 
 @dataclass(frozen=True)
@@ -210,13 +220,17 @@ def record(moderation: Moderation, form: ModerationForm, now: datetime) -> Recor
     if difference != 0 and not form.rationale:
         problem = FieldProblem("rationale", "required when the grade differs from the auditor's")
         raise RuleBroken("moderation_rule", [problem])
+    require_confirmed(personal_data_cautions("rationale", form.rationale), form.confirmed)
     outcome = Outcome(form.moderated_grade, difference, form.rationale, now, form.request_id)
     completed = replace(moderation, outcome=outcome)
     return Recorded(completed, outcome_events(completed))
 
 
 def outcome_events(moderation: Moderation) -> list[EventData]:
-    """Completed always; Disagreed when the grades differ; InadequateFound when made Inadequate."""
+    """Completed always; Disagreed when the grades differ; InadequateFound when made Inadequate.
+
+    The rationale stays in this service: no consumer needs it, and it is free text.
+    """
     outcome = moderation.outcome
     if outcome is None:
         raise ValueError(f"moderation {moderation.id} has no outcome yet")
@@ -228,7 +242,6 @@ def outcome_events(moderation: Moderation) -> list[EventData]:
         "auditor_grade": moderation.auditor_grade,
         "moderated_grade": outcome.moderated_grade,
         "grade_difference": outcome.grade_difference,
-        "rationale": outcome.rationale,
         "moderated_at": outcome.moderated_at,
     }
     events: list[EventData] = [ModerationCompleted.model_validate(fields)]

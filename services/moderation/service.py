@@ -1,9 +1,11 @@
 """The moderation service as the platform knows it: settings, topics, who may call which route."""
 
+from services.moderation.retention import purge_moderations
 from services.moderation.sampling import RATE_SETTERS
 from services.moderation.settings import ModerationSettings
 from shared.events import topics
 from shared.permissions import EVERYONE, MODERATOR, STATISTICS
+from shared.retention import MESSAGING_PURGES
 from shared.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
@@ -27,4 +29,5 @@ SERVICE = ServiceDefinition(
         "GET /sampling": STATISTICS,
         "PUT /sampling/{service_area}": RATE_SETTERS,
     },
+    purges=(*MESSAGING_PURGES, purge_moderations),
 )

@@ -41,10 +41,11 @@ def delivery_worker(
     smtp = SmtpSettings(
         settings.smtp_host,
         settings.smtp_port,
-        settings.smtp_starttls,
+        settings.smtp_security,
         settings.smtp_username,
         settings.smtp_password,
         settings.mail_from,
+        settings.smtp_ssl_cafile,
     )
     senders: dict[NotificationChannel, Sender] = {
         NotificationChannel.EMAIL: mailer or SmtpMailer(smtp),

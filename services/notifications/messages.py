@@ -1,7 +1,10 @@
 """What a notification says: subject, a few plain sentences, and a link to the record.
 
 Messages name the case reference and link to the record, never a child's name or details; the
-greeting is generic so that not even the recipient's name is in the text.
+greeting is generic so that not even the recipient's name is in the text. They are made from
+ids, grades, dates and counts only, never from an event's free text (a rationale, a reason):
+free text may hold what a child's record holds, and a message travels to mailboxes, webhooks
+and inboxes beyond the record's own access rules. The linked page shows the rest.
 """
 
 from dataclasses import dataclass, field
@@ -116,7 +119,7 @@ def compose(data: EventData) -> Message:
                 [
                     f"Auditor's grade: {_grade(data.auditor_grade)}.",
                     f"Moderated grade: {_grade(data.moderated_grade)}.",
-                    f"Rationale: {data.rationale}",
+                    "The moderator's rationale is on the moderation's page.",
                 ],
                 f"/moderations/{data.moderation_id}",
             )
@@ -141,7 +144,7 @@ def compose(data: EventData) -> Message:
             return Message(
                 f"[For information] Follow-up for case {data.case_id} cancelled",
                 f"The follow-up of case {data.case_id} was cancelled.",
-                [f"Reason: {data.reason}"],
+                ["The follow-up's page says why."],
                 f"/followups/{data.followup_id}",
             )
     raise TypeError(f"no message for {type(data).__name__}")

@@ -4,24 +4,20 @@ Only settled notifications go (delivered, failed, or folded into a digest); anyt
 pending or held for a digest stays, however old, so purging never loses a message in flight.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from sqlmodel import col
 
 from services.notifications.models import Notification
 from services.notifications.routing import Status
-from shared.db import transaction
+from shared.retention import Expiry, days_ago, purge_expired
 
 SETTLED = (Status.DELIVERED, Status.FAILED, Status.DIGESTED)
+NOTIFICATIONS = Expiry(
+    Notification.id, Notification.created_at, settled=(col(Notification.status).in_(SETTLED),)
+)
 
 
 def purge_notifications(engine: Engine, now: datetime, keep_days: int) -> int:
-    cutoff = now - timedelta(days=keep_days)
-    with transaction(engine) as session:
-        result = session.execute(
-            delete(Notification).where(
-                col(Notification.created_at) < cutoff, col(Notification.status).in_(SETTLED)
-            )
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+    return purge_expired(engine, NOTIFICATIONS, days_ago(now, keep_days))

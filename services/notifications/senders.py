@@ -4,9 +4,11 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Protocol
+from pathlib import Path
+from typing import Literal, Protocol
 
 import httpx
+from pydantic import SecretStr
 
 from services.notifications.models import Notification
 
@@ -15,18 +17,32 @@ class Sender(Protocol):
     def send(self, notification: Notification, address: str) -> None: ...
 
 
+SmtpSecurity = Literal["starttls", "tls", "none"]
+"""STARTTLS on the submission port, implicit TLS (SMTPS), or none: a local mail catcher only."""
+
+
+class PlainTextLoginRefused(ValueError):
+    """Credentials were configured for a connection without TLS: they are never sent."""
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str
     port: int
-    starttls: bool
+    security: SmtpSecurity
     username: str | None
-    password: str | None
+    password: SecretStr | None
     mail_from: str
+    cafile: Path | None = None
 
 
 class SmtpMailer:
-    """Sends a notification as a text + HTML email with a real SMTP client."""
+    """Sends a notification as a text + HTML email with a real SMTP client.
+
+    With TLS the server's certificate and host name are verified before anything is sent, and
+    a server that does not offer STARTTLS when it is required is refused, so credentials and
+    messages never cross the network in clear.
+    """
 
     def __init__(self, settings: SmtpSettings) -> None:
         self._settings = settings
@@ -43,12 +59,29 @@ class SmtpMailer:
         message["X-QA-Notification"] = notification.id
         message.set_content(notification.body_text)
         message.add_alternative(notification.body_html, subtype="html")
-        with smtplib.SMTP(self._settings.host, self._settings.port, timeout=15) as smtp:
-            if self._settings.starttls:
-                smtp.starttls(context=ssl.create_default_context())  # verifies the server
-            if self._settings.username:
-                smtp.login(self._settings.username, self._settings.password or "")
+        settings = self._settings
+        if settings.username and settings.security == "none":
+            raise PlainTextLoginRefused("SMTP login refused without TLS (SMTP_SECURITY=none)")
+        with self._connect() as smtp:
+            if settings.username:
+                password = settings.password.get_secret_value() if settings.password else ""
+                smtp.login(settings.username, password)
             smtp.send_message(message)
+
+    def _connect(self) -> smtplib.SMTP:
+        settings = self._settings
+        cafile = str(settings.cafile) if settings.cafile else None
+        context = ssl.create_default_context(cafile=cafile)  # verifies chain and host name
+        if settings.security == "tls":
+            return smtplib.SMTP_SSL(settings.host, settings.port, timeout=15, context=context)
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=15)
+        if settings.security == "starttls":
+            try:
+                smtp.starttls(context=context)  # SMTPNotSupportedError when not offered
+            except BaseException:
+                smtp.close()
+                raise
+        return smtp
 
 
 class WebhookPoster:

@@ -8,6 +8,7 @@ from services.notifications.retention import purge_notifications
 from services.notifications.settings import NotificationSettings
 from shared.events import topics
 from shared.permissions import STAFF
+from shared.retention import MESSAGING_PURGES
 from shared.service import ServiceDefinition
 from shared.settings import ServiceSettings
 
@@ -44,5 +45,5 @@ SERVICE = ServiceDefinition(
         "GET /preferences/{staff_id}": STAFF,
         "PUT /preferences/{staff_id}": STAFF,
     },
-    purges=(purge_settled_notifications,),
+    purges=(*MESSAGING_PURGES, purge_settled_notifications),
 )

@@ -1,8 +1,11 @@
 from datetime import time
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
+from pydantic_core import PydanticCustomError
 
+from services.notifications.senders import SmtpSecurity
 from shared.organisation import DEMO_ORGANISATION_FILE
 from shared.settings import ServiceSettings
 
@@ -14,9 +17,12 @@ class NotificationSettings(ServiceSettings):
     http_port: int = 8004
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
-    smtp_starttls: bool = False
+    smtp_security: SmtpSecurity = "none"
+    """starttls or tls (implicit) for a real mail server; none only for a local mail catcher."""
     smtp_username: str | None = None
-    smtp_password: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_ssl_cafile: Path | None = None
+    """The CA bundle that signed the mail server's certificate; the system's when unset."""
     mail_from: str = "qa-platform@localhost"
     notification_retention_days: int = 365
     webhook_urls: dict[str, str] = Field(default_factory=dict)
@@ -28,3 +34,20 @@ class NotificationSettings(ServiceSettings):
     delivery_max_attempts: int = Field(default=10, ge=1)
     delivery_backoff_seconds: float = Field(default=30.0, gt=0)
     delivery_poll_seconds: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _no_login_over_a_plain_connection(self) -> Self:
+        password = self.smtp_password.get_secret_value() if self.smtp_password else ""
+        if self.smtp_security == "none" and (self.smtp_username or password):
+            raise PydanticCustomError(
+                "smtp_security",
+                "SMTP_USERNAME and SMTP_PASSWORD would cross the network in clear with "
+                "SMTP_SECURITY=none; set SMTP_SECURITY=starttls or tls",
+            )
+        if self.smtp_security == "none" and self.qa_environment == "production":
+            raise PydanticCustomError(
+                "smtp_security",
+                "SMTP_SECURITY=none is refused in production: emails would cross the network "
+                "in clear; set SMTP_SECURITY=starttls or tls (none is for a local mail catcher)",
+            )
+        return self

@@ -5,7 +5,7 @@ case events, which share `case.events` and are told apart by type.
 """
 
 from datetime import UTC, date, datetime
-from typing import Annotated, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -40,6 +40,20 @@ Identifier = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 ]
 """Ids and case references: pseudonymous tokens, never free text that could hold a name."""
+
+WITHDRAWN_FREE_TEXT = (
+    "Withdrawn: always empty. Free text stays in the service that recorded it (read it there "
+    "through its API); no consumer needs it, and it may hold what a child's record holds. The "
+    "field stays because v1 readers require it; v2 of this type will drop it."
+)
+
+WithdrawnTexts = Annotated[
+    tuple[str, ...],
+    AfterValidator(lambda _texts: ()),
+    Field(description=WITHDRAWN_FREE_TEXT, json_schema_extra={"maxItems": 0, "deprecated": True}),
+]
+"""A required list of free text the contract no longer carries: published empty, and what an
+event published before carries is dropped when it is read."""
 
 
 class EventData(BaseModel):
@@ -97,6 +111,9 @@ class CaseClosed(CaseEventData):
 
 
 class AuditGraded(CaseEventData):
+    """An audit was recorded. Its learning points (`could_be_better_if`) are not carried: see
+    the field."""
+
     topic = topics.AUDIT_GRADED
     event_type = "qa.audit.graded.v1"
     audit_id: Identifier
@@ -111,7 +128,7 @@ class AuditGraded(CaseEventData):
     overall_grade: Grade
     domain_grades: dict[AuditDomain, Grade]
     voice_of_child_evidenced: bool
-    could_be_better_if: tuple[str, ...]
+    could_be_better_if: WithdrawnTexts
     themes: tuple[str, ...]
     graded_at: UtcDatetime
 
@@ -149,14 +166,23 @@ class ModerationRequested(CaseEventData):
 
 
 class _ModerationOutcome(CaseEventData):
+    """A moderated grade, without the moderator's rationale (see the subclasses)."""
+
     moderation_id: Identifier
     audit_id: Identifier
     moderator_id: Identifier
     auditor_grade: Grade
     moderated_grade: Grade
     grade_difference: int = Field(ge=-3, le=3)
-    rationale: str | None = Field(default=None, max_length=4000)
     moderated_at: UtcDatetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_the_withdrawn_rationale(cls, data: Any) -> Any:
+        """Events published before carry `rationale`; they are read without it."""
+        if isinstance(data, dict) and "rationale" in data:
+            return {name: value for name, value in data.items() if name != "rationale"}
+        return data
 
     @model_validator(mode="after")
     def _difference_matches_grades(self) -> Self:
@@ -167,11 +193,17 @@ class _ModerationOutcome(CaseEventData):
 
 
 class ModerationCompleted(_ModerationOutcome):
+    """A moderator recorded a grade. The rationale is no longer carried: it was optional, so
+    leaving it out breaks no reader, and it stays in the moderation service (its record page)."""
+
     topic = topics.MODERATION_COMPLETED
     event_type = "qa.moderation.completed.v1"
 
 
 class ModerationDisagreed(_ModerationOutcome):
+    """A moderated grade differs from the auditor's. The rationale is no longer carried: it was
+    optional, so leaving it out breaks no reader, and it stays in the moderation service."""
+
     topic = topics.MODERATION_DISAGREED
     event_type = "qa.moderation.disagreed.v1"
 

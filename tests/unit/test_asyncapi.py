@@ -30,7 +30,17 @@ APPS = {
 # Written out from the product brief's topic table, not from the services' declarations, so
 # that a wrong declaration cannot make this test agree with it.
 EXPECTED = {
-    "audit": ({"case.events", "moderation.requested"}, {"audit.graded", "audit.inadequate-found"}),
+    "audit": (
+        # who may post a re-audit: the follow-up's step and owner as the scheduler announces
+        {
+            "case.events",
+            "moderation.requested",
+            "followup.scheduled",
+            "followup.completed",
+            "followup.cancelled",
+        },
+        {"audit.graded", "audit.inadequate-found"},
+    ),
     "moderation": (
         {"audit.graded"},
         {

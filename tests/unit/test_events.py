@@ -168,3 +168,28 @@ def test_badly_named_extensions_and_other_content_types_are_refused(name, value)
     envelope[name] = value
     with pytest.raises(EventParseError, match=name.lower() if name != "Trace-Parent" else name):
         parse_event(json.dumps(envelope))
+
+
+# --- free text the contract no longer carries -----------------------------------------------
+
+TYPED = "Jane Smith, born 1 May 2015"
+DISAGREED = next(data for data in EVERY_EVENT if isinstance(data, ModerationDisagreed))
+
+
+@pytest.mark.parametrize("data", EVERY_EVENT, ids=lambda d: d.event_type)
+def test_no_event_puts_the_rationale_or_learning_points_on_kafka(data):
+    published = json.loads(serialize(new_event(data, source="/t")))["data"]
+    assert "rationale" not in published
+    assert published.get("could_be_better_if", []) == []
+
+
+def test_moderation_events_published_with_a_rationale_are_still_read_without_it():
+    event = json.loads(serialize(new_event(DISAGREED, source="/qa/moderation")))
+    event["data"]["rationale"] = TYPED
+    assert parse_event(json.dumps(event)).data == DISAGREED
+
+
+def test_audits_published_with_learning_points_are_still_read_without_them():
+    event = json.loads(serialize(new_event(audit_graded(), source="/qa/audit")))
+    event["data"]["could_be_better_if"] = [TYPED]
+    assert parse_event(json.dumps(event)).data.could_be_better_if == ()

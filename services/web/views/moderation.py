@@ -1,6 +1,7 @@
 """Moderation: the queue, one moderation with its record-a-grade form, and sampling rates."""
 
 import uuid
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
@@ -53,17 +54,26 @@ def queue(
     )
 
 
+@dataclass(frozen=True)
+class SentBack:
+    """The record-a-grade form shown again: what was typed, what is wrong, what to confirm."""
+
+    form: dict[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
 def _moderation_page(
     request: Request,
     person: Person,
     moderation: dict[str, Any],
-    form: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
+    sent_back: SentBack | None = None,
     status_code: int = 200,
 ) -> Response:
     organisation: Organisation = request.app.state.organisation
     can_record = moderation["status"] == "open" and moderation["moderator_id"] == person.staff_id
-    form = form or {"request_id": uuid.uuid4().hex}
+    sent = sent_back or SentBack({"request_id": uuid.uuid4().hex})
+    form, errors = sent.form, sent.errors
     return render(
         request,
         "moderation/moderation.html",
@@ -77,8 +87,9 @@ def _moderation_page(
             for g in GRADES
         ],
         form=form,
-        errors=errors or {},
-        links={f: GRADE_FIELDS[f][1] for f in errors or {} if f in GRADE_FIELDS},
+        errors=errors,
+        warnings=sent.warnings,
+        links={f: GRADE_FIELDS[f][1] for f in errors if f in GRADE_FIELDS},
         recorded=request.query_params.get("recorded") == "1",
     )
 
@@ -96,6 +107,8 @@ class GradeAnswers(BaseModel):
     request_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     moderated_grade: str = ""
     rationale: str = ""
+    confirmed: list[str] = []
+    """The warnings the moderator ticked to keep (shared.confirmations)."""
 
 
 @router.post("/moderations/{moderation_id}", dependencies=[CsrfChecked])
@@ -117,17 +130,24 @@ def record_grade(
             "moderated_grade": answers.moderated_grade,
             "rationale": answers.rationale.strip() or None,
             "request_id": answers.request_id,
+            "confirmed": answers.confirmed,
         }
         try:
             services.moderation.record(moderation_id, body)
         except ApiError as refused:
             if refused.status not in (409, 422):
                 raise
+            if refused.needs_confirmation:
+                moderation = services.moderation.moderation(moderation_id)
+                warnings = refused.to_confirm({f: words for f, (words, _) in GRADE_FIELDS.items()})
+                return _moderation_page(
+                    request, person, moderation, SentBack(form, warnings=warnings), 422
+                )
             errors, status_code = _refusal(refused), refused.status
         else:
             return RedirectResponse(f"/moderations/{moderation_id}?recorded=1", status_code=303)
     moderation = services.moderation.moderation(moderation_id)
-    return _moderation_page(request, person, moderation, form, errors, status_code)
+    return _moderation_page(request, person, moderation, SentBack(form, errors), status_code)
 
 
 def _refusal(refused: ApiError) -> dict[str, str]:

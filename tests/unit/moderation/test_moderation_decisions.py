@@ -187,7 +187,6 @@ def test_a_disagreement_publishes_completed_and_disagreed_with_the_same_facts():
         "auditor_grade": INAD,
         "moderated_grade": RI,
         "grade_difference": -1,
-        "rationale": "Risk was managed",
         "moderated_at": NOW,
     }
 

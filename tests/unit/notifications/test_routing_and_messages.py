@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from services.notifications.messages import compose, render, render_digest
+from services.notifications.messages import Message, compose, render, render_digest
 from services.notifications.routing import ROUTED, AuditPeople, Kind, Recipient, recipients
 from shared.events import (
     AuditGraded,
@@ -96,9 +96,11 @@ def test_messages_name_the_case_reference_and_link_but_no_person(data):
     assert "<script" not in rendered.html
 
 
-def test_html_escapes_what_the_event_carries():
-    data = EVENTS[ModerationDisagreed].model_copy(update={"rationale": "<b>bold</b> & more"})
-    assert "&lt;b&gt;bold&lt;/b&gt; &amp; more" in render(compose(data), "https://x").html
+def test_html_escapes_what_a_message_says():
+    message = Message("s", "<b>bold</b> & more", ["<i>line</i>"], "/audits/AUD-1")
+    html = render(message, "https://x").html
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; more" in html
+    assert "&lt;i&gt;line&lt;/i&gt;" in html
 
 
 def test_digest_lists_each_update_with_its_link():

@@ -131,6 +131,7 @@ def test_recording_a_grade_sends_it_once_and_redirects_to_a_banner():
         "moderated_grade": "good",
         "rationale": None,
         "request_id": sent["request_id"],
+        "confirmed": [],
     }
     assert recorded == [("M-1", body), ("M-1", body)]  # one request id: the API replays it
     assert text(shown, ".govuk-notification-banner").endswith("Moderation recorded")
