@@ -30,7 +30,7 @@ from shared.events import topics
 from shared.events.data import EVENT_DATA_CLASSES, EventData
 from shared.events.envelope import CloudEvent
 from shared.kafka import CLOUDEVENTS_CONTENT_TYPE
-from shared.service import ServiceDefinition
+from shared.service import ServiceDefinition, consumer_group_of
 
 DOCUMENTED_BOOTSTRAP = "kafka:9092"
 """The broker address the documents name: docker-compose's; each deployment sets its own."""
@@ -63,11 +63,12 @@ def envelope_model(data_class: type[EventData]) -> type[BaseModel]:
 
 
 def _declare_consumer(broker: KafkaBroker, service: str, topic: str) -> None:
+    group = consumer_group_of(service)
     subscriber = broker.subscriber(
         topic,
-        group_id=f"qa-{service}",
+        group_id=group,
         title=topic,
-        description=f"Consumed by the {service} service (consumer group qa-{service}); "
+        description=f"Consumed by the {service} service (consumer group {group}); "
         f"anything it cannot process goes to {topics.dead_letter_topic(topic)}.",
     )
     for data_class in event_classes(topic):

@@ -27,6 +27,11 @@ def purge_old_access_trail(
     return f"access trail rows older than {days} days", purge_access_trail(engine, now, days)
 
 
+def consumer_group_of(service: str) -> str:
+    """`qa-<service>`: the one rule for a service's consumer group, used wherever it is named."""
+    return f"qa-{service}"
+
+
 @dataclass(frozen=True)
 class ServiceDefinition:
     settings: type[ServiceSettings]
@@ -47,6 +52,11 @@ class ServiceDefinition:
     def module(self) -> str:
         """What `python -m` runs."""
         return f"services.{self.name}"
+
+    @property
+    def consumer_group(self) -> str:
+        """The Kafka consumer group (and client id) its consumers use, so its ACLs name it."""
+        return consumer_group_of(self.name)
 
     @property
     def route_permissions(self) -> Mapping[str, frozenset[AccessRole]]:

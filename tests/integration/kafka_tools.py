@@ -2,15 +2,41 @@
 
 import asyncio
 import inspect
+import os
+import shutil
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
+from tooling.localstack.kafka import KafkaServer, java_available
+from tooling.localstack.processes import StackError
 from tooling.localstack.topics import PARTITIONS, ensure_topics
+
+
+def unavailable(reason: str) -> None:
+    """The rule of tests/conftest.py: under CI a server that cannot run fails, never skips."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI requires the real server)", pytrace=False)
+    pytest.skip(reason)
+
+
+def start_secured(server: KafkaServer) -> KafkaServer:
+    """Start a broker with a SASL_SSL listener, or fail (CI) or skip saying why it cannot."""
+    if not java_available():
+        unavailable("Java is not installed, so Apache Kafka cannot run")
+    if shutil.which("openssl") is None:
+        unavailable("openssl is not installed, so the SASL_SSL listener has no certificate")
+    try:
+        server.start()
+    except StackError as exc:
+        server.stop()
+        unavailable(f"Apache Kafka with a SASL_SSL listener did not start: {exc}")
+    return server
 
 
 async def fresh_topic(bootstrap: str, prefix: str = "test") -> str:

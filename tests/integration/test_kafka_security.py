@@ -8,8 +8,6 @@ on one raw connection, so each names its specific cause.
 
 import asyncio
 import logging
-import os
-import shutil
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -27,35 +25,21 @@ from shared.kafka import BrokerPublisher, client_options, make_broker
 from shared.runtime import ServiceRuntime
 from shared.service import ServiceDefinition
 from shared.settings import KafkaSecurity, ServiceSettings, load_settings
-from tooling.localstack.kafka import KafkaServer, ScramUser, java_available
-from tooling.localstack.processes import StackError
+from tests.integration.kafka_tools import start_secured
+from tooling.localstack.kafka import KafkaServer, ScramUser
 from tooling.localstack.topics import ensure_topics
 
 USER = "qa-service"
 PASSWORD = "scram-pw-" + uuid.uuid4().hex
 
 
-def _unavailable(reason: str) -> None:
-    # The same rule as tests/conftest.py: under CI a broker that cannot run fails, never skips.
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI requires the real server)", pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def scram_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaServer]:
-    if not java_available():
-        _unavailable("Java is not installed, so Apache Kafka cannot run")
-    if shutil.which("openssl") is None:
-        _unavailable("openssl is not installed, so the SASL_SSL listener has no certificate")
-    server = KafkaServer(
-        tmp_path_factory.mktemp("kafka-scram"), scram=ScramUser(USER, SecretStr(PASSWORD))
+    server = start_secured(
+        KafkaServer(
+            tmp_path_factory.mktemp("kafka-scram"), scram=ScramUser(USER, SecretStr(PASSWORD))
+        )
     )
-    try:
-        server.start()
-    except StackError as exc:
-        server.stop()
-        _unavailable(f"Apache Kafka with a SCRAM listener did not start: {exc}")
     yield server
     server.stop()
 

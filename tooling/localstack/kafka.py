@@ -6,7 +6,9 @@ Maven into a cache folder on first use; later starts reuse them.
 With a `ScramUser` the broker also listens for SASL_SSL clients (SCRAM-SHA-512 over TLS, with a
 throwaway CA and broker certificate made by the `openssl` CLI at each start), so clients'
 security settings can be proved against a real broker. Inter-broker and controller traffic
-stays PLAINTEXT on loopback, and so does the ordinary listener.
+stays PLAINTEXT on loopback, and so does the ordinary listener. `more_scram_users` adds further
+SCRAM users at format time, and `acl_super_user` turns Kafka's StandardAuthorizer on, so ACLs
+decide what each SASL_SSL user may do (as in deploy/kafka/server.properties).
 """
 
 import os
@@ -131,7 +133,10 @@ class ScramUser:
 class KafkaServer:
     """One KRaft broker+controller on loopback with its data under `data_dir`.
 
-    `scram` adds a SASL_SSL listener on `sasl_ssl_port` that only that user can use.
+    `scram` adds a SASL_SSL listener on `sasl_ssl_port` that only that user can use, and
+    `more_scram_users` more users of it. `acl_super_user` (a SCRAM user's name) turns ACLs on:
+    that user and the loopback PLAINTEXT listeners' ANONYMOUS principal may do anything,
+    every other user only what an ACL allows.
     """
 
     data_dir: Path
@@ -140,6 +145,8 @@ class KafkaServer:
     process: subprocess.Popen[bytes] | None = None
     scram: ScramUser | None = None
     sasl_ssl_port: int = field(default_factory=free_port)
+    more_scram_users: tuple[ScramUser, ...] = ()
+    acl_super_user: str | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -169,15 +176,17 @@ class KafkaServer:
         properties = self._write_config()
         scram_marker = self.data_dir / "scram-user"
         if not (self.data_dir / "logs" / "meta.properties").exists():
-            scram_args = []
-            if self.scram is not None:
-                # The password is on this short-lived command line: acceptable for a throwaway
-                # user of a loopback broker, and StorageTool offers no other way at format time.
-                password = self.scram.password.get_secret_value()
-                scram_args = [
+            # The passwords are on this short-lived command line: acceptable for throwaway
+            # users of a loopback broker, and StorageTool offers no other way at format time.
+            users = (*([self.scram] if self.scram else []), *self.more_scram_users)
+            scram_args = [
+                argument
+                for user in users
+                for argument in (
                     "--add-scram",
-                    f"{SCRAM_MECHANISM}=[name={self.scram.name},password={password}]",
-                ]
+                    f"{SCRAM_MECHANISM}=[name={user.name},password={user.password.get_secret_value()}]",
+                )
+            ]
             self._java(
                 classpath,
                 "kafka.tools.StorageTool",
@@ -292,6 +301,12 @@ class KafkaServer:
                 f"{prefix}ssl.keystore.type=PEM",
                 f"{prefix}ssl.keystore.location={self.data_dir / 'tls' / 'broker-keystore.pem'}",
                 f"{prefix}ssl.client.auth=none",
+            ]
+        if self.acl_super_user is not None:
+            sasl_ssl += [
+                "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                # ANONYMOUS is the loopback PLAINTEXT listeners' principal: the broker itself.
+                f"super.users=User:{self.acl_super_user};User:ANONYMOUS",
             ]
         properties.write_text(
             "\n".join(
