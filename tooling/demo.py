@@ -357,6 +357,10 @@ def post_as(
         raise DemoError(f"{url} did not answer {staff_id}'s request: {type(exc).__name__}") from exc
 
 
+PAGE = 500
+"""Rows asked for per page of a list (the services' largest page)."""
+
+
 @dataclass
 class _Run:
     """One seeding against running services: their addresses, tokens and the progress shown."""
@@ -391,6 +395,15 @@ class _Run:
             raise DemoError(f"{url} answered {answer.status_code}: {answer.text[:300]}")
         return answer.json()
 
+    def every(self, service: str, path: str) -> list[Any]:
+        """Every row of a list route, page by page (shared.paging)."""
+        rows: list[Any] = []
+        while page := self.get(service, path, limit=str(PAGE), offset=str(len(rows))):
+            rows.extend(page)
+            if len(page) < PAGE:
+                break
+        return rows
+
     def post(self, service: str, path: str, body: dict[str, Any], who: str) -> httpx.Response:
         url = f"{self.apis[service]}{path}"
         try:
@@ -399,9 +412,18 @@ class _Run:
             raise DemoError(f"{url} did not answer {who}'s request: {type(exc).__name__}") from exc
 
     def post_audit(self, audit: DemoAudit) -> tuple[str, bool]:
-        """Post one audit; its id, and whether this run created it."""
+        """Post one audit; its id, and whether this run created it.
+
+        A re-audit is accepted once the audit service has heard from the scheduler that the
+        follow-up is at its re-audit step, moments after the conversation: until then it is
+        sent again (the same key, so never twice)."""
         url = f"{self.apis['audit']}/audits"
-        answer = post_as(self.client, self.issuer, url, audit.body, audit.auditor_id, audit.key)
+        deadline = clock.monotonic() + FOLLOWUPS_WAIT_SECONDS
+        while True:
+            answer = post_as(self.client, self.issuer, url, audit.body, audit.auditor_id, audit.key)
+            if not _step_not_heard_of_yet(answer) or clock.monotonic() > deadline:
+                break
+            clock.sleep(POLL_SECONDS)
         if answer.status_code not in (200, 201):
             raise DemoError(
                 f"the audit service refused demo audit {audit.key} "
@@ -409,6 +431,19 @@ class _Run:
             )
         audit_id: str = answer.json()["id"]
         return audit_id, answer.headers.get("Idempotent-Replayed") != "true"
+
+
+def _step_not_heard_of_yet(answer: httpx.Response) -> bool:
+    """A re-audit refused only because the scheduler's news has not reached the audit service."""
+    if answer.status_code != 422:
+        return False
+    problems = answer.json().get("detail", [])
+    waiting = ("is not recorded yet", "has no follow-up waiting")
+    return bool(problems) and all(
+        problem.get("loc") == ["body", "reaudit_of"]
+        and any(words in problem["msg"] for words in waiting)
+        for problem in problems
+    )
 
 
 def _wait_for(
@@ -447,7 +482,7 @@ class _History:
         wanted = {ids[plan.audit.key] for plan in plans}
 
         def look() -> dict[str, dict[str, Any]]:
-            listed = self.run.get("scheduler", "/followups")
+            listed = self.run.every("scheduler", "/followups")
             return {f["audit_id"]: f for f in listed if f["audit_id"] in wanted}
 
         found = _wait_for(look, wanted, "follow-ups of the demo's Inadequate audits")
@@ -509,7 +544,7 @@ class _History:
         inadequate = {i for i, a in audits.items() if a.body["overall_grade"] == Grade.INADEQUATE}
 
         def look() -> dict[str, dict[str, Any]]:
-            listed = self.run.get("moderation", "/moderations")
+            listed = self.run.every("moderation", "/moderations")
             return {m["audit_id"]: m for m in listed if m["audit_id"] in audits}
 
         found = _wait_for(look, inadequate, "moderations of the demo's Inadequate audits")

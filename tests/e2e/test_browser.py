@@ -152,8 +152,8 @@ def test_the_head_of_service_opens_the_email_link_and_records_the_conversation(
 
 def test_the_moderator_records_a_grade_from_the_queue(browser, system, request):
     def assigned() -> dict | None:
-        found = system.get("moderation", "/moderations").json()
-        return next((m for m in found if m["audit_id"] == MADE["audit"]), None)
+        found = system.get("moderation", "/moderations", audit_id=MADE["audit"]).json()
+        return next(iter(found), None)
 
     moderation = wait_for(assigned, "the audit's moderation")
     assert isinstance(moderation, dict)

@@ -203,7 +203,7 @@ def test_an_overdue_reflective_conversation_makes_its_alert_fire(system, prometh
         lambda: next(
             (
                 f
-                for f in system.get("scheduler", "/followups", as_=AUDITOR).json()
+                for f in system.get("scheduler", "/followups", as_=AUDITOR, limit=500).json()
                 if f["case_id"] == case
             ),
             None,

@@ -248,7 +248,7 @@ def test_two_replicas_of_every_service_give_the_results_one_gives(
     assert len(inadequate) == AUDITS // 3  # the workload's own shape
 
     def ours(path: str, service: str, field: str, wanted: set[str]) -> list[dict]:
-        items = system.get(service, path, as_=READER).json()
+        items = system.get(service, path, as_=READER, limit=500).json()
         return [item for item in items if item[field] in wanted]
 
     followups = wait_for(

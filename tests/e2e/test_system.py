@@ -56,7 +56,7 @@ def moderation_of(system: System, audit_id: str) -> dict:
         lambda: next(
             (
                 m
-                for m in system.get("moderation", "/moderations").json()
+                for m in system.get("moderation", "/moderations", audit_id=audit_id).json()
                 if m["audit_id"] == audit_id
             ),
             None,
@@ -67,7 +67,7 @@ def moderation_of(system: System, audit_id: str) -> dict:
 
 def followup_of(system: System, case: str, status: str | None = None) -> dict:
     def found():
-        params = {"status": status} if status else {}
+        params = {"status": status, "limit": 500} if status else {"limit": 500}
         return next(
             (
                 f
@@ -141,8 +141,18 @@ def test_an_inadequate_audit_is_followed_up_until_the_reaudit_shows_improvement(
     assert held.json()["due_on"] == CALENDAR.roll_forward(today + timedelta(days=42)).isoformat()
     assert held.json()["owner_id"] == AUDITOR
 
-    submit(
-        system, audit(case, "requires_improvement", audit_kind="reaudit", reaudit_of=graded["id"])
+    # Accepted once the audit service has heard from the scheduler that the re-audit is due
+    # and whose it is: moments after the conversation. Sent again with the same key till then.
+    reaudit = audit(case, "requires_improvement", audit_kind="reaudit", reaudit_of=graded["id"])
+    key = str(uuid.uuid4())
+    wait_for(
+        lambda: (
+            system.post(
+                "audit", "/audits", reaudit, as_=AUDITOR, **{"Idempotency-Key": key}
+            ).status_code
+            == 201
+        ),
+        "the re-audit to be accepted",
     )
     done = wait_for(
         lambda: (

@@ -272,11 +272,13 @@ def test_a_part_that_dies_is_reported_and_qa_stack_restart_brings_it_back(server
         status = qa("stack", "status", env=env)
         assert status.returncode == 0, status.stdout
         new_postgres = _postgres_pid(env)
-        assert new_postgres is not None and new_postgres != postgres_pid
+        assert new_postgres is not None
+        assert new_postgres != postgres_pid
         assert set(children(env)[:2]).isdisjoint({broker_pid, postgres_pid})
 
         refused = qa("stack", "restart", "zookeeper", env=env)
-        assert refused.returncode == 2 and "invalid choice: 'zookeeper'" in refused.stderr
+        assert refused.returncode == 2
+        assert "invalid choice: 'zookeeper'" in refused.stderr
 
         # Stopping stops the parts as they are now, the restarted ones included.
         servers = children(env)[:2]
