@@ -27,6 +27,7 @@ from sqlmodel import Field, SQLModel, col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import timestamp_field, transaction
+from shared.paging import Paging, one_page
 from shared.permissions import PUBLIC
 from shared.retention import Expiry, days_ago, purge_expired
 
@@ -230,9 +231,11 @@ def access_trail_router(engine: Engine) -> APIRouter:
         case_id: Annotated[str | None, Query(max_length=64)] = None,
         who: Annotated[str | None, Query(max_length=128)] = None,
         since: datetime | None = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+        *,
+        paging: Paging,
     ) -> list[AccessRecordView]:
-        query = select(AccessRecord).order_by(col(AccessRecord.id).desc()).limit(limit)
+        """One page of the trail, newest first."""
+        query = select(AccessRecord).order_by(col(AccessRecord.id).desc())
         if case_id is not None:
             query = query.where(AccessRecord.case_id == case_id)
         if who is not None:
@@ -240,7 +243,8 @@ def access_trail_router(engine: Engine) -> APIRouter:
         if since is not None:
             query = query.where(col(AccessRecord.at) >= since)
         with transaction(engine) as session:
-            return [AccessRecordView.model_validate(r.model_dump()) for r in session.exec(query)]
+            rows = session.exec(one_page(query, paging))
+            return [AccessRecordView.model_validate(r.model_dump()) for r in rows]
 
     return router
 

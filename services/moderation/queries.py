@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, and_, case, func
 from sqlmodel import Session, col, select
 
 from services.moderation.consistency import Consistency, consistency
@@ -58,13 +58,16 @@ class ModerationFilter:
     status: Literal["open", "completed"] | None = None
     service_area: ServiceArea | None = None
     audit_id: str | None = None
+    first_for: str | None = None
+    """A staff id whose open moderations come first (their queue), then every other open one."""
 
 
 def list_moderations(
     engine: Engine, caller: Caller, wanted: ModerationFilter, paging: PageQuery
 ) -> list[Moderation]:
-    """One page of the moderations asked for, of those the caller may see, oldest request
-    first (a queue: what waits longest comes first)."""
+    """One page of the moderations asked for, of those the caller may see: open before
+    completed (`first_for`'s own open ones before all), each oldest request first (a queue:
+    what waits longest comes first)."""
     query = select(ModerationRow).where(visible_where(caller, PEOPLE))
     for column, value in (
         (ModerationRow.moderator_id, wanted.moderator),
@@ -75,7 +78,13 @@ def list_moderations(
         if value is not None:
             query = query.where(col(column) == value)
     with Session(engine) as session:
-        ordered = query.order_by(col(ModerationRow.requested_at), col(ModerationRow.id))
+        is_open = col(ModerationRow.status) == "open"
+        mine_open = and_(is_open, col(ModerationRow.moderator_id) == (wanted.first_for or ""))
+        ordered = query.order_by(
+            case((mine_open, 0), (is_open, 1), else_=2),
+            col(ModerationRow.requested_at),
+            col(ModerationRow.id),
+        )
         rows = session.exec(one_page(ordered, paging)).all()
         return [row.to_domain() for row in rows]
 

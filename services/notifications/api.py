@@ -10,10 +10,11 @@ from sqlalchemy import Engine
 from services.notifications import handlers
 from services.notifications.context import NotifyContext
 from services.notifications.models import Notification
-from services.notifications.queries import inbox_of, information_of
+from services.notifications.queries import inbox_of, information_of, unread_count
 from services.notifications.routing import Information
 from shared.access import CurrentCaller
 from shared.errors import NotFound
+from shared.paging import Paging
 
 InformationChoice = Literal["immediately", "daily_digest"]
 
@@ -65,11 +66,12 @@ def notifications_router(engine: Engine, ctx: NotifyContext) -> APIRouter:
             raise NotFound(f"no staff member {staff_id!r}")
 
     @router.get("/inbox/{staff_id}", response_model=Inbox)
-    def inbox(staff_id: str, caller: CurrentCaller, limit: int = 50) -> Inbox:
+    def inbox(staff_id: str, caller: CurrentCaller, paging: Paging) -> Inbox:
+        """One page of a person's inbox, newest first, and how many are unread in all."""
         caller.require_self(staff_id, "the inbox's staff id")
         known(staff_id)
-        items = [InboxItem.of(n) for n in inbox_of(engine, staff_id)]
-        return Inbox(staff_id=staff_id, unread=sum(not i.read for i in items), items=items[:limit])
+        items = [InboxItem.of(n) for n in inbox_of(engine, staff_id, paging)]
+        return Inbox(staff_id=staff_id, unread=unread_count(engine, staff_id), items=items)
 
     @router.post("/inbox/{notification_id}/read", response_model=InboxItem)
     def mark_read(notification_id: str, caller: CurrentCaller) -> InboxItem:

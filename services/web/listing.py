@@ -5,14 +5,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
-from math import ceil
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
+
+from fastapi import Query
 
 from services.web.pages import label
 from shared.calendar import WorkingDayCalendar, uk_day
 
 PAGE_SIZE = 25
+PageNumber = Annotated[int, Query(ge=1, le=10_000)]
+"""A list page's `?page=` number."""
 
 
 @cache
@@ -71,12 +74,6 @@ def page_from_api(fetch: Callable[[int, int], list[dict[str, Any]]], number: int
     found = fetch(PAGE_SIZE + 1, (number - 1) * PAGE_SIZE)
     more = len(found) > PAGE_SIZE
     return Page(found[:PAGE_SIZE], number, number + 1 if more else number)
-
-
-def page_of(items: list[dict[str, Any]], number: int) -> Page:
-    count = max(1, ceil(len(items) / PAGE_SIZE))
-    number = min(max(1, number), count)
-    return Page(items[(number - 1) * PAGE_SIZE : number * PAGE_SIZE], number, count)
 
 
 def choices(values: Iterable[str], selected: str, anything: str) -> list[dict[str, Any]]:

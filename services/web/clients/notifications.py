@@ -9,8 +9,11 @@ class NotificationsClient:
     def __init__(self, api: Api) -> None:
         self._api = api
 
-    def inbox(self, staff_id: str, limit: int = 50) -> dict[str, Any]:
-        found: dict[str, Any] = self._api.get(f"/inbox/{staff_id}", {"limit": limit})
+    def inbox(self, staff_id: str, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """One page of the person's inbox, newest first, and how many are unread in all."""
+        found: dict[str, Any] = self._api.get(
+            f"/inbox/{staff_id}", {"limit": limit, "offset": offset}
+        )
         return found
 
     def mark_read(self, notification_id: str) -> dict[str, Any]:

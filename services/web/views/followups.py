@@ -5,14 +5,20 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.web import listing
 from services.web.clients.api import ApiError
 from services.web.clients.backends import Services
-from services.web.listing import Page, choices, page_from_api, working_days_phrase
+from services.web.listing import (
+    Page,
+    PageNumber,
+    choices,
+    page_from_api,
+    working_days_phrase,
+)
 from services.web.pages import label, render
 from services.web.session import CsrfChecked, Person
 from shared.organisation import Organisation, StaffMember
@@ -87,7 +93,7 @@ def followups_list(
     services: Services,
     status: Literal["", "open", "overdue", "completed", "cancelled"] = "",
     service_area: str = "",
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page: PageNumber = 1,
 ) -> Response:
     shown = _page_of_followups(services, page, status=status, service_area=service_area)
     organisation: Organisation = request.app.state.organisation

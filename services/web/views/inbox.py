@@ -7,6 +7,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.web.clients.backends import Services
+from services.web.listing import PageNumber, page_from_api
 from services.web.pages import render
 from services.web.session import CsrfChecked, Person
 
@@ -27,12 +28,23 @@ def on_this_site(link: str) -> str:
 
 
 @router.get("/inbox")
-def inbox(request: Request, person: Person, services: Services) -> Response:
-    found = services.notifications.inbox(person.staff_id)
-    items: list[dict[str, Any]] = [
-        {**item, "path": on_this_site(item["link"])} for item in found["items"]
-    ]
-    return render(request, "inbox/inbox.html", title="Inbox", unread=found["unread"], items=items)
+def inbox(request: Request, person: Person, services: Services, page: PageNumber = 1) -> Response:
+    unread: list[int] = []
+
+    def fetch(limit: int, offset: int) -> list[dict[str, Any]]:
+        found = services.notifications.inbox(person.staff_id, limit=limit, offset=offset)
+        unread.append(found["unread"])
+        return [{**item, "path": on_this_site(item["link"])} for item in found["items"]]
+
+    shown = page_from_api(fetch, page)
+    return render(
+        request,
+        "inbox/inbox.html",
+        title="Inbox",
+        unread=unread[0],
+        items=shown.items,
+        pagination=shown.pagination("/inbox", {}),
+    )
 
 
 @router.post("/inbox/{notification_id}/read", dependencies=[CsrfChecked])

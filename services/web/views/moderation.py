@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from services.web.clients.api import ApiError
 from services.web.clients.backends import Services
-from services.web.listing import page_of
+from services.web.listing import PageNumber, page_from_api
 from services.web.pages import GRADES, label, render
 from services.web.people import RATE_SETTERS, roles_of
 from services.web.session import CsrfChecked, Person
@@ -32,15 +32,14 @@ def queue(
     person: Person,
     services: Services,
     status: Literal["", "open", "completed"] = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
-    found = services.moderation.moderations(status=status)
-
-    def order(m: dict[str, Any]) -> tuple[bool, bool, str]:
-        mine_open = m["moderator_id"] == person.staff_id and m["status"] == "open"
-        return (not mine_open, m["status"] != "open", m["requested_at"])
-
-    shown = page_of(sorted(found, key=order), page)
+    shown = page_from_api(
+        lambda limit, offset: services.moderation.moderations(
+            status=status, first_for=person.staff_id, limit=limit, offset=offset
+        ),
+        page,
+    )
     organisation: Organisation = request.app.state.organisation
     return render(
         request,

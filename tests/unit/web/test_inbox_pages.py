@@ -53,7 +53,8 @@ def test_the_inbox_marks_unread_items_and_links_to_their_pages_on_this_site():
     form = rows[0].select_one("form")
     assert form["action"] == "/inbox/N-1/read"
     assert form.select_one("input[name=csrf_token]")["value"]
-    assert ("notifications.inbox", (ME,), {}) in fakes.calls
+    # The first page, and one row beyond it to know whether another follows.
+    assert ("notifications.inbox", (ME,), {"limit": 26, "offset": 0}) in fakes.calls
 
 
 def test_an_empty_inbox_says_nothing_is_waiting():
@@ -132,3 +133,15 @@ def test_a_link_is_kept_on_this_site_whatever_host_it_names():
     assert on_this_site("https://evil.example/followups/F-1?x=1") == "/followups/F-1?x=1"
     assert on_this_site("javascript:alert(1)") == "/"
     assert on_this_site("http://127.0.0.1:8005//evil.example/x") == "/evil.example/x"
+
+
+def test_a_long_inbox_is_paged_by_the_api_and_counts_unread_on_every_page():
+    fakes = FakeBackends(
+        {"notifications.inbox": inbox(*[item() for _ in range(26)]) | {"unread": 40}}
+    )
+    with web(fakes) as client:
+        sign_in(client, ME)
+        second = page(client.get("/inbox?page=2"))
+    assert ("notifications.inbox", (ME,), {"limit": 26, "offset": 25}) in fakes.calls
+    assert "You have 40 unread messages" in second.text
+    assert second.select_one(".govuk-pagination") is not None

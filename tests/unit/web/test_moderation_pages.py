@@ -32,13 +32,13 @@ def rows(soup):
     ]
 
 
-def test_the_queue_lists_the_persons_open_moderations_first():
+def test_the_queue_asks_for_the_persons_open_moderations_first_and_shows_them_so():
     fakes = FakeBackends(
         {
-            "moderation.moderations": [
+            "moderation.moderations": [  # in the API's order (services/moderation/queries.py)
+                moderation(requested_at="2026-11-25T09:00:00+00:00", reason="sampled"),
                 moderation(id="M-2", case_id="CASE-302", moderator_id=OTHER_MODERATOR),
                 moderation(id="M-3", case_id="CASE-303", status="completed"),
-                moderation(requested_at="2026-11-25T09:00:00+00:00", reason="sampled"),
             ]
         }
     )
@@ -46,6 +46,8 @@ def test_the_queue_lists_the_persons_open_moderations_first():
         sign_in(client, MODERATOR)
         soup = page(client.get("/moderations"))
     assert text(soup, "h1") == "Moderation"
+    asked = {"status": "", "first_for": MODERATOR, "limit": 26, "offset": 0}
+    assert ("moderation.moderations", (), asked) in fakes.calls
     listed = rows(soup)
     assert [r[0] for r in listed] == ["CASE-301", "CASE-302", "CASE-303"]
     assert listed[0][:6] == [
@@ -65,7 +67,8 @@ def test_the_queue_filters_by_status():
     with web(fakes) as client:
         sign_in(client, MODERATOR)
         soup = page(client.get("/moderations?status=completed"))
-    assert ("moderation.moderations", (), {"status": "completed"}) in fakes.calls
+    asked = {"status": "completed", "first_for": MODERATOR, "limit": 26, "offset": 0}
+    assert ("moderation.moderations", (), asked) in fakes.calls
     assert soup.select_one("input[name=status][value=completed]").has_attr("checked")
     assert "Nothing waiting." in text(soup, "main")
 
