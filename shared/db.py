@@ -5,16 +5,22 @@ BEGIN IMMEDIATE, so concurrent writers queue instead of failing half-way (the si
 path). PostgreSQL is used in production and in the integration tests.
 """
 
+import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, DateTime, Dialect, Engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, create_engine
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -102,6 +108,43 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
 def timestamp_field(**options: Any) -> Any:
     """A SQLModel field stored as a UTC timestamp that reads back UTC-aware on every database."""
     return Field(sa_type=UtcDateTime, **options)
+
+
+def try_lock_for(session: Session, key: str) -> bool:
+    """`lock_for` without waiting: False when another transaction holds the lock now."""
+    if not is_postgresql(session.get_bind()):
+        return True
+    taken = session.execute(text("SELECT pg_try_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    return bool(taken.scalar_one())
+
+
+RETRIED_SQLSTATES = frozenset({"40P01", "40001"})
+"""PostgreSQL's deadlock_detected and serialization_failure: the transaction lost a race and
+was rolled back whole; run again it sees the winner's commit."""
+RETRIES = 3
+
+
+def lost_a_race(error: BaseException) -> bool:
+    """Whether `error` is the database rolling a transaction back to break a deadlock or a
+    serialization conflict (then running it again is safe and will do)."""
+    return (
+        isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in RETRIED_SQLSTATES
+    )
+
+
+def retried(work: Callable[[], T], attempts: int = RETRIES) -> T:
+    """Run `work`, one whole transaction, again when it loses a race (`lost_a_race`), up to
+    `attempts` times in all, so that a person never sees a deadlock: only a lasting failure
+    reaches the caller."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if not lost_a_race(exc) or attempt == attempts:
+                raise
+            log.info("transaction lost a race; running it again", extra={"attempt": attempt})
+            time.sleep(0.01 * attempt)  # let the winner commit first
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def lock_for(session: Session, key: str) -> None:

@@ -2,6 +2,7 @@
 
 from dataclasses import asdict
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -24,7 +25,7 @@ from services.scheduler.store import SchedulerContext
 from shared.access import CurrentCaller
 from shared.auth import AccessRole, Caller, Forbidden
 from shared.calendar import months_span, uk_day
-from shared.db import transaction
+from shared.db import retried, transaction
 from shared.errors import NotFound
 from shared.http import Month
 from shared.paging import Paging
@@ -133,12 +134,8 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
         followup_id: str, form: ConversationForm, caller: CurrentCaller
     ) -> FollowUpView:
         caller.require_self(form.recorded_by, "recorded_by")
-        with transaction(engine) as session:
-            # Checked in the recording transaction: one read, and a refusal writes nothing.
-            if (existing := session.get(FollowUp, followup_id)) is not None:
-                caller.require_area(existing.service_area, "this follow-up")
-            followup, _replayed = record_conversation(session, followup_id, form, ctx)
-        return FollowUpView.of(followup, today())
+        recorded = retried(partial(_conversation, engine, ctx, caller, followup_id, form))
+        return FollowUpView.of(recorded, today())
 
     @router.post(
         "/followups/{followup_id}/reassign",
@@ -148,11 +145,8 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
     def reassignment(followup_id: str, form: ReassignForm, caller: CurrentCaller) -> FollowUpView:
         """Give the re-audit to another trained auditor; the assistant director of the
         follow-up's service area (or an admin) does it."""
-        with transaction(engine) as session:
-            if (existing := session.get(FollowUp, followup_id)) is not None:
-                _require_director_of(caller, ctx, existing.service_area)
-            followup = reassign_reaudit(session, followup_id, form, caller.id, ctx)
-        return FollowUpView.of(followup, today())
+        reassigned = retried(partial(_reassignment, engine, ctx, caller, followup_id, form))
+        return FollowUpView.of(reassigned, today())
 
     @router.get("/stats/timeliness", response_model=list[Timeliness])
     def stats(from_month: Month, to_month: Month, caller: CurrentCaller) -> list[Timeliness]:
@@ -160,6 +154,38 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
         return timeliness(engine, caller, *months_span(from_month, to_month), today())
 
     return router
+
+
+# Each a whole transaction, run again by `retried` if it loses a race (a deadlock), so that a
+# person never sees one.
+
+
+def _conversation(
+    engine: Engine,
+    ctx: SchedulerContext,
+    caller: Caller,
+    followup_id: str,
+    form: ConversationForm,
+) -> FollowUpState:
+    with transaction(engine) as session:
+        # Checked in the recording transaction: one read, and a refusal writes nothing.
+        if (existing := session.get(FollowUp, followup_id)) is not None:
+            caller.require_area(existing.service_area, "this follow-up")
+        followup, _replayed = record_conversation(session, followup_id, form, ctx)
+        return followup
+
+
+def _reassignment(
+    engine: Engine,
+    ctx: SchedulerContext,
+    caller: Caller,
+    followup_id: str,
+    form: ReassignForm,
+) -> FollowUpState:
+    with transaction(engine) as session:
+        if (existing := session.get(FollowUp, followup_id)) is not None:
+            _require_director_of(caller, ctx, existing.service_area)
+        return reassign_reaudit(session, followup_id, form, caller.id, ctx)
 
 
 def _require_director_of(caller: Caller, ctx: SchedulerContext, service_area: str) -> None:

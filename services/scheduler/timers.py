@@ -2,13 +2,22 @@
 
 Each firing marks the timer and writes its event to the outbox in one transaction, so a crash
 before the commit leaves the timer to fire again and a crash after it leaves the event to the
-relay: never lost, never doubled. On PostgreSQL replicas claim due timers with
-FOR UPDATE SKIP LOCKED; on SQLite the single writer lock serialises them.
+relay: never lost, never doubled.
+
+Lock order, everywhere in the scheduler: first the audit's advisory lock (`lock_for`), then
+its follow-up and timer rows. Recording a conversation, a reassignment and every handler take
+them so (services/scheduler/handlers.py `_locked`); a timer pass does too, one timer per
+transaction: it reads the due timers without locking them, then for each takes its audit's
+lock without waiting (`try_lock_for`: a replica or a person busy with that audit makes the pass
+leave the timer to the next one) and reads the timer again under it. Taking the timer rows
+first, as the pass once did with FOR UPDATE SKIP LOCKED, deadlocked against a conversation
+recorded at the moment its escalation fired. On SQLite the single writer lock serialises all.
 """
 
 from datetime import datetime
+from functools import partial
 
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine
 from sqlmodel import Session, col, select
 
 from services.scheduler import metrics
@@ -16,8 +25,16 @@ from services.scheduler.decisions import TimerPlan, fire_timer
 from services.scheduler.domain import TimerKind
 from services.scheduler.models import FollowUp, Timer
 from services.scheduler.store import SchedulerContext, save, state_of
-from shared.db import after_commit, lock_for, transaction
+from shared.db import after_commit, retried, transaction, try_lock_for
 from shared.events.vocabulary import FollowUpAction
+
+
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        col(Timer.fired_at).is_(None),
+        col(Timer.cancelled).is_(False),
+        col(Timer.fire_at) <= now,
+    )
 
 
 class TimerService:
@@ -25,30 +42,43 @@ class TimerService:
         self._engine = engine
         self._ctx = ctx
         self._batch_size = batch_size
+        self._last_batch = 0
 
     def fire_due(self) -> int:
-        """Fire up to one batch of timers whose time has come; returns how many."""
-        with transaction(self._engine) as session:
-            now = self._ctx.clock.now()
+        """Fire up to one batch of timers whose time has come; returns how many this replica
+        fired (others may have taken some)."""
+        now = self._ctx.clock.now()
+        with Session(self._engine) as session:
             query = (
-                select(Timer)
-                .where(
-                    col(Timer.fired_at).is_(None),
-                    col(Timer.cancelled).is_(False),
-                    col(Timer.fire_at) <= now,
-                )
+                select(Timer.id, FollowUp.audit_id)
+                .join(FollowUp, col(FollowUp.id) == Timer.followup_id, isouter=True)
+                .where(*_due(now))
                 .order_by(col(Timer.fire_at), col(Timer.id))
                 .limit(self._batch_size)
-                .with_for_update(skip_locked=True)
             )
-            timers = list(session.exec(query).all())
-            for timer in timers:
-                self._fire(session, timer, now)
-            return len(timers)
+            due = list(session.exec(query).all())
+        self._last_batch = len(due)
+        return sum(
+            retried(partial(self._fire_one, timer_id, audit_id, now)) for timer_id, audit_id in due
+        )
 
     def step(self) -> bool:
-        """One pass of the timers worker; True when a full batch fired and more may be due."""
-        return self.fire_due() == self._batch_size
+        """One pass of the timers worker; True when a full batch was due and more may be."""
+        self.fire_due()
+        return self._last_batch == self._batch_size
+
+    def _fire_one(self, timer_id: int | None, audit_id: str | None, now: datetime) -> bool:
+        """Fire one timer in its own transaction, under its audit's lock; False when another
+        holds that lock or fired the timer first."""
+        with transaction(self._engine) as session:
+            if audit_id is not None and not try_lock_for(session, audit_id):
+                return False
+            query = select(Timer).where(Timer.id == timer_id, *_due(now)).with_for_update()
+            timer = session.exec(query).first()
+            if timer is None:
+                return False
+            self._fire(session, timer, now)
+            return True
 
     def _fire(self, session: Session, timer: Timer, now: datetime) -> None:
         timer.fired_at = now
@@ -56,8 +86,6 @@ class TimerService:
         row = session.get(FollowUp, timer.followup_id)
         if row is None:
             return
-        lock_for(session, row.audit_id)  # not while a handler completes or cancels it
-        session.refresh(row)
         planned = TimerPlan(
             FollowUpAction(timer.step), TimerKind(timer.kind), timer.fire_at, timer.sequence
         )

@@ -23,6 +23,8 @@ from shared.http import ops_router
 from shared.organisation import load_organisation
 
 STATIC = Path(__file__).parent / "static"
+STATIC_PREFIX = "/static/"
+"""Where the assets are served: the only answers caches may keep."""
 ROUTERS = (
     auth.router,
     home.router,
@@ -63,7 +65,7 @@ def create_app(settings: WebSettings) -> FastAPI:
             settings.oidc_client_id,
             secret.get_secret_value() if secret else None,
         )
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(STATIC_PREFIX.rstrip("/"), StaticFiles(directory=STATIC), name="static")
     app.include_router(ops_router({}))
     for router in ROUTERS:
         app.include_router(router)
@@ -88,8 +90,10 @@ async def _security_headers(
     response.headers["Content-Security-Policy"] = CSP.format(nonce=request.state.csp_nonce)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    if response.headers.get("content-type", "").startswith("text/html"):
-        response.headers["Cache-Control"] = "no-store"  # pages carry case references
+    response.headers["X-Frame-Options"] = "DENY"
+    if not request.url.path.startswith(STATIC_PREFIX):
+        # Pages and downloads (CSV) carry case references: no copy kept by any cache.
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -126,6 +126,29 @@ def test_an_auditor_records_an_inadequate_audit_through_the_form(browser, system
     auditor.check("audit-recorded")
 
 
+def test_answers_that_look_wrong_are_warned_about_and_kept_once_confirmed(browser, system, request):
+    """Outstanding overall with every domain Inadequate, and a learning point naming a child:
+    both may be right, so the auditor is asked, ticks each box, and the audit is recorded."""
+    auditor = person(browser, system, request)
+    auditor.sign_in(AUDITOR)
+    page = auditor.go("/audits/new")
+    fill_audit_form(page, f"CASE-8{uuid.uuid4().int % 10**5:05d}")
+    for name in GRADES:
+        page.check(f"input[name={name}][value=inadequate]")
+    page.check("input[name=overall_grade][value=outstanding]")
+    page.fill("input[name=could_be_better_if] >> nth=0", "Ask Kayden's mum about school")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Record the audit").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Check these answers")
+    boxes = page.get_by_label("I have checked this and want to keep it")
+    expect(boxes).to_have_count(2)
+    auditor.check("check-these-answers")
+    for number in range(2):
+        boxes.nth(number).check()
+    page.get_by_role("button", name="Record the audit").click()
+    expect(page.locator(".govuk-panel")).to_contain_text("Audit recorded")
+
+
 def test_the_head_of_service_opens_the_email_link_and_records_the_conversation(
     browser, system, request
 ):

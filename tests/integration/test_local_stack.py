@@ -9,6 +9,7 @@ import smtplib
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -33,9 +34,10 @@ AUDIT = {
     "voice_of_child": {"evidenced": True},
     "domain_grades": dict.fromkeys(
         ["assessment", "planning", "visits", "voice_of_child", "management_oversight", "recording"],
-        "good",
+        "requires_improvement",
     ),
-    "graded_at": "2026-11-02T10:00:00Z",
+    # Recent: an audit graded more than a year ago is refused as a mistyped year.
+    "graded_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
 }
 
 

@@ -64,7 +64,9 @@ class StackInfo:
             "DATA_DIR": self.data_dir,
             # Local running: the local issuer's key file, which production refuses, is fine.
             "QA_ENVIRONMENT": "development",
-            "MACHINE_CLIENTS": json.dumps(LOCAL_MACHINE_CLIENTS),
+            # Unless the environment already names them (the tests name their own).
+            "MACHINE_CLIENTS": os.environ.get("MACHINE_CLIENTS")
+            or json.dumps(LOCAL_MACHINE_CLIENTS),
         }
         if self.jwks_file is not None:
             env["AUTH_JWKS_FILE"] = self.jwks_file

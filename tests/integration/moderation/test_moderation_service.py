@@ -26,6 +26,7 @@ from tests.tokens import ActsAsNamedPerson
 from tooling.localstack.topics import ensure_topics
 
 AUDITOR, TEAM_MANAGER, ASSISTANT_DIRECTOR, PRACTITIONER = "S0003", "S0005", "S0001", "S0006"
+OTHER_AD = "S0002"  # assistant director of care leavers, family safeguarding, children we care for
 
 
 @pytest.fixture
@@ -176,15 +177,19 @@ async def test_only_assistant_directors_change_sampling_rates(moderation_service
         "/sampling/care_leavers", json={"rate": 0.9, "changed_by": PRACTITIONER}
     )
     assert refused.status_code == 403
-    changed = await moderation_service.put(
+    not_theirs = await moderation_service.put(
         "/sampling/care_leavers", json={"rate": 0.9, "changed_by": ASSISTANT_DIRECTOR}
+    )
+    assert not_theirs.status_code == 403  # an assistant director of other areas
+    changed = await moderation_service.put(
+        "/sampling/care_leavers", json={"rate": 0.9, "changed_by": OTHER_AD}
     )
     assert changed.status_code == 200
     assert changed.json()["care_leavers"] == 0.9
     assert changed.json()["early_help"] == 0.25
     assert (
         await moderation_service.put(
-            "/sampling/care_leavers", json={"rate": 1.5, "changed_by": ASSISTANT_DIRECTOR}
+            "/sampling/care_leavers", json={"rate": 1.5, "changed_by": OTHER_AD}
         )
     ).status_code == 422
 
@@ -284,7 +289,7 @@ async def test_a_rate_lowered_by_a_person_is_raised_again_only_by_disagreements_
     for _ in range(2):  # the window is 2 here
         await _disagree(moderation_service, publish, area)
     assert await rate() == 0.5
-    lowered = {"rate": 0.25, "changed_by": ASSISTANT_DIRECTOR}
+    lowered = {"rate": 0.25, "changed_by": OTHER_AD}
     assert (await moderation_service.put(f"/sampling/{area}", json=lowered)).status_code == 200
     await _disagree(moderation_service, publish, area)
     assert await rate() == 0.25  # one disagreement since the decision: not a whole window
@@ -300,7 +305,7 @@ async def test_concurrent_first_changes_of_a_rate_all_succeed_and_one_of_them_st
     answers = await asyncio.gather(
         *(
             moderation_service.put(
-                f"/sampling/{area}", json={"rate": r, "changed_by": ASSISTANT_DIRECTOR}
+                f"/sampling/{area}", json={"rate": r, "changed_by": OTHER_AD}
             )
             for r in rates
         )

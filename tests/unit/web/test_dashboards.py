@@ -386,6 +386,7 @@ def test_the_grades_csv_is_the_table_with_a_filename(dashboards):
     fakes.answers["audit.grade_stats"] = [NOVEMBER]
     answer = client.get("/dashboards/grades.csv?from_month=2026-10&to_month=2026-11")
     assert answer.headers["content-type"].startswith("text/csv")
+    assert answer.headers["cache-control"] == "no-store"  # a download is case data too
     assert answer.headers["content-disposition"] == (
         'attachment; filename="grades-2026-10-to-2026-11.csv"'
     )
