@@ -174,6 +174,7 @@ def _entry_of(case: RegisteredCase | None) -> RegisterEntry | None:
         case.team_manager_id,
         open=case.open,
         as_of=case.as_of,
+        allocated_as_of=case.allocated_as_of,
     )
 
 

@@ -62,6 +62,9 @@ class RegisteredCase(SQLModel, table=True):
     team_manager_id: str = Field(max_length=64)
     open: bool = True
     as_of: datetime = timestamp_field()
+    """When the latest case event happened (what `open` follows)."""
+    allocated_as_of: datetime | None = timestamp_field(default=None)
+    """When the latest opening or allocation happened (what the people follow)."""
 
 
 class AuditModerator(SQLModel, table=True):

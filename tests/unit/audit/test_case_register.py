@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import permutations
 
@@ -28,7 +29,13 @@ ALLOCATED = CaseAllocated(
 )
 CLOSED = CaseClosed(case_id="CASE-7", closed_at=datetime(2026, 11, 20, tzinfo=UTC))
 OPEN_ENTRY = RegisterEntry(
-    "CASE-7", "FS-SOUTH", "S0024", "S0023", open=True, as_of=OPENED.opened_at
+    "CASE-7",
+    "FS-SOUTH",
+    "S0024",
+    "S0023",
+    open=True,
+    as_of=OPENED.opened_at,
+    allocated_as_of=OPENED.opened_at,
 )
 
 
@@ -38,7 +45,7 @@ def register(engine, *events) -> None:
         process_once(engine, "audit", new_event(data, source="/cms"), handlers[type(data)])
 
 
-def test_a_close_before_its_open_ends_closed_as_in_order(tmp_path):
+def test_a_close_before_its_open_ends_as_in_order(tmp_path):
     states = []
     for name, order in (("in-order", (OPENED, CLOSED)), ("reversed", (CLOSED, OPENED))):
         url = f"sqlite:///{tmp_path / name}.db"
@@ -46,11 +53,9 @@ def test_a_close_before_its_open_ends_closed_as_in_order(tmp_path):
         engine = create_db_engine(url)
         register(engine, *order)
         with Session(engine) as session:
-            allocation = allocation_of(register_entry(session, "CASE-7"))
-        states.append(None if allocation is None else allocation.open)
-    # In order the register knows the case and that it is closed; reversed, it knows only that
-    # it is closed (the older open is ignored). Either way no audit is checked against it.
-    assert states == [False, None]
+            states.append(allocation_of(register_entry(session, "CASE-7")))
+    # Either way the register knows who held the case and that it is closed.
+    assert states == [CaseAllocation("CASE-7", "FS-SOUTH", "S0024", "S0023", open=False)] * 2
 
 
 def test_an_opening_registers_who_holds_the_case_and_opens_it():
@@ -59,7 +64,13 @@ def test_an_opening_registers_who_holds_the_case_and_opens_it():
 
 def test_an_allocation_moves_the_case_to_the_new_team_and_people():
     assert registered(OPEN_ENTRY, ALLOCATED) == RegisterEntry(
-        "CASE-7", "FS-NORTH", "S0030", "S0029", open=True, as_of=ALLOCATED.allocated_at
+        "CASE-7",
+        "FS-NORTH",
+        "S0030",
+        "S0029",
+        open=True,
+        as_of=ALLOCATED.allocated_at,
+        allocated_as_of=ALLOCATED.allocated_at,
     )
 
 
@@ -71,7 +82,13 @@ def test_an_allocation_of_a_case_not_yet_known_registers_it_open():
 
 def test_a_close_keeps_who_held_the_case_and_marks_it_closed():
     assert registered(OPEN_ENTRY, CLOSED) == RegisterEntry(
-        "CASE-7", "FS-SOUTH", "S0024", "S0023", open=False, as_of=CLOSED.closed_at
+        "CASE-7",
+        "FS-SOUTH",
+        "S0024",
+        "S0023",
+        open=False,
+        as_of=CLOSED.closed_at,
+        allocated_as_of=OPENED.opened_at,
     )
 
 
@@ -80,11 +97,55 @@ def test_an_event_older_than_the_entry_changes_nothing():
     assert registered(later, OPENED) is None
 
 
-def test_a_close_before_its_open_is_kept_so_the_late_open_changes_nothing():
+def test_a_close_before_its_open_keeps_the_case_closed_and_learns_who_held_it():
     closed = registered(None, CLOSED)
     assert closed == RegisterEntry("CASE-7", "", "", "", open=False, as_of=CLOSED.closed_at)
-    assert registered(closed, OPENED) is None
-    assert registered(closed, ALLOCATED) is None
+    reopened_late = registered(closed, OPENED)
+    assert reopened_late == replace(
+        OPEN_ENTRY, open=False, as_of=CLOSED.closed_at, allocated_as_of=OPENED.opened_at
+    )
+    assert registered(reopened_late, OPENED) is None  # a duplicate changes nothing
+
+
+def test_a_case_reopened_after_its_close_is_open_again():
+    reopened = CaseOpened(
+        **{**OPENED.model_dump(), "opened_at": datetime(2026, 11, 25, tzinfo=UTC)}
+    )
+    entry = registered(registered(OPEN_ENTRY, CLOSED), reopened)
+    assert entry is not None
+    assert entry.open
+
+
+def test_a_close_and_an_opening_at_the_same_moment_leave_the_case_closed_in_either_order():
+    same = CaseOpened(**{**OPENED.model_dump(), "opened_at": CLOSED.closed_at})
+    for order in ((same, CLOSED), (CLOSED, same)):
+        entry = None
+        for event in order:
+            entry = registered(entry, event) or entry
+        assert entry is not None
+        assert not entry.open, order
+
+
+def test_every_order_and_any_duplicates_of_a_cases_events_reach_the_same_entry():
+    events = (OPENED, ALLOCATED, CLOSED)
+    ends = set()
+    for order in permutations(events):
+        for doubled in range(len(order)):  # each order, with each event delivered twice too
+            entry = None
+            for event in (*order[: doubled + 1], order[doubled], *order[doubled + 1 :]):
+                entry = registered(entry, event) or entry
+            ends.add(entry)
+    assert ends == {
+        RegisterEntry(
+            "CASE-7",
+            "FS-NORTH",
+            "S0030",
+            "S0029",
+            open=False,
+            as_of=CLOSED.closed_at,
+            allocated_as_of=ALLOCATED.allocated_at,
+        )
+    }
 
 
 def test_whatever_the_order_of_arrival_a_case_closed_last_ends_closed():
