@@ -27,6 +27,7 @@ from sqlmodel import Field, SQLModel, col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import timestamp_field, transaction
+from shared.errors import RETRY_AFTER_SECONDS
 from shared.paging import Paging, one_page
 from shared.permissions import PUBLIC
 from shared.retention import Expiry, days_ago, purge_expired
@@ -184,11 +185,22 @@ WITHHELD: list[Message] = [
     {
         "type": "http.response.start",
         "status": 503,
-        "headers": [(b"content-type", b"application/json")],
+        "headers": [
+            (b"content-type", b"application/problem+json"),
+            (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+        ],
     },
     {
         "type": "http.response.body",
-        "body": b'{"detail":"the access trail could not be written; try again"}',
+        "body": json.dumps(
+            {
+                "type": "about:blank",
+                "title": "Service Unavailable",
+                "status": 503,
+                "detail": "the access trail could not be written, so the answer is withheld; "
+                "try again in a few seconds",
+            }
+        ).encode(),
     },
 ]
 

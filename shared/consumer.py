@@ -26,8 +26,8 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
 
+from shared.db import is_infrastructure_failure
 from shared.events.data import EventData
 from shared.events.envelope import CloudEvent, EventParseError, parse_event
 from shared.events.topics import dead_letter_topic
@@ -45,13 +45,6 @@ REDELIVERY_PAUSE_SECONDS = 2.0
 
 class DeliveryDeferred(Exception):
     """The message could not be processed for reasons outside it; it will be read again."""
-
-
-def is_infrastructure_failure(error: BaseException) -> bool:
-    """Failures that say nothing about the event: the database or the network is away."""
-    if isinstance(error, OperationalError | ConnectionError | TimeoutError):
-        return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def ignore(_session: object, _event: object) -> None:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, DateTime, Dialect, Engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, create_engine
 
@@ -116,6 +116,14 @@ def try_lock_for(session: Session, key: str) -> bool:
         return True
     taken = session.execute(text("SELECT pg_try_advisory_xact_lock(hashtext(:key))"), {"key": key})
     return bool(taken.scalar_one())
+
+
+def is_infrastructure_failure(error: BaseException) -> bool:
+    """Failures that say nothing about the request or event: the database or network is away
+    (or the database broke a deadlock: running it again later will do)."""
+    if isinstance(error, OperationalError | ConnectionError | TimeoutError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 RETRIED_SQLSTATES = frozenset({"40P01", "40001"})

@@ -5,10 +5,16 @@ Domain functions and handlers raise these; every service's app answers them alik
 with one entry per field, so clients read a broken rule and a malformed body the same way.
 """
 
+import logging
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+
+from shared.db import is_infrastructure_failure
+
+log = logging.getLogger(__name__)
 
 
 class NotFound(LookupError):
@@ -42,11 +48,40 @@ class RuleBroken(ValueError):
         self.problems = problems
 
 
+RETRY_AFTER_SECONDS = 5
+"""What an outage answer tells callers to wait: a database or broker restart takes seconds."""
+
+
 def install_error_answers(app: FastAPI) -> None:
-    """Answer NotFound with 404, Conflict with 409 and RuleBroken with 422, wherever raised."""
+    """Answer NotFound with 404, Conflict with 409 and RuleBroken with 422, wherever raised,
+    and an unreachable dependency with 503 and Retry-After, never a 500."""
+    for failure in (DBAPIError, ConnectionError, TimeoutError):
+        app.add_exception_handler(failure, _unavailable)
     app.add_exception_handler(NotFound, _not_found)  # type: ignore[arg-type]
     app.add_exception_handler(Conflict, _conflict)  # type: ignore[arg-type]
     app.add_exception_handler(RuleBroken, _rule_broken)  # type: ignore[arg-type]
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    if not is_infrastructure_failure(exc):
+        raise exc  # a real fault of ours: the server's 500, and the log says what
+    log.warning("dependency unreachable", extra={"error": type(exc).__name__})
+    return unavailable_answer("a service this one needs could not be reached")
+
+
+def unavailable_answer(what: str) -> JSONResponse:
+    """503 as a problem document (RFC 9457) that says to try again, and when."""
+    return JSONResponse(
+        {
+            "type": "about:blank",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": f"{what}; nothing was changed, try again in a few seconds",
+        },
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        media_type="application/problem+json",
+    )
 
 
 async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:

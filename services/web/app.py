@@ -19,6 +19,7 @@ from services.web.session import SignInRequired
 from services.web.settings import WebSettings
 from services.web.views import audits, auth, dashboards, followups, home, inbox, moderation
 from shared.auth import LocalIssuer
+from shared.errors import RETRY_AFTER_SECONDS
 from shared.http import ops_router
 from shared.organisation import load_organisation
 
@@ -44,6 +45,11 @@ CSP = (
 API_ERRORS = {
     403: ("You cannot see this", "Your role and your service areas do not include it."),
     404: ("Page not found", "There is no such record. Check the reference and try again."),
+    503: (
+        "Sorry, the service is unavailable",
+        "Part of the service cannot be reached just now. Anything you were sending was not "
+        "saved. Try again in a few minutes.",
+    ),
 }
 
 
@@ -111,13 +117,16 @@ def _answer_errors(app: FastAPI) -> None:
             exc.status,
             ("Sorry, there is a problem with the service", "Try again later."),
         )
-        return render(
+        shown = render(
             request,
             "error.html",
             exc.status if exc.status in API_ERRORS else 502,
             title=title,
             message=message,
         )
+        if exc.status == 503:
+            shown.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return shown
 
     @app.exception_handler(RequestValidationError)
     async def bad_address(request: Request, _exc: RequestValidationError) -> Response:

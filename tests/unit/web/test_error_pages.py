@@ -6,9 +6,22 @@ from services.web.clients.api import ApiError
 from tests.unit.web.pages import FakeBackends, csrf, page, sign_in, text, web
 
 
-def test_a_service_that_does_not_answer_is_a_page_saying_try_later():
+def test_a_service_that_does_not_answer_is_a_page_saying_try_again_shortly():
     down = ApiError(503, "the service did not answer (ConnectError)")
     fakes = FakeBackends({"notifications.inbox": {"unread": 0, "items": []}, "audit.audit": down})
+    with web(fakes) as client:
+        sign_in(client, "S0003")
+        answer = client.get("/audits/AUD-1")
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"
+    shown = page(answer)
+    assert text(shown, "h1") == "Sorry, the service is unavailable"
+    assert "Try again in a few minutes" in text(shown, "main")
+
+
+def test_another_failure_of_a_service_is_a_page_saying_try_later():
+    broken = ApiError(500, "Internal Server Error")
+    fakes = FakeBackends({"notifications.inbox": {"unread": 0, "items": []}, "audit.audit": broken})
     with web(fakes) as client:
         sign_in(client, "S0003")
         answer = client.get("/audits/AUD-1")
