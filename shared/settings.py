@@ -13,6 +13,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.clock import Clock, clock_for
+
 
 class SettingsError(RuntimeError):
     """The environment does not hold a usable configuration; the message says what to set."""
@@ -88,6 +90,23 @@ class ProcessSettings(BaseSettings):
     # Production unless told otherwise: a council that deploys as shipped gets the strict checks,
     # and only local running (the local stack, the tests) says QA_ENVIRONMENT=development.
     qa_environment: Environment = "production"
+    clock_offset_file: Path | None = None
+    """The end-to-end tests' movable clock (shared.clock.OffsetClock); refused in production."""
+
+    @model_validator(mode="after")
+    def _production_runs_on_real_time(self) -> Self:
+        if self.clock_offset_file is not None and self.qa_environment == "production":
+            raise PydanticCustomError(
+                "clock_offset_file",
+                "CLOCK_OFFSET_FILE moves the clock for tests: it is refused in production "
+                "(QA_ENVIRONMENT=production); unset it",
+            )
+        return self
+
+    @property
+    def clock(self) -> Clock:
+        """What this process takes for now: the system's clock, or the tests' movable one."""
+        return clock_for(self.clock_offset_file)
 
 
 class ServiceSettings(ProcessSettings):

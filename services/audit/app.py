@@ -15,7 +15,7 @@ from services.audit.queries import learning_audits_in_month
 from services.audit.service import SERVICE
 from services.audit.settings import AuditSettings
 from shared.calendar import WorkingDayCalendar, uk_day
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock
 from shared.events import (
     CaseAllocated,
     CaseClosed,
@@ -48,7 +48,7 @@ def event_handlers() -> dict[type[EventData], EventHandler]:
 
 
 def create_app(settings: AuditSettings, clock: Clock | None = None) -> FastAPI:
-    clock = clock or SystemClock()
+    clock = clock or settings.clock
     runtime = ServiceRuntime.build(SERVICE, settings)
     runtime.consume(event_handlers())
     deps = AuditDependencies(

@@ -13,13 +13,13 @@ from services.moderation.queries import sampling_rates
 from services.moderation.sampling import SamplingPolicy
 from services.moderation.service import SERVICE
 from services.moderation.settings import ModerationSettings
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock
 from shared.organisation import load_organisation
 from shared.runtime import ServiceRuntime
 
 
 def create_app(settings: ModerationSettings, clock: Clock | None = None) -> FastAPI:
-    clock = clock or SystemClock()
+    clock = clock or settings.clock
     runtime = ServiceRuntime.build(SERVICE, settings)
     organisation = load_organisation(settings.organisation_file)
     policy = SamplingPolicy(

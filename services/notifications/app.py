@@ -17,7 +17,7 @@ from services.notifications.routing import ROUTED
 from services.notifications.senders import Sender, SmtpMailer, SmtpSettings, WebhookPoster
 from services.notifications.service import SERVICE
 from services.notifications.settings import NotificationSettings
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock
 from shared.events import AuditGraded, EventData
 from shared.events.vocabulary import NotificationChannel
 from shared.inbox import EventHandler
@@ -62,7 +62,7 @@ def create_app(
 ) -> FastAPI:
     ctx = NotifyContext(
         organisation=load_organisation(settings.organisation_file),
-        clock=clock or SystemClock(),
+        clock=clock or settings.clock,
         base_url=settings.record_base_url,
         webhook_urls=settings.webhook_urls,
     )

@@ -14,7 +14,7 @@ from services.scheduler.settings import SchedulerSettings
 from services.scheduler.store import SchedulerContext
 from services.scheduler.timers import TimerService
 from shared.calendar import WorkingDayCalendar
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock
 from shared.organisation import load_organisation
 from shared.runtime import ServiceRuntime
 
@@ -26,7 +26,7 @@ def create_app(settings: SchedulerSettings, clock: Clock | None = None) -> FastA
         overdue_every=settings.overdue_repeat_working_days,
         starts_at_hour=settings.working_day_starts_at,
     )
-    ctx = SchedulerContext(rules, clock or SystemClock())
+    ctx = SchedulerContext(rules, clock or settings.clock)
     runtime = ServiceRuntime.build(SERVICE, settings)
 
     runtime.consume(event_handlers(ctx))

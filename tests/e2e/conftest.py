@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from services.catalogue import FRONT, SERVICE_NAMES
+from shared.clock import OffsetClock
 from tests.tokens import ISSUER, bearer, service_bearer
 from tooling.localstack.mail import MailCatcher
 from tooling.localstack.postgres import create_database
@@ -34,6 +35,8 @@ class System:
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     web: ServiceProcess | None = None
     """The web front; the services' notification links point at it."""
+    clock: OffsetClock | None = None
+    """Every service's clock: a test moves it on (`moved_clock`) instead of waiting days."""
 
     def url(self, service: str) -> str:
         return self.services[service].url
@@ -69,7 +72,10 @@ class System:
 
     @property
     def links(self) -> dict[str, str]:
-        return {"RECORD_BASE_URL": self.web.url} if self.web else {}
+        # A refused email is given up after three tries, not ten: tests/e2e/test_timers.py.
+        return {"DELIVERY_MAX_ATTEMPTS": "3"} | (
+            {"RECORD_BASE_URL": self.web.url} if self.web else {}
+        )
 
     def start(self, service: str) -> None:
         process = ServiceProcess(service, self.logs)
@@ -139,9 +145,11 @@ def system(kafka_bootstrap: str, postgres_admin_url: str, server_root: Path) -> 
         pid=0,
         smtp_port=mail.port,
         mail_dir=str(mail.folder),
+        clock_offset_file=str(server_root / f"e2e-clock-{run}"),
     )
     logs = server_root / f"e2e-logs-{run}"
-    system = System(stack, logs, mail, web=ServiceProcess(FRONT.name, logs))
+    clock = OffsetClock(Path(str(stack.clock_offset_file)))
+    system = System(stack, logs, mail, web=ServiceProcess(FRONT.name, logs), clock=clock)
     try:
         for service in SERVICE_NAMES:
             system.start(service)
@@ -151,6 +159,15 @@ def system(kafka_bootstrap: str, postgres_admin_url: str, server_root: Path) -> 
         for process in [*system.services.values(), system.web]:
             process.stop()
         mail.stop()
+
+
+@pytest.fixture
+def moved_clock(system: System) -> Iterator[OffsetClock]:
+    """The services' clock for a test to move on; back to real time when the test ends, so
+    the other tests' due dates are counted from today."""
+    assert system.clock is not None
+    yield system.clock
+    system.clock.offset_file.write_text("0")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -19,6 +19,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 import tooling.localstack.stack as stack_module
+from shared.calendar import WorkingDayCalendar, uk_day
 from shared.kafka import BrokerPublisher, make_broker
 from tests.conftest import USED
 from tooling.localstack.mail import MailCatcher
@@ -136,7 +137,12 @@ def test_qa_run_serves_the_audit_service_on_kafka_and_postgresql_then_stops_clea
         pids = children(env)
         assert len(pids) == 7  # Kafka, PostgreSQL, the four services and the web front
         # Across the four processes: audit -> scheduler -> notifications -> the mail catcher.
-        subject = "[Action] Reflective conversation due Monday 9 November 2026 - case CASE-LOCAL-1"
+        graded = uk_day(datetime.fromisoformat(AUDIT["graded_at"]))
+        due = WorkingDayCalendar().add_working_days(graded, 5)
+        subject = (
+            f"[Action] Reflective conversation due {due:%A} {due.day} {due:%B %Y}"
+            " - case CASE-LOCAL-1"
+        )
         mail = Path(env["QA_STACK_DIR"]) / "mail"
 
         def subjects() -> list[str]:

@@ -22,3 +22,18 @@ def test_readers_of_one_offset_file_move_on_together(tmp_path):
 
 def test_without_an_offset_file_a_process_runs_on_the_system_clock():
     assert isinstance(clock_for(None), SystemClock)
+
+
+def test_production_refuses_the_movable_clock(tmp_path, monkeypatch):
+    from services.scheduler.settings import SchedulerSettings
+    from shared.settings import SettingsError, load_settings
+
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
+    monkeypatch.setenv("CLOCK_OFFSET_FILE", str(tmp_path / "offset"))
+    monkeypatch.setenv("QA_ENVIRONMENT", "development")
+    assert isinstance(load_settings(SchedulerSettings).clock, OffsetClock)
+    monkeypatch.setenv("QA_ENVIRONMENT", "production")
+    monkeypatch.setenv("AUTH_JWKS_URL", "https://idp.example/jwks")
+    monkeypatch.delenv("AUTH_JWKS_FILE")
+    with pytest.raises(SettingsError, match="CLOCK_OFFSET_FILE moves the clock for tests"):
+        load_settings(SchedulerSettings)

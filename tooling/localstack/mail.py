@@ -16,13 +16,16 @@ from tooling.localstack.processes import free_port
 
 
 class _SaveToFolder:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, refused: set[str]) -> None:
         self.folder = folder
+        self.refused = refused
         self.count = 0
         self.repeats = 0
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
         message = message_from_bytes(envelope.content, policy=policy.default)
+        if any(words in str(message.get("Subject", "")) for words in self.refused):
+            return "554 5.7.1 Message refused"  # a lasting refusal: the sender must give up
         message_id = str(message.get("Message-ID", "")).strip("<> ")
         name = "".join(c if c.isalnum() or c in "-._@" else "_" for c in message_id)
         name = name or f"no-message-id-{uuid.uuid4().hex}"
@@ -38,6 +41,9 @@ class _SaveToFolder:
 class MailCatcher:
     folder: Path
     port: int = field(default_factory=free_port)
+    refused: set[str] = field(default_factory=set)
+    """Words (e.g. a case reference) whose messages are refused for good, as a mail server
+    refuses a message it will never take: for tests of a delivery that fails."""
     _controller: Controller | None = None
     _handler: _SaveToFolder | None = None
 
@@ -48,7 +54,7 @@ class MailCatcher:
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._handler = _SaveToFolder(self.folder)
+        self._handler = _SaveToFolder(self.folder, self.refused)
         self._controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
         self._controller.start()
 

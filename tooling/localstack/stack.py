@@ -55,6 +55,8 @@ class StackInfo:
     smtp_port: int | None = None
     mail_dir: str | None = None
     jwks_file: str | None = None
+    clock_offset_file: str | None = None
+    """The end-to-end tests' movable clock (CLOCK_OFFSET_FILE); a stack never sets it."""
 
     def environment(self, service: str | None = None) -> dict[str, str]:
         """What a service process needs in its environment to use this stack."""
@@ -70,6 +72,8 @@ class StackInfo:
         }
         if self.jwks_file is not None:
             env["AUTH_JWKS_FILE"] = self.jwks_file
+        if self.clock_offset_file is not None:
+            env["CLOCK_OFFSET_FILE"] = self.clock_offset_file
         if self.smtp_port is not None:
             env |= {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.smtp_port)}
         if service is not None and service in self.database_urls:
