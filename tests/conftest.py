@@ -59,11 +59,13 @@ def server_root() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(server_root: Path) -> Iterator[str]:
+def kafka_server(server_root: Path) -> Iterator[KafkaServer | None]:
+    """The tests' own broker (None when KAFKA_BOOTSTRAP_SERVERS names one): a crash test may
+    kill and restart it, on the same port and data."""
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if external:
         USED["broker"] = f"broker: external Kafka at {external}"
-        yield external
+        yield None
         return
     if not java_available():
         _unavailable("Java is not installed, so Apache Kafka cannot run")
@@ -73,16 +75,23 @@ def kafka_bootstrap(server_root: Path) -> Iterator[str]:
     except StackError as exc:
         _unavailable(f"Apache Kafka did not start: {exc}")
     USED["broker"] = f"broker: Apache Kafka {kafka.version()} (KRaft) at {kafka.bootstrap_servers}"
-    yield kafka.bootstrap_servers
+    yield kafka
     kafka.stop()
 
 
 @pytest.fixture(scope="session")
-def postgres_admin_url(server_root: Path) -> Iterator[str]:
+def kafka_bootstrap(kafka_server: KafkaServer | None) -> str:
+    return kafka_server.bootstrap_servers if kafka_server else os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server(server_root: Path) -> Iterator[EmbeddedPostgres | None]:
+    """The tests' own PostgreSQL (None when DATABASE_URL names one): a crash test may stop and
+    start it, on the same socket and data."""
     external = os.environ.get("DATABASE_URL")
     if external:
         USED["database"] = f"database: {server_version(external)} (external)"
-        yield external
+        yield None
         return
     postgres = EmbeddedPostgres(server_root / "postgres")
     try:
@@ -90,8 +99,13 @@ def postgres_admin_url(server_root: Path) -> Iterator[str]:
     except Exception as exc:
         _unavailable(f"PostgreSQL did not start: {exc}")
     USED["database"] = f"database: {server_version(url)}"
-    yield url
+    yield postgres
     postgres.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(postgres_server: EmbeddedPostgres | None) -> str:
+    return str(postgres_server.url) if postgres_server else os.environ["DATABASE_URL"]
 
 
 @pytest.fixture

@@ -1,10 +1,14 @@
-"""End-to-end resilience: poison on every consumed topic, and kill -9 of each service in turn."""
+"""End-to-end resilience: poison on every consumed topic, kill -9 of each service in turn, and
+the broker, the database and SMTP going away under a stream of audits."""
 
 import asyncio
 import threading
+import time
 import uuid
 from collections import Counter
 
+import httpx
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.catalogue import SERVICE_NAMES, SERVICES
@@ -104,6 +108,90 @@ def test_killing_each_service_in_turn_loses_and_doubles_nothing(system: System):
         stop.set()
         feeder.join()
 
+    inadequate, sent, doubled = _followed_up_once_and_told_once(system, cases)
+    USED["crash"] = (
+        f"crash test: {len(cases)} audits ({len(inadequate)} inadequate) while each of "
+        f"{', '.join(SERVICE_NAMES)} was killed with SIGKILL and restarted; "
+        f"{len(inadequate)} follow-ups, {sum(sent.values())} emails, {len(doubled)} doubled "
+        f"({system.mail.repeats} resends after a crash recognised by Message-ID)"
+    )
+    assert doubled == {}, {m: ids for m, ids in _message_ids(system).items() if m in doubled}
+
+
+def test_the_broker_the_database_and_smtp_going_away_lose_and_double_nothing(
+    system: System, kafka_server, postgres_server
+):
+    if kafka_server is None or postgres_server is None:
+        pytest.skip("servers named by KAFKA_BOOTSTRAP_SERVERS or DATABASE_URL are not ours")
+    grades = ["inadequate", "good", "requires_improvement"]
+    cases: list[tuple[str, str]] = []
+    answers: Counter = Counter()
+    stop = threading.Event()
+
+    def stream() -> None:
+        n = 0
+        while not stop.is_set():
+            case, grade = case_ref(), grades[n % 3]
+            _post_counting(system, audit(case, grade), answers)
+            cases.append((case, grade))
+            n += 1
+            stop.wait(0.2)
+
+    feeder = threading.Thread(target=stream)
+    feeder.start()
+    try:
+        stop.wait(3)
+        kafka_server.process.kill()  # kill -9: no shutdown, no flush
+        kafka_server.process.wait()
+        stop.wait(5)
+        kafka_server.start()
+        stop.wait(3)
+        postgres_server.stop()
+        stop.wait(5)
+        postgres_server.start()
+        stop.wait(3)
+        system.mail.stop()  # SMTP refuses connections for a while
+        stop.wait(10)
+        system.mail.start()
+    finally:
+        stop.wait(3)
+        stop.set()
+        feeder.join()
+
+    inadequate, sent, doubled = _followed_up_once_and_told_once(system, cases)
+    USED["crash-servers"] = (
+        f"crash test, servers: {len(cases)} audits ({len(inadequate)} inadequate) while Kafka "
+        "was killed with SIGKILL and restarted, PostgreSQL stopped and started and SMTP "
+        f"refused connections; answers {dict(sorted(answers.items(), key=str))}; "
+        f"{len(inadequate)} follow-ups, {sum(sent.values())} emails, {len(doubled)} doubled"
+    )
+    assert doubled == {}, {m: ids for m, ids in _message_ids(system).items() if m in doubled}
+    assert set(answers) <= {201, 503}, answers  # never a 500, never no answer
+    assert answers[503] > 0, "the database outage was never seen: the test proved nothing"
+
+
+def _post_counting(system: System, body: dict, answers: Counter) -> None:
+    """Post until accepted, with one idempotency key; every answer counted, 500s included."""
+    key = str(uuid.uuid4())
+    while True:
+        try:
+            response = system.post(
+                "audit", "/audits", body, as_=body["auditor_id"], **{"Idempotency-Key": key}
+            )
+        except httpx.TransportError:
+            answers["no answer"] += 1
+        else:
+            answers[response.status_code] += 1
+            if response.status_code == 201:
+                return
+        time.sleep(0.5)
+
+
+def _followed_up_once_and_told_once(
+    system: System, cases: list[tuple[str, str]]
+) -> tuple[list[str], Counter, dict]:
+    """Every Inadequate finding has exactly one follow-up, no other audit has one, and each
+    Head of Service was told; the findings, the emails sent and those sent twice."""
     inadequate = [case for case, grade in cases if grade == "inadequate"]
     for case in inadequate:
         followup_of(system, case)
@@ -119,18 +207,11 @@ def test_killing_each_service_in_turn_loses_and_doubles_nothing(system: System):
             for case in inadequate
         )
 
-    # A notification claimed by the killed process waits out its lease (60 s), then goes.
-    wait_for(heads_told, "every Head of Service email", 180)
-    stop.wait(5)
+    # A notification claimed by a killed process waits out its lease (60 s), then goes.
+    wait_for(heads_told, "every Head of Service email", 240)
+    time.sleep(5)
     sent = _mail_counts(system, {c for c, _ in cases})
-    doubled = {message: count for message, count in sent.items() if count > 1}
-    USED["crash"] = (
-        f"crash test: {len(cases)} audits ({len(inadequate)} inadequate) while each of "
-        f"{', '.join(SERVICE_NAMES)} was killed with SIGKILL and restarted; "
-        f"{len(inadequate)} follow-ups, {sum(sent.values())} emails, {len(doubled)} doubled "
-        f"({system.mail.repeats} resends after a crash recognised by Message-ID)"
-    )
-    assert doubled == {}, {m: ids for m, ids in _message_ids(system).items() if m in doubled}
+    return inadequate, sent, {message: n for message, n in sent.items() if n > 1}
 
 
 def _mail_counts(system: System, cases: set[str]) -> Counter:

@@ -19,7 +19,8 @@ class _SaveToFolder:
     def __init__(self, folder: Path, refused: set[str]) -> None:
         self.folder = folder
         self.refused = refused
-        self.count = 0
+        # Numbered on from what the folder holds: a second run's messages sort after the first's.
+        self.count = len(list(folder.glob("*.eml")))
         self.repeats = 0
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
@@ -54,7 +55,8 @@ class MailCatcher:
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._handler = _SaveToFolder(self.folder, self.refused)
+        # Started again (an outage in a test): the same handler, its counts carry on.
+        self._handler = self._handler or _SaveToFolder(self.folder, self.refused)
         self._controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
         self._controller.start()
 

