@@ -304,9 +304,7 @@ async def test_concurrent_first_changes_of_a_rate_all_succeed_and_one_of_them_st
     rates = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
     answers = await asyncio.gather(
         *(
-            moderation_service.put(
-                f"/sampling/{area}", json={"rate": r, "changed_by": OTHER_AD}
-            )
+            moderation_service.put(f"/sampling/{area}", json={"rate": r, "changed_by": OTHER_AD})
             for r in rates
         )
     )
