@@ -4,6 +4,11 @@ import uuid
 from datetime import UTC, date, datetime
 
 from shared.events import (
+    ActionAgreed,
+    ActionCompleted,
+    ActionOverdue,
+    ActionReminderDue,
+    ActionUpdated,
     AuditGraded,
     CaseAllocated,
     CaseClosed,
@@ -122,6 +127,21 @@ def _notification() -> dict[str, object]:
     }
 
 
+def _action() -> dict[str, object]:
+    return {
+        "case_id": CASE,
+        "action_id": "ACT-1",
+        "origin": "followup",
+        "origin_id": "FU-1",
+        "audit_id": "AUD-1",
+        "service_area": "family_safeguarding",
+        "team_id": "FS-NORTH-1",
+        "owner_id": "STAFF-101",
+        "due_on": AT.date(),
+        "status": "open",
+    }
+
+
 def every_event_data() -> list[EventData]:
     """One valid payload of each event type in the contract."""
     team = {"team_id": "FS-NORTH-1", "practitioner_id": "STAFF-101", "team_manager_id": "STAFF-102"}
@@ -167,6 +187,11 @@ def every_event_data() -> list[EventData]:
         FollowUpCancelled(
             **_step(), reason="Moderation regraded the audit as good", cancelled_at=AT
         ),
+        ActionAgreed(**_action(), agreed_by="STAFF-401", agreed_at=AT),
+        ActionUpdated(**_action(), change="evidence", changed_by="STAFF-102", changed_at=AT),
+        ActionReminderDue(**_action(), reminder="two_working_days_before"),
+        ActionOverdue(**_action(), escalated_to_id="STAFF-102", working_days_overdue=1),
+        ActionCompleted(**_action(), completed_by="STAFF-101", completed_at=AT),
         NotificationDelivered(**_notification(), delivered_at=AT),
         NotificationFailed(**_notification(), reason="SMTP 550 mailbox unavailable", failed_at=AT),
     ]

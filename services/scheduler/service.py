@@ -26,6 +26,11 @@ SERVICE = ServiceDefinition(
         topics.FOLLOWUP_OVERDUE,
         topics.FOLLOWUP_COMPLETED,
         topics.FOLLOWUP_CANCELLED,
+        topics.ACTION_AGREED,
+        topics.ACTION_UPDATED,
+        topics.ACTION_REMINDER_DUE,
+        topics.ACTION_OVERDUE,
+        topics.ACTION_COMPLETED,
     ),
     permissions={
         # scope: follow-ups of the audits the caller may see (shared.visibility)

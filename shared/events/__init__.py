@@ -2,6 +2,11 @@
 
 from shared.events.data import (
     EVENT_DATA_CLASSES,
+    ActionAgreed,
+    ActionCompleted,
+    ActionOverdue,
+    ActionReminderDue,
+    ActionUpdated,
     AuditGraded,
     CaseAllocated,
     CaseClosed,
@@ -34,6 +39,11 @@ from shared.events.envelope import (
 __all__ = [
     "EVENT_DATA_CLASSES",
     "EVENT_TYPES",
+    "ActionAgreed",
+    "ActionCompleted",
+    "ActionOverdue",
+    "ActionReminderDue",
+    "ActionUpdated",
     "AuditGraded",
     "CaseAllocated",
     "CaseClosed",

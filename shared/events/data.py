@@ -11,6 +11,9 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events import topics
 from shared.events.vocabulary import (
+    ActionChange,
+    ActionOrigin,
+    ActionStatus,
     AuditDomain,
     AuditKind,
     FollowUpAction,
@@ -279,6 +282,64 @@ class FollowUpCancelled(_FollowUpStep):
     cancelled_at: UtcDatetime
 
 
+# --- actions ----------------------------------------------------------------------------
+
+
+class _ActionFacts(CaseEventData):
+    """What every event about an agreed action carries: which action, where it was agreed,
+    whose it is and by when. Never what it says: that is free text, kept by the scheduler."""
+
+    action_id: Identifier
+    origin: ActionOrigin
+    origin_id: Identifier
+    audit_id: Identifier | None
+    service_area: ServiceArea
+    team_id: Identifier
+    owner_id: Identifier
+    due_on: date
+    status: ActionStatus
+
+
+class ActionAgreed(_ActionFacts):
+    topic = topics.ACTION_AGREED
+    event_type = "qa.action.agreed.v1"
+    agreed_by: Identifier
+    agreed_at: UtcDatetime
+
+
+class ActionUpdated(_ActionFacts):
+    """Anything but its completion: a new owner or due date, evidence, the re-audit's verdict
+    (verified / not achieved), a cancellation or reopening."""
+
+    topic = topics.ACTION_UPDATED
+    event_type = "qa.action.updated.v1"
+    change: ActionChange
+    changed_by: Identifier
+    changed_at: UtcDatetime
+
+
+class ActionReminderDue(_ActionFacts):
+    topic = topics.ACTION_REMINDER_DUE
+    event_type = "qa.action.reminder-due.v1"
+    reminder: ReminderKind
+
+
+class ActionOverdue(_ActionFacts):
+    topic = topics.ACTION_OVERDUE
+    event_type = "qa.action.overdue.v1"
+    escalated_to_id: Identifier
+    working_days_overdue: int = Field(ge=1)
+
+
+class ActionCompleted(_ActionFacts):
+    """The owner marked it done; the re-audit will say whether it made a difference."""
+
+    topic = topics.ACTION_COMPLETED
+    event_type = "qa.action.completed.v1"
+    completed_by: Identifier
+    completed_at: UtcDatetime
+
+
 # --- notifications ----------------------------------------------------------------------
 
 
@@ -318,6 +379,11 @@ EVENT_DATA_CLASSES: tuple[type[EventData], ...] = (
     FollowUpOverdue,
     FollowUpCompleted,
     FollowUpCancelled,
+    ActionAgreed,
+    ActionUpdated,
+    ActionReminderDue,
+    ActionOverdue,
+    ActionCompleted,
     NotificationDelivered,
     NotificationFailed,
 )

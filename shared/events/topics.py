@@ -14,6 +14,11 @@ FOLLOWUP_REMINDER_DUE: Final = "followup.reminder-due"
 FOLLOWUP_OVERDUE: Final = "followup.overdue"
 FOLLOWUP_COMPLETED: Final = "followup.completed"
 FOLLOWUP_CANCELLED: Final = "followup.cancelled"
+ACTION_AGREED: Final = "action.agreed"
+ACTION_UPDATED: Final = "action.updated"
+ACTION_REMINDER_DUE: Final = "action.reminder-due"
+ACTION_OVERDUE: Final = "action.overdue"
+ACTION_COMPLETED: Final = "action.completed"
 NOTIFICATION_DELIVERED: Final = "notification.delivered"
 NOTIFICATION_FAILED: Final = "notification.failed"
 
@@ -30,6 +35,11 @@ ALL_TOPICS: Final = (
     FOLLOWUP_OVERDUE,
     FOLLOWUP_COMPLETED,
     FOLLOWUP_CANCELLED,
+    ACTION_AGREED,
+    ACTION_UPDATED,
+    ACTION_REMINDER_DUE,
+    ACTION_OVERDUE,
+    ACTION_COMPLETED,
     NOTIFICATION_DELIVERED,
     NOTIFICATION_FAILED,
 )
@@ -50,6 +60,11 @@ PRODUCERS: Final = {
     FOLLOWUP_OVERDUE: frozenset({"scheduler"}),
     FOLLOWUP_COMPLETED: frozenset({"scheduler"}),
     FOLLOWUP_CANCELLED: frozenset({"scheduler"}),
+    ACTION_AGREED: frozenset({"scheduler"}),
+    ACTION_UPDATED: frozenset({"scheduler"}),
+    ACTION_REMINDER_DUE: frozenset({"scheduler"}),
+    ACTION_OVERDUE: frozenset({"scheduler"}),
+    ACTION_COMPLETED: frozenset({"scheduler"}),
     NOTIFICATION_DELIVERED: frozenset({"notifications"}),
     NOTIFICATION_FAILED: frozenset({"notifications"}),
 }

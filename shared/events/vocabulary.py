@@ -76,6 +76,36 @@ class FollowUpOutcome(StrEnum):
     STILL_INADEQUATE = "still_inadequate"
 
 
+class ActionStatus(StrEnum):
+    """An agreed action's life: open, then done by its owner, then verified or found not
+    achieved by the re-audit; or cancelled, with a reason."""
+
+    OPEN = "open"
+    DONE = "done"
+    VERIFIED = "verified"
+    NOT_ACHIEVED = "not_achieved"
+    CANCELLED = "cancelled"
+
+
+class ActionOrigin(StrEnum):
+    """What an action was agreed in: a reference, so that later origins (thematic audits,
+    Back to the Floor, survey plans) need no new columns."""
+
+    FOLLOWUP = "followup"
+
+
+class ActionChange(StrEnum):
+    """What an ActionUpdated says changed."""
+
+    OWNER = "owner"
+    DUE_DATE = "due_date"
+    EVIDENCE = "evidence"
+    VERIFIED = "verified"
+    NOT_ACHIEVED = "not_achieved"
+    CANCELLED = "cancelled"
+    REOPENED = "reopened"
+
+
 class NotificationChannel(StrEnum):
     EMAIL = "email"
     INBOX = "inbox"

@@ -59,6 +59,11 @@ EXPECTED = {
             "followup.overdue",
             "followup.completed",
             "followup.cancelled",
+            "action.agreed",
+            "action.updated",
+            "action.reminder-due",
+            "action.overdue",
+            "action.completed",
         },
     ),
     "notifications": (
