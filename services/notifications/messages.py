@@ -7,12 +7,15 @@ free text may hold what a child's record holds, and a message travels to mailbox
 and inboxes beyond the record's own access rules. The linked page shows the rest.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from services.notifications.action_messages import compose_action
+from services.notifications.routing import ACTION_EVENTS
+from services.notifications.wording import Message, long_date
 from shared.events import (
     EventData,
     FollowUpCancelled,
@@ -40,23 +43,10 @@ STEP = {
 
 
 @dataclass(frozen=True)
-class Message:
-    subject: str
-    headline: str
-    lines: list[str] = field(default_factory=list)
-    link_path: str = ""
-    link_label: str = "Open the record"
-
-
-@dataclass(frozen=True)
 class Rendered:
     subject: str
     text: str
     html: str
-
-
-def _day(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def _grade(grade: Grade) -> str:
@@ -65,13 +55,20 @@ def _grade(grade: Grade) -> str:
 
 def compose(data: EventData) -> Message:
     """The words for one event; the same for every recipient of it."""
+    if isinstance(data, ACTION_EVENTS):
+        return compose_action(data)
+    return _compose_audit_step(data)
+
+
+def _compose_audit_step(data: EventData) -> Message:
+    """An audit's, its moderation's or its follow-up's step."""
     match data:
         case FollowUpScheduled():
             return Message(
-                f"[Action] {STEP[data.action]} due {_day(data.due_on)} - case {data.case_id}",
+                f"[Action] {STEP[data.action]} due {long_date(data.due_on)} - case {data.case_id}",
                 f"A {STEP[data.action].lower()} is needed for case {data.case_id}.",
                 [
-                    f"It is due by {_day(data.due_on)}.",
+                    f"It is due by {long_date(data.due_on)}.",
                     "It follows an audit graded Inadequate."
                     if data.action is FollowUpAction.REFLECTIVE_CONVERSATION
                     else "It is six weeks after the reflective conversation.",
@@ -79,7 +76,7 @@ def compose(data: EventData) -> Message:
                 f"/followups/{data.followup_id}",
             )
         case ReminderDue():
-            when = "today" if data.reminder == "due_today" else f"on {_day(data.due_on)}"
+            when = "today" if data.reminder == "due_today" else f"on {long_date(data.due_on)}"
             return Message(
                 f"[Reminder] {STEP[data.action]} due {when} - case {data.case_id}",
                 f"Reminder: the {STEP[data.action].lower()} for case {data.case_id} is due {when}.",
@@ -92,7 +89,7 @@ def compose(data: EventData) -> Message:
                 f"[Overdue] {STEP[data.action]} for case {data.case_id} is {days} working "
                 f"day{'s' if days != 1 else ''} late",
                 f"The {STEP[data.action].lower()} for case {data.case_id} was due on "
-                f"{_day(data.due_on)} and has not been recorded.",
+                f"{long_date(data.due_on)} and has not been recorded.",
                 ["This has been escalated. Please make sure it takes place."],
                 f"/followups/{data.followup_id}",
             )
@@ -161,7 +158,7 @@ def render(message: Message, base_url: str) -> Rendered:
 
 def render_digest(day: date, items: list[tuple[str, str]], base_url: str) -> Rendered:
     """One email for a day's information notifications: (subject, link path) each."""
-    subject = f"[Digest] {len(items)} update{'s' if len(items) != 1 else ''} for {_day(day)}"
+    subject = f"[Digest] {len(items)} update{'s' if len(items) != 1 else ''} for {long_date(day)}"
     context = {
         "subject": subject,
         "base": base_url.rstrip("/"),

@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from shared.events import (
+    ActionAgreed,
+    ActionCompleted,
+    ActionOverdue,
+    ActionReminderDue,
+    ActionUpdated,
     EventData,
     FollowUpCancelled,
     FollowUpCompleted,
@@ -20,7 +25,7 @@ from shared.events import (
     ModerationRequested,
     ReminderDue,
 )
-from shared.events.vocabulary import NotificationChannel
+from shared.events.vocabulary import ActionChange, NotificationChannel
 from shared.organisation import Organisation
 
 
@@ -74,7 +79,10 @@ class Delivery:
     status: Status
 
 
+ACTION_EVENTS = (ActionAgreed, ActionUpdated, ActionReminderDue, ActionOverdue, ActionCompleted)
+AboutAnAction = ActionAgreed | ActionUpdated | ActionReminderDue | ActionOverdue | ActionCompleted
 ROUTED = (
+    *ACTION_EVENTS,
     FollowUpScheduled,
     InadequateFound,
     ReminderDue,
@@ -94,6 +102,8 @@ def recipients(data: EventData, people: AuditPeople | None, org: Organisation) -
         if people is None:
             raise LookupError("the audit's people are not known yet")
         return _each_once(_told_of_audit(data, people, org))
+    if isinstance(data, ACTION_EVENTS):
+        return _each_once(_told_of_action(data, org))
     return _each_once(_told_directly(data))
 
 
@@ -133,6 +143,40 @@ def _told_of_audit(data: AboutAnAudit, people: AuditPeople, org: Organisation) -
     if isinstance(data, FollowUpCompleted) and data.escalated_to_id:
         found.append(Recipient(data.escalated_to_id, Kind.ACTION))
     return found
+
+
+# Whom an update concerns is its owner (for a new owner: the new one), and only for these
+# changes: a new owner or date is something to act on, the re-audit's verdict and a
+# cancellation are news; evidence and reopening come from the people working on it already.
+OWNER_TOLD_OF_UPDATE = {
+    ActionChange.OWNER: Kind.ACTION,
+    ActionChange.DUE_DATE: Kind.ACTION,
+    ActionChange.VERIFIED: Kind.INFORMATION,
+    ActionChange.NOT_ACHIEVED: Kind.INFORMATION,
+    ActionChange.CANCELLED: Kind.INFORMATION,
+}
+
+
+def _told_of_action(data: AboutAnAction, org: Organisation) -> list[Recipient]:
+    """The people of an agreed action: its owner, who it is escalated to, the Head of Service."""
+    match data:
+        case ActionAgreed() | ActionReminderDue():
+            return [Recipient(data.owner_id, Kind.ACTION)]
+        case ActionOverdue():
+            return [
+                Recipient(data.escalated_to_id, Kind.ACTION),
+                Recipient(data.owner_id, Kind.INFORMATION),
+            ]
+        case ActionCompleted():
+            head = org.leads_of(data.service_area).head_of_service
+            return _not_informing(data.completed_by, [Recipient(head, Kind.INFORMATION)])
+    kind = OWNER_TOLD_OF_UPDATE.get(data.change)
+    return _not_informing(data.changed_by, [Recipient(data.owner_id, kind)] if kind else [])
+
+
+def _not_informing(actor: str, found: list[Recipient]) -> list[Recipient]:
+    """Nobody is informed of what they did themselves; something to act on still reaches them."""
+    return [r for r in found if r.staff_id != actor or r.kind is Kind.ACTION]
 
 
 def _each_once(found: list[Recipient]) -> list[Recipient]:

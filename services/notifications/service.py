@@ -36,6 +36,11 @@ SERVICE = ServiceDefinition(
         topics.FOLLOWUP_OVERDUE,
         topics.FOLLOWUP_COMPLETED,
         topics.FOLLOWUP_CANCELLED,
+        topics.ACTION_AGREED,
+        topics.ACTION_UPDATED,
+        topics.ACTION_REMINDER_DUE,
+        topics.ACTION_OVERDUE,
+        topics.ACTION_COMPLETED,
     ),
     publishes=(topics.NOTIFICATION_DELIVERED, topics.NOTIFICATION_FAILED),
     permissions={

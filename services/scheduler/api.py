@@ -1,5 +1,6 @@
 """HTTP routes of the scheduler."""
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, datetime
 from functools import partial
@@ -9,8 +10,11 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
+from services.scheduler.action_api import ActionView
+from services.scheduler.action_queries import actions_by_origin
+from services.scheduler.actions import ActionState
 from services.scheduler.conversation import ConversationForm
-from services.scheduler.followup import FollowUpState, is_overdue
+from services.scheduler.followup import FollowUpState, followup_overdue
 from services.scheduler.handlers import reassign_reaudit, record_conversation
 from services.scheduler.models import FollowUp, RefusedReauditRecord, TimelineEntry
 from services.scheduler.queries import (
@@ -54,11 +58,20 @@ class FollowUpView(BaseModel):
     reaudit_id: str | None
     outcome: str | None
     cancelled_reason: str | None
+    actions: list[ActionView]
+    """The actions agreed in its conversation, in the order agreed."""
 
     @classmethod
-    def of(cls, followup: FollowUpState, today: date) -> "FollowUpView":
-        overdue = is_overdue(followup.status, followup.due_on, today)
-        return cls.model_validate({**asdict(followup), "overdue": overdue})
+    def of(
+        cls, followup: FollowUpState, today: date, actions: Sequence[ActionState] = ()
+    ) -> "FollowUpView":
+        return cls.model_validate(
+            {
+                **asdict(followup),
+                "overdue": followup_overdue(followup, today),
+                "actions": [ActionView.of(action, today) for action in actions],
+            }
+        )
 
 
 class TimelineLine(BaseModel):
@@ -106,7 +119,8 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
     ) -> list[FollowUpView]:
         """One page of the follow-ups asked for, of the audits the caller may see."""
         found = list_followups(engine, caller, wanted, paging, today())
-        return [FollowUpView.of(f, today()) for f in found]
+        actions = actions_by_origin(engine, [f.id for f in found])
+        return [FollowUpView.of(f, today(), actions[f.id]) for f in found]
 
     @router.get(
         "/followups/{followup_id}",
@@ -118,7 +132,8 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
         if found is None:
             raise NotFound(f"no follow-up {followup_id!r}")
         require_visible(caller, found.people, "this follow-up")
-        view = FollowUpView.of(found.followup, today())
+        actions = actions_by_origin(engine, [followup_id])[followup_id]
+        view = FollowUpView.of(found.followup, today(), actions)
         return FollowUpWithTimeline(
             **view.model_dump(),
             timeline=[TimelineLine.of(e) for e in found.timeline],
@@ -135,7 +150,8 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
     ) -> FollowUpView:
         caller.require_self(form.recorded_by, "recorded_by")
         recorded = retried(partial(_conversation, engine, ctx, caller, followup_id, form))
-        return FollowUpView.of(recorded, today())
+        actions = actions_by_origin(engine, [followup_id])[followup_id]
+        return FollowUpView.of(recorded, today(), actions)
 
     @router.post(
         "/followups/{followup_id}/reassign",
@@ -146,7 +162,8 @@ def scheduler_router(engine: Engine, ctx: SchedulerContext) -> APIRouter:
         """Give the re-audit to another trained auditor; the assistant director of the
         follow-up's service area (or an admin) does it."""
         reassigned = retried(partial(_reassignment, engine, ctx, caller, followup_id, form))
-        return FollowUpView.of(reassigned, today())
+        actions = actions_by_origin(engine, [followup_id])[followup_id]
+        return FollowUpView.of(reassigned, today(), actions)
 
     @router.get("/stats/timeliness", response_model=list[Timeliness])
     def stats(from_month: Month, to_month: Month, caller: CurrentCaller) -> list[Timeliness]:

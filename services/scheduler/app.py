@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.scheduler.action_api import action_router
 from services.scheduler.api import scheduler_router
 from services.scheduler.decisions import Rules
 from services.scheduler.handlers import event_handlers
@@ -47,10 +48,16 @@ def create_app(settings: SchedulerSettings, clock: Clock | None = None) -> FastA
     app = FastAPI(
         title="Scheduler service",
         description="Follows up every Inadequate finding: reflective conversation, re-audit, "
-        "reminders and escalation.",
+        "reminders and escalation; and every action agreed on the way.",
         lifespan=lifespan,
     )
     app.include_router(runtime.ops_router())
-    runtime.secure(app, rules.organisation, ctx.clock, scheduler_router(runtime.engine, ctx))
+    runtime.secure(
+        app,
+        rules.organisation,
+        ctx.clock,
+        scheduler_router(runtime.engine, ctx),
+        action_router(runtime.engine, ctx),
+    )
     app.state.timers = timers
     return app

@@ -1,15 +1,18 @@
 """The reflective conversation: replayed, refused, or recorded (and then the re-audit is due).
 
 Pure: the follow-up and the form in, a `Decision` out; a broken rule raises `FollowUpRefused`
-(422), a different conversation recorded before `AlreadyRecorded` (409).
+(422) (an agreed item's unknown owner or unworkable date `ActionRefused`, 422 too), a different
+conversation recorded before `AlreadyRecorded` (409). The actions agreed are created beside it
+(services/scheduler/action_decisions.py `agree_actions`).
 """
 
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from services.scheduler.action_decisions import AgreedAction, check_agreed, text_of
 from services.scheduler.decisions import Decision, Facts, Note, Rules, schedule_step
 from services.scheduler.domain import reaudit_due
 from services.scheduler.followup import (
@@ -28,11 +31,7 @@ from shared.personal_data import personal_data_cautions_in
 
 MAX_ITEMS = 20
 """Attendees and agreed actions: a conversation, not a register or a plan of work."""
-MAX_ACTION_LENGTH = 500
 
-AgreedAction = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ACTION_LENGTH)
-]
 Confirmed = Annotated[list[Identifier], Field(max_length=10)]
 """The caution codes the writer confirms (shared.confirmations)."""
 
@@ -73,7 +72,7 @@ def hold_conversation(
         conversation_held_on=form.held_on,
         conversation_late=late,
         attendees=tuple(form.attendees),
-        agreed_actions=tuple(form.agreed_actions),
+        agreed_actions=_texts(form),
     )
     detail = {"held_on": form.held_on.isoformat(), "late": late, "recorded_by": form.recorded_by}
     recorded = Decision(held, notes=(Note("reflective conversation held", detail),))
@@ -92,7 +91,12 @@ def _recorded(followup: FollowUpState) -> tuple[object, ...]:
 
 
 def _recorded_by(form: ConversationForm) -> tuple[object, ...]:
-    return (form.held_on, tuple(form.attendees), tuple(form.agreed_actions))
+    return (form.held_on, tuple(form.attendees), _texts(form))
+
+
+def _texts(form: ConversationForm) -> tuple[str, ...]:
+    """What was agreed, as the follow-up keeps it; each item's owner and date are its action's."""
+    return tuple(text_of(item) for item in form.agreed_actions)
 
 
 def _check(followup: FollowUpState, form: ConversationForm, now: datetime, rules: Rules) -> None:
@@ -108,7 +112,6 @@ def _check(followup: FollowUpState, form: ConversationForm, now: datetime, rules
     unknown = [p for p in form.attendees if p not in rules.organisation.staff_by_id]
     if unknown:
         raise FollowUpRefused("attendees", f"unknown staff members: {', '.join(unknown)}")
+    check_agreed(form.agreed_actions, uk_day(now), rules)
     # Last: a caution is worth confirming only once everything else is right.
-    require_confirmed(
-        personal_data_cautions_in("agreed_actions", form.agreed_actions), form.confirmed
-    )
+    require_confirmed(personal_data_cautions_in("agreed_actions", _texts(form)), form.confirmed)

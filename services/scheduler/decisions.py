@@ -6,7 +6,7 @@ The facts about an audit (its grading, its moderation, its re-audit) may arrive 
 arrival ends the same way.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -144,6 +144,10 @@ class Facts:
     moderation: Moderation | None = None
     reaudits: tuple[Reaudit, ...] = ()
     """The re-audits not yet accepted or refused, earliest graded first."""
+    open_actions: int = 0
+    """Actions agreed in the follow-up that are still open (services.scheduler.actions)."""
+    held: Reaudit | None = None
+    """The accepted re-audit of an open follow-up, held until its open actions settle."""
 
 
 def open_followup(
@@ -182,12 +186,21 @@ def open_followup(
 
 def settle(followup: FollowUpState, facts: Facts, now: datetime, rules: Rules) -> Decision:
     """Cancel when moderation overturned the finding; then each re-audit not yet judged
-    completes the follow-up when `reaudit_refusal` allows it, or is kept as refused."""
+    completes the follow-up when `reaudit_refusal` allows it, or is kept as refused. An
+    improved re-audit waits (held) while actions agreed in the conversation are open, and
+    completes the follow-up once none is."""
     decision = Decision(followup)
     if facts.moderation is not None and overturns(followup.found_by, facts.moderation.grade):
         decision = _cancel(followup, facts.moderation, now)
     for reaudit in facts.reaudits:
-        decision = decision.then(_judge(decision.followup, reaudit, now, rules))
+        decision = decision.then(_judge(decision.followup, reaudit, facts, now, rules))
+    held = facts.held
+    if (
+        held is not None
+        and not facts.open_actions
+        and held.audit_id == decision.followup.reaudit_id
+    ):
+        decision = decision.then(_complete(decision.followup, held, facts, now, rules))
     return decision
 
 
@@ -241,21 +254,27 @@ def fire_timer(followup: FollowUpState, timer: TimerPlan, now: datetime, rules: 
     return Decision(followup, notes=(note,), timers=(repeat,), events=(escalation,))
 
 
-def _judge(followup: FollowUpState, reaudit: Reaudit, now: datetime, rules: Rules) -> Decision:
+def _judge(
+    followup: FollowUpState, reaudit: Reaudit, facts: Facts, now: datetime, rules: Rules
+) -> Decision:
     managers = {m for m in (reaudit.team_manager_id, rules.team_manager_of(followup)) if m}
     reason = reaudit_refusal(followup, reaudit.auditor_id, managers)
     if reason is None:
-        return _complete(followup, reaudit, now, rules)
+        return _complete(followup, reaudit, facts, now, rules)
     refused = RefusedReaudit(reaudit.audit_id, reaudit.auditor_id, reason)
     detail = {"reaudit_id": reaudit.audit_id, "auditor_id": reaudit.auditor_id, "reason": reason}
     return Decision(followup, notes=(Note("reaudit refused", detail),), refused=(refused,))
 
 
-def _complete(followup: FollowUpState, reaudit: Reaudit, now: datetime, rules: Rules) -> Decision:
+def _complete(
+    followup: FollowUpState, reaudit: Reaudit, facts: Facts, now: datetime, rules: Rules
+) -> Decision:
     stage = advance(followup.stage, Happened.REAUDITED)
     if stage == followup.stage:
         return Decision(followup)
     outcome = outcome_of(reaudit.grade)
+    if outcome is FollowUpOutcome.IMPROVED and facts.open_actions:
+        return _hold(followup, reaudit, facts.open_actions)
     to = None
     if outcome is FollowUpOutcome.STILL_INADEQUATE:
         to = escalated_to(Escalation.STILL_INADEQUATE, rules.leads(followup))
@@ -275,6 +294,18 @@ def _complete(followup: FollowUpState, reaudit: Reaudit, now: datetime, rules: R
     )
     note = Note("completed", {"outcome": outcome, "reaudit_id": reaudit.audit_id})
     return Decision(closed, notes=(note,), events=(completed,), cancels_timers=True)
+
+
+def _hold(followup: FollowUpState, reaudit: Reaudit, open_actions: int) -> Decision:
+    """The improved re-audit accepted but the follow-up kept open for its open actions; the
+    re-audit's reminders stop, as it is done."""
+    held = replace(
+        followup, reaudit_id=reaudit.audit_id, reaudit_graded_on=uk_day(reaudit.graded_at)
+    )
+    detail = {"reaudit_id": reaudit.audit_id, "open_actions": open_actions}
+    return Decision(
+        held, notes=(Note("reaudit held for open actions", detail),), cancels_timers=True
+    )
 
 
 def _cancel(followup: FollowUpState, moderation: Moderation, now: datetime) -> Decision:

@@ -128,6 +128,12 @@ def is_overdue(status: FollowUpStatus, due_on: date, today: date) -> bool:
     return status is FollowUpStatus.OPEN and due_on < today
 
 
+def followup_overdue(followup: FollowUpState, today: date) -> bool:
+    """Open past its due day, with its step still to do: a follow-up whose re-audit is held
+    for open actions (`reaudit_id` set) has done its step, so it is not overdue."""
+    return is_overdue(followup.status, followup.due_on, today) and followup.reaudit_id is None
+
+
 def step_fields(followup: FollowUpState) -> dict[str, Any]:
     """What every event about the current step carries."""
     return {

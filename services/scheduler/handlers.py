@@ -11,6 +11,8 @@ from typing import TypeVar
 
 from sqlmodel import Session, SQLModel
 
+from services.scheduler.action_decisions import agree_actions
+from services.scheduler.action_store import save_action
 from services.scheduler.conversation import ConversationForm, hold_conversation
 from services.scheduler.decisions import open_followup, settle
 from services.scheduler.followup import FollowUpState
@@ -71,7 +73,7 @@ def on_moderation_completed(
             moderated_at=data.moderated_at,
         )
         _learn(session, fact)
-    _settle(session, data.audit_id, ctx)
+    settle_followup(session, data.audit_id, ctx)
 
 
 def on_audit_graded(session: Session, event: CloudEvent[EventData], ctx: SchedulerContext) -> None:
@@ -90,7 +92,7 @@ def on_audit_graded(session: Session, event: CloudEvent[EventData], ctx: Schedul
         )
         _learn(session, fact)
     if data.reaudit_of is not None:
-        _settle(session, data.reaudit_of, ctx)
+        settle_followup(session, data.reaudit_of, ctx)
 
 
 def on_moderation_requested(session: Session, event: CloudEvent[EventData]) -> None:
@@ -111,7 +113,8 @@ def on_moderation_requested(session: Session, event: CloudEvent[EventData]) -> N
 def record_conversation(
     session: Session, followup_id: str, form: ConversationForm, ctx: SchedulerContext
 ) -> tuple[FollowUpState, bool]:
-    """The Head of Service records the conversation as held; the re-audit is then scheduled.
+    """The Head of Service records the conversation as held; the re-audit is then scheduled
+    and each agreed action created.
 
     Returns the follow-up and whether this was the same conversation recorded again."""
     row = _locked(session, followup_id)
@@ -119,6 +122,12 @@ def record_conversation(
     facts = facts_of(session, row.audit_id)
     decision = hold_conversation(state_of(row), form, facts, now, ctx.rules)
     save(session, row, decision, now)
+    if not decision.replayed:
+        agreed = agree_actions(
+            decision.followup, form.agreed_actions, form.recorded_by, now, ctx.rules, _action_id
+        )
+        for action in agreed:
+            save_action(session, None, action, now)
     return decision.followup, decision.replayed
 
 
@@ -147,12 +156,17 @@ def _locked(session: Session, followup_id: str) -> FollowUp:
     return row
 
 
+def _action_id() -> str:
+    return f"ACT-{uuid.uuid4().hex[:16]}"
+
+
 def _learn(session: Session, fact: SQLModel) -> None:
     session.add(fact)
     session.flush()  # the new fact is one of those the follow-up is settled by
 
 
-def _settle(session: Session, audit_id: str, ctx: SchedulerContext) -> None:
+def settle_followup(session: Session, audit_id: str, ctx: SchedulerContext) -> None:
+    """Bring the audit's follow-up to the state its facts imply (under the audit's lock)."""
     row = followup_of(session, audit_id)
     if row is None:
         return  # the finding has not arrived yet; it settles itself by these facts when it does

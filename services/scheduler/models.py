@@ -1,4 +1,5 @@
-"""The scheduler's tables: follow-ups, their timelines, durable timers, and facts it learns."""
+"""The scheduler's tables: follow-ups, their timelines, agreed actions, durable timers, and
+facts it learns."""
 
 from datetime import date, datetime
 from typing import Any
@@ -50,14 +51,29 @@ class TimelineEntry(SQLModel, table=True):
 
 
 class Timer(SQLModel, table=True):
-    """A reminder or escalation due at `fire_at`; fired once, whatever the replicas or restarts."""
+    """A reminder or escalation due at `fire_at`; fired once, whatever the replicas or restarts.
+
+    An agreed action's timers are rows here too, on its follow-up (`followup_id`, so the pass
+    takes the same audit lock) with `step` "action" and the action's id; a follow-up's own
+    timers have `action_id` "".
+    """
 
     __tablename__ = "timers"
-    __table_args__ = (UniqueConstraint("followup_id", "step", "kind", "sequence"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "followup_id",
+            "step",
+            "kind",
+            "sequence",
+            "action_id",
+            name="timers_followup_id_step_kind_sequence_action_id_key",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     followup_id: str = Field(max_length=64)
     step: str = Field(max_length=32)
+    action_id: str = Field(default="", index=True, max_length=64)
     kind: str = Field(max_length=32)
     sequence: int = 0
     fire_at: datetime = timestamp_field(index=True)
@@ -113,3 +129,48 @@ class RefusedReauditRecord(SQLModel, table=True):
     auditor_id: str = Field(max_length=64)
     reason: str = Field(max_length=32)
     refused_at: datetime = timestamp_field()
+
+
+class ActionRecord(SQLModel, table=True):
+    """An agreed action: what, whose, by when, where it stands, its evidence and history.
+
+    `origin`/`origin_id` name what it was agreed in (a follow-up today), so later origins need
+    no new columns. `evidence` and `history` are lists of {note|what, by, at}, appended only.
+    """
+
+    __tablename__ = "actions"
+
+    id: str = Field(primary_key=True, max_length=64)
+    origin: str = Field(max_length=16)
+    origin_id: str = Field(index=True, max_length=64)
+    audit_id: str | None = Field(default=None, max_length=64)
+    case_id: str = Field(index=True, max_length=64)
+    service_area: str = Field(index=True, max_length=64)
+    team_id: str = Field(max_length=64)
+    position: int = 0
+    what: str = Field(max_length=500)
+    owner_id: str = Field(index=True, max_length=64)
+    due_on: date
+    status: str = Field(index=True, max_length=16)
+    status_reason: str | None = Field(default=None, max_length=500)
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    history: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    agreed_by: str = Field(max_length=64)
+    agreed_at: datetime = timestamp_field()
+    done_on: date | None = None
+    reaudit_id: str | None = Field(default=None, max_length=64)
+
+
+class ActionRequest(SQLModel, table=True):
+    """A change request already applied to an action: the same `request_id` again replays."""
+
+    __tablename__ = "action_requests"
+
+    request_id: str = Field(primary_key=True, max_length=128)
+    action_id: str = Field(index=True, max_length=64)
+    origin_id: str = Field(index=True, max_length=64)
+    at: datetime = timestamp_field()

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from services.scheduler import metrics
-from services.scheduler.followup import FollowUpState, FollowUpStatus, is_overdue
+from services.scheduler.followup import FollowUpState, FollowUpStatus, followup_overdue
 from services.scheduler.models import (
     AuditFact,
     FollowUp,
@@ -89,8 +89,12 @@ def list_followups(
     query = visible_followups(caller)
     if wanted.audit_id is not None:
         query = query.where(FollowUp.audit_id == wanted.audit_id)
-    if wanted.status == "overdue":  # `is_overdue` in SQL, so that pages hold only overdue ones
-        query = query.where(FollowUp.status == FollowUpStatus.OPEN, col(FollowUp.due_on) < today)
+    if wanted.status == "overdue":  # `followup_overdue` in SQL: pages hold only overdue ones
+        query = query.where(
+            FollowUp.status == FollowUpStatus.OPEN,
+            col(FollowUp.due_on) < today,
+            col(FollowUp.reaudit_id).is_(None),
+        )
     elif wanted.status is not None:
         query = query.where(FollowUp.status == wanted.status)
     if wanted.owner is not None:
@@ -136,12 +140,15 @@ def followup_with_timeline(engine: Engine, followup_id: str) -> FollowUpRecord |
 
 def people_of(session: Session, followup: FollowUp) -> AuditPeople:
     """The people of a follow-up's audit, as far as the scheduler has learnt them."""
-    fact = session.get(AuditFact, followup.audit_id)
-    moderators = select(ModeratorFact.moderator_id).where(
-        ModeratorFact.audit_id == followup.audit_id
-    )
+    return audit_people(session, followup.service_area, followup.audit_id)
+
+
+def audit_people(session: Session, service_area: str, audit_id: str | None) -> AuditPeople:
+    """The people of an audit (of a follow-up, or of an action agreed in one)."""
+    fact = session.get(AuditFact, audit_id) if audit_id else None
+    moderators = select(ModeratorFact.moderator_id).where(ModeratorFact.audit_id == audit_id)
     return AuditPeople(
-        followup.service_area,
+        service_area,
         auditor_id=fact.auditor_id if fact else None,
         practitioner_id=fact.practitioner_id if fact else None,
         team_manager_id=fact.team_manager_id if fact else None,
@@ -218,7 +225,7 @@ def refresh_gauges(engine: Engine, clock: Clock) -> None:
             open_now = [f for f in mine if f.status is FollowUpStatus.OPEN and f.step is step]
             metrics.OPEN_FOLLOWUPS.labels(step.value, area.value).set(len(open_now))
             metrics.OVERDUE_FOLLOWUPS.labels(step.value, area.value).set(
-                sum(is_overdue(f.status, f.due_on, today) for f in open_now)
+                sum(followup_overdue(f, today) for f in open_now)
             )
         figures = _timeliness(
             "all", area.value, [f for f in mine if f.status is not FollowUpStatus.CANCELLED], today

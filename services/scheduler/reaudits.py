@@ -20,6 +20,8 @@ class ReauditRefusal(StrEnum):
     NOT_AT_REAUDIT_STEP = "not_at_reaudit_step"
     CASE_TEAM_MANAGER = "case_team_manager"
     NOT_ASSIGNED_AUDITOR = "not_assigned_auditor"
+    ALREADY_REAUDITED = "already_reaudited"
+    """An improved re-audit is already accepted and held while the agreed actions settle."""
 
 
 def reaudit_refusal(
@@ -30,6 +32,8 @@ def reaudit_refusal(
         return ReauditRefusal.FOLLOWUP_CLOSED
     if followup.step is not FollowUpAction.REAUDIT:
         return ReauditRefusal.NOT_AT_REAUDIT_STEP
+    if followup.reaudit_id is not None:
+        return ReauditRefusal.ALREADY_REAUDITED
     if auditor_id in case_team_managers:
         return ReauditRefusal.CASE_TEAM_MANAGER
     if auditor_id != followup.owner_id:

@@ -1,8 +1,8 @@
 """How long the scheduler keeps follow-ups and what it learnt of audits: the case-record period.
 
-A follow-up goes, with its timeline, timers and refused re-audits, that long after it closed;
-an open one never (it has no `closed_at`). The facts of an audit go that long after its
-grading, unless a follow-up of it is still open.
+A follow-up goes, with its timeline, timers, refused re-audits and agreed actions, that long
+after it closed; an open one never (it has no `closed_at`), nor one with an action still open.
+The facts of an audit go that long after its grading, unless a follow-up of it is still open.
 """
 
 from datetime import datetime
@@ -12,6 +12,8 @@ from sqlmodel import col, select
 
 from services.scheduler.followup import FollowUpStatus
 from services.scheduler.models import (
+    ActionRecord,
+    ActionRequest,
     AuditFact,
     FollowUp,
     ModerationFact,
@@ -20,18 +22,23 @@ from services.scheduler.models import (
     TimelineEntry,
     Timer,
 )
+from shared.events.vocabulary import ActionStatus
 from shared.retention import Expiry, days_ago, purge_expired
 from shared.settings import ServiceSettings
 
 _followed_up = select(FollowUp.audit_id).where(FollowUp.status == FollowUpStatus.OPEN)
+_acting = select(ActionRecord.origin_id).where(ActionRecord.status == ActionStatus.OPEN)
 
 FOLLOWUPS = Expiry(
     FollowUp.id,
     FollowUp.closed_at,
+    settled=(col(FollowUp.id).not_in(_acting),),
     dependents=(
         TimelineEntry.followup_id,
         Timer.followup_id,
         RefusedReauditRecord.followup_id,
+        ActionRecord.origin_id,
+        ActionRequest.origin_id,
     ),
 )
 AUDIT_FACTS = Expiry(

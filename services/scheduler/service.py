@@ -3,7 +3,7 @@
 from services.scheduler.retention import purge_followups
 from services.scheduler.settings import SchedulerSettings
 from shared.events import topics
-from shared.permissions import ADMIN, DIRECTOR, EVERYONE, HEAD, STATISTICS
+from shared.permissions import ADMIN, AUDITOR, DIRECTOR, EVERYONE, HEAD, STAFF, STATISTICS
 from shared.retention import MESSAGING_PURGES
 from shared.service import ServiceDefinition
 
@@ -42,6 +42,15 @@ SERVICE = ServiceDefinition(
         "POST /followups/{followup_id}/reassign": frozenset({DIRECTOR, ADMIN}),
         # scope: follow-ups of the audits the caller may see (shared.visibility)
         "GET /stats/timeliness": STATISTICS,
+        # scope: actions of the audits the caller may see, and those they own or manage
+        "GET /actions": EVERYONE,
+        "GET /actions/{action_id}": EVERYONE,
+        # scope: the owner, the owner's manager and the area's Head of Service (in the rules)
+        "POST /actions/{action_id}": STAFF,
+        # scope: the owner of the follow-up's re-audit, a trained auditor
+        "POST /actions/{action_id}/verification": frozenset({AUDITOR}),
+        # scope: actions of the audits the caller may see, and those they own or manage
+        "GET /stats/actions": STATISTICS,
     },
     purges=(*MESSAGING_PURGES, purge_followups),
 )

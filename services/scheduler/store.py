@@ -7,13 +7,14 @@ and timers, and queues its events in the outbox, all in the caller's transaction
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from services.scheduler import metrics
 from services.scheduler.decisions import Decision, Facts, Moderation, Reaudit, Rules
 from services.scheduler.followup import FollowUpState, FollowUpStatus
 from services.scheduler.models import (
+    ActionRecord,
     AuditFact,
     FollowUp,
     ModerationFact,
@@ -24,7 +25,14 @@ from services.scheduler.models import (
 from shared.clock import Clock
 from shared.db import after_commit
 from shared.events import new_event
-from shared.events.vocabulary import FollowUpAction, FollowUpOutcome, FoundBy, Grade, ServiceArea
+from shared.events.vocabulary import (
+    ActionStatus,
+    FollowUpAction,
+    FollowUpOutcome,
+    FoundBy,
+    Grade,
+    ServiceArea,
+)
 from shared.outbox import add_event
 
 SOURCE = "/qa/scheduler"
@@ -61,6 +69,7 @@ def facts_of(session: Session, audit_id: str) -> Facts:
     """The audit's grading, its moderation and its re-audits not yet judged, as far as known."""
     audit = session.get(AuditFact, audit_id)
     moderation = session.get(ModerationFact, audit_id)
+    followup = followup_of(session, audit_id)
     return Facts(
         auditor_id=audit.auditor_id if audit is not None else None,
         team_manager_id=audit.team_manager_id if audit is not None else None,
@@ -69,11 +78,42 @@ def facts_of(session: Session, audit_id: str) -> Facts:
             if moderation is not None
             else None
         ),
-        reaudits=_unjudged_reaudits(session, audit_id),
+        reaudits=_unjudged_reaudits(session, audit_id, followup),
+        open_actions=_open_actions(session, followup),
+        held=_held_reaudit(session, followup),
     )
 
 
-def _unjudged_reaudits(session: Session, audit_id: str) -> tuple[Reaudit, ...]:
+def _open_actions(session: Session, followup: FollowUp | None) -> int:
+    if followup is None:
+        return 0
+    query = select(func.count()).where(
+        ActionRecord.origin_id == followup.id, ActionRecord.status == ActionStatus.OPEN
+    )
+    return session.exec(query).one()
+
+
+def _held_reaudit(session: Session, followup: FollowUp | None) -> Reaudit | None:
+    """The accepted re-audit of a follow-up still open: held while its actions are open."""
+    if followup is None or followup.status != FollowUpStatus.OPEN or not followup.reaudit_id:
+        return None
+    fact = session.get(AuditFact, followup.reaudit_id)
+    return _reaudit(fact) if fact is not None else None
+
+
+def _reaudit(fact: AuditFact) -> Reaudit:
+    return Reaudit(
+        fact.audit_id,
+        Grade(fact.overall_grade),
+        fact.graded_at,
+        fact.auditor_id,
+        fact.team_manager_id,
+    )
+
+
+def _unjudged_reaudits(
+    session: Session, audit_id: str, followup: FollowUp | None
+) -> tuple[Reaudit, ...]:
     """Re-audits of the audit neither refused nor the one that completed its follow-up."""
     refused = select(RefusedReauditRecord.audit_id)
     query = (
@@ -81,19 +121,8 @@ def _unjudged_reaudits(session: Session, audit_id: str) -> tuple[Reaudit, ...]:
         .where(AuditFact.reaudit_of == audit_id, col(AuditFact.audit_id).not_in(refused))
         .order_by(col(AuditFact.graded_at), col(AuditFact.audit_id))
     )
-    followup = followup_of(session, audit_id)
     accepted = followup.reaudit_id if followup is not None else None
-    return tuple(
-        Reaudit(
-            fact.audit_id,
-            Grade(fact.overall_grade),
-            fact.graded_at,
-            fact.auditor_id,
-            fact.team_manager_id,
-        )
-        for fact in session.exec(query).all()
-        if fact.audit_id != accepted
-    )
+    return tuple(_reaudit(fact) for fact in session.exec(query).all() if fact.audit_id != accepted)
 
 
 def save(session: Session, row: FollowUp | None, decision: Decision, now: datetime) -> FollowUp:
@@ -130,9 +159,14 @@ def save(session: Session, row: FollowUp | None, decision: Decision, now: dateti
 
 
 def _cancel_timers(session: Session, followup_id: str) -> None:
+    """The follow-up's own timers; its actions' keep going (they end with each action)."""
     session.flush()
     session.execute(
         update(Timer)
-        .where(col(Timer.followup_id) == followup_id, col(Timer.fired_at).is_(None))
+        .where(
+            col(Timer.followup_id) == followup_id,
+            col(Timer.action_id) == "",
+            col(Timer.fired_at).is_(None),
+        )
         .values(cancelled=True)
     )

@@ -12,6 +12,9 @@ lock without waiting (`try_lock_for`: a replica or a person busy with that audit
 leave the timer to the next one) and reads the timer again under it. Taking the timer rows
 first, as the pass once did with FOR UPDATE SKIP LOCKED, deadlocked against a conversation
 recorded at the moment its escalation fired. On SQLite the single writer lock serialises all.
+
+An agreed action's timers are rows of the same table on its follow-up (`action_id` names the
+action), so they fire in the same pass under the same audit lock.
 """
 
 from datetime import datetime
@@ -21,6 +24,7 @@ from sqlalchemy import ColumnElement, Engine
 from sqlmodel import Session, col, select
 
 from services.scheduler import metrics
+from services.scheduler.action_handlers import fire_action
 from services.scheduler.decisions import TimerPlan, fire_timer
 from services.scheduler.domain import TimerKind
 from services.scheduler.models import FollowUp, Timer
@@ -83,6 +87,10 @@ class TimerService:
     def _fire(self, session: Session, timer: Timer, now: datetime) -> None:
         timer.fired_at = now
         session.add(timer)
+        if timer.action_id:
+            if fire_action(session, timer, now, self._ctx):
+                after_commit(session, metrics.TIMERS_FIRED.labels(timer.kind, timer.step).inc)
+            return
         row = session.get(FollowUp, timer.followup_id)
         if row is None:
             return

@@ -17,7 +17,18 @@ from services.web.clients.api import ApiError
 from services.web.pages import environment, render
 from services.web.session import SignInRequired
 from services.web.settings import WebSettings
-from services.web.views import audits, auth, dashboards, followups, home, inbox, moderation
+from services.web.views import (
+    action_page,
+    action_rates,
+    actions,
+    audits,
+    auth,
+    dashboards,
+    followups,
+    home,
+    inbox,
+    moderation,
+)
 from shared.auth import LocalIssuer
 from shared.errors import RETRY_AFTER_SECONDS
 from shared.http import ops_router
@@ -32,6 +43,9 @@ ROUTERS = (
     audits.router,
     moderation.router,
     followups.router,
+    actions.router,
+    action_rates.router,
+    action_page.router,  # after the other /actions/... pages: its path matches any of them
     dashboards.router,
     inbox.router,
 )

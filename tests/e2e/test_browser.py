@@ -165,7 +165,7 @@ def test_the_head_of_service_opens_the_email_link_and_records_the_conversation(
     page.fill("#held_on-month", str(today.month))
     page.fill("#held_on-year", str(today.year))
     page.check(f"input[name=attendees][value={HEAD}]")
-    page.fill("#agreed_actions", "Weekly visits recorded with the child's words")
+    page.fill("#action-1-what", "Weekly visits recorded with the child's words")
     page.get_by_role("button", name="Record the conversation").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text(
         "Reflective conversation recorded"
@@ -251,7 +251,7 @@ def test_the_core_forms_work_without_javascript(browser, system, request):
     for part, value in (("day", today.day), ("month", today.month), ("year", today.year)):
         page.fill(f"#held_on-{part}", str(value))
     page.check(f"input[name=attendees][value={HEAD}]")
-    page.fill("#agreed_actions", "Supervision notes record the child's words")
+    page.fill("#action-1-what", "Supervision notes record the child's words")
     page.get_by_role("button", name="Record the conversation").click()
     expect(page.locator(".govuk-notification-banner")).to_contain_text(
         "Reflective conversation recorded"

@@ -140,20 +140,46 @@ def test_an_inadequate_audit_is_followed_up_until_the_reaudit_shows_improvement(
     assert held.status_code == 200, held.text
     assert held.json()["due_on"] == CALENDAR.roll_forward(today + timedelta(days=42)).isoformat()
     assert held.json()["owner_id"] == AUDITOR
+    # The agreed action is its owner's to do (the case's team manager for a plain string), and
+    # the follow-up closes as improved only once no action is left open.
+    [action] = held.json()["actions"]
+    assert action["owner_id"] == TEAM_MANAGER
+    done = system.post(
+        "scheduler",
+        f"/actions/{action['id']}",
+        {"changed_by": TEAM_MANAGER, "status": "done", "request_id": str(uuid.uuid4())},
+        as_=TEAM_MANAGER,
+    )
+    assert done.status_code == 200, done.text
+    wait_for(
+        lambda: mail_to(system, TEAM_MANAGER, "[Action]", case), "the action's email to its owner"
+    )
 
     # Accepted once the audit service has heard from the scheduler that the re-audit is due
     # and whose it is: moments after the conversation. Sent again with the same key till then.
     reaudit = audit(case, "requires_improvement", audit_kind="reaudit", reaudit_of=graded["id"])
     key = str(uuid.uuid4())
-    wait_for(
-        lambda: (
-            system.post(
-                "audit", "/audits", reaudit, as_=AUDITOR, **{"Idempotency-Key": key}
-            ).status_code
-            == 201
-        ),
-        "the re-audit to be accepted",
+
+    def accepted() -> dict | None:
+        answer = system.post("audit", "/audits", reaudit, as_=AUDITOR, **{"Idempotency-Key": key})
+        return answer.json() if answer.status_code == 201 else None
+
+    reaudited = wait_for(accepted, "the re-audit to be accepted")
+    assert isinstance(reaudited, dict)
+    # The re-auditor records that the action made a difference.
+    verified = system.post(
+        "scheduler",
+        f"/actions/{action['id']}/verification",
+        {
+            "verified_by": AUDITOR,
+            "outcome": "verified",
+            "reaudit_id": reaudited["id"],
+            "request_id": str(uuid.uuid4()),
+        },
+        as_=AUDITOR,
     )
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["status"] == "verified"
     done = wait_for(
         lambda: (
             (f := system.get("scheduler", f"/followups/{followup['id']}").json())["status"]

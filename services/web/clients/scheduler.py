@@ -1,4 +1,4 @@
-"""The scheduler's API: follow-ups and their timeliness."""
+"""The scheduler's API: follow-ups, their agreed actions, and their timeliness."""
 
 from typing import Any
 
@@ -32,5 +32,36 @@ class SchedulerClient:
     def timeliness(self, from_month: str, to_month: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self._api.get(
             "/stats/timeliness", {"from_month": from_month, "to_month": to_month}
+        )
+        return found
+
+    def actions(
+        self, *, limit: int | None = None, offset: int = 0, **filters: Any
+    ) -> list[dict[str, Any]]:
+        """One page of the actions the person may see, soonest due first; `overdue=True` asks
+        for the overdue ones only."""
+        overdue = "true" if filters.pop("overdue", False) else None
+        found: list[dict[str, Any]] = self._api.get(
+            "/actions", {**filters, "overdue": overdue, "limit": limit, "offset": offset or None}
+        )
+        return found
+
+    def action(self, action_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = self._api.get(f"/actions/{action_id}")
+        return found
+
+    def update_action(self, action_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        changed: dict[str, Any] = self._api.send("POST", f"/actions/{action_id}", body)
+        return changed
+
+    def verify_action(self, action_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        verified: dict[str, Any] = self._api.send(
+            "POST", f"/actions/{action_id}/verification", body
+        )
+        return verified
+
+    def action_stats(self, from_month: str, to_month: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._api.get(
+            "/stats/actions", {"from_month": from_month, "to_month": to_month}
         )
         return found

@@ -5,8 +5,8 @@ Idempotency-Key is made once, so a double submit or a resubmit after going back 
 """
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -21,6 +21,8 @@ from services.web.forms import audit_form
 from services.web.forms.audit_form import Answers, Errors
 from services.web.pages import GRADES, label, render
 from services.web.session import CsrfChecked, Person, SignedIn
+from services.web.views import action_checks
+from services.web.views.action_checks import ReauditChecks
 from shared.calendar import uk_day
 from shared.organisation import Organisation, Role, StaffMember
 
@@ -54,44 +56,50 @@ def new_audit(
 ) -> Response:
     draft = request.session.get(DRAFT)
     if draft is not None and (change or not draft["submitted"]):
-        return _form(request, person, audit_form.shown(draft["answers"]))
+        answers = draft["answers"]
+        checks = _checks(services, answers, draft.get("checks", {}))
+        return _form(request, person, audit_form.shown(answers), checks=checks)
     answers = audit_form.blank(uk_day(now()))
     if reaudit_of:
         answers |= _reaudit_answers(services.audit.audit(reaudit_of))
-    return _form(request, person, answers)
+    return _form(request, person, answers, checks=_checks(services, answers))
 
 
 @router.post("/audits/new", dependencies=[CsrfChecked])
-def answer(request: Request, person: Person, posted: Posted) -> Response:
+def answer(request: Request, person: Person, services: Services, posted: Posted) -> Response:
     answers = audit_form.read(posted)
+    checks = _checks(services, answers)
+    checks = replace(checks, chosen=action_checks.checks_chosen(posted, checks.actions or []))
     if posted.get("action") == ["add_point"]:
-        return _form(request, person, audit_form.shown(answers, extra_point=True))
+        return _form(request, person, audit_form.shown(answers, extra_point=True), checks=checks)
     moment = now()
     organisation: Organisation = request.app.state.organisation
     errors = audit_form.problems(
         answers, organisation.teams_by_id, _practitioners(organisation), uk_day(moment)
-    )
+    ) | action_checks.check_problems(checks.actions or [], checks.chosen)
     day = audit_form.graded_day(answers)
+    shown = audit_form.shown(answers)
     if errors or day is None:
-        return _form(request, person, audit_form.shown(answers), errors, 422)
+        return _form(request, person, shown, errors, 422, checks)
     draft = audit_form.next_draft(
         request.session.get(DRAFT),
         audit_form.kept(answers),
         audit_form.graded_at(day, moment),
         fresh_key=f"web-{uuid.uuid4().hex}",
-    )
+    ) | {"checks": dict(checks.chosen)}
     if not audit_form.fits_in_cookie(request.session, DRAFT, draft):
-        return _form(request, person, audit_form.shown(answers), audit_form.too_long(answers), 422)
+        return _form(request, person, shown, audit_form.too_long(answers), 422, checks)
     request.session[DRAFT] = draft
     return RedirectResponse("/audits/new/check", status_code=303)
 
 
 @router.get("/audits/new/check")
-def check_answers(request: Request, _person: Person) -> Response:
+def check_answers(request: Request, _person: Person, services: Services) -> Response:
     draft = request.session.get(DRAFT)
     if draft is None:
         return RedirectResponse("/audits/new", status_code=303)
-    return _check_page(request, draft["answers"])
+    checks = _checks(services, draft["answers"], draft.get("checks", {}))
+    return _check_page(request, draft["answers"], checks)
 
 
 @router.post("/audits/new/check", dependencies=[CsrfChecked])
@@ -106,15 +114,40 @@ def record(request: Request, person: Person, services: Services, posted: Posted)
     except ApiError as error:
         if error.status != 422:
             raise
+        checks = _checks(services, draft["answers"], draft.get("checks", {}))
         if error.needs_confirmation:  # allowed, once the auditor says it is what they meant
             warnings = error.to_confirm(audit_form.warning_labels(error.codes))
-            return _check_page(request, draft["answers"], warnings, confirmed)
+            return _check_page(request, draft["answers"], checks, warnings, confirmed)
         errors = audit_form.api_problems(error.fields or {"form": error.detail})
         if "Idempotency-Key" in error.fields:  # used meanwhile for other answers: a new audit
             request.session[DRAFT] = draft | {"key": f"web-{uuid.uuid4().hex}"}
-        return _form(request, person, audit_form.shown(draft["answers"]), errors, 422)
-    request.session[DRAFT] = draft | {"submitted": stored["id"]}
+        return _form(request, person, audit_form.shown(draft["answers"]), errors, 422, checks)
+    request.session[DRAFT] = draft | {
+        "submitted": stored["id"],
+        "checks_failed": _record_checks(services, draft, stored["id"], person.staff_id),
+    }
     return RedirectResponse(f"/audits/{stored['id']}/recorded", status_code=303)
+
+
+def _record_checks(
+    services: Services, draft: dict[str, Any], audit_id: str, by: str, only: Any = None
+) -> dict[str, str]:
+    """Post the re-audit's checks of its actions (those in `only`, else all): what failed, why."""
+    chosen = draft.get("checks", {})
+    wanted = {a: o for a, o in chosen.items() if only is None or a in only}
+    return action_checks.record_checks(services, wanted, audit_id, draft["key"], by)
+
+
+@router.post("/audits/{audit_id}/checks", dependencies=[CsrfChecked])
+def record_checks_again(
+    request: Request, person: Person, services: Services, audit_id: str
+) -> Response:
+    """The checks the scheduler did not take when the re-audit was recorded, sent again."""
+    draft = request.session.get(DRAFT)
+    if draft is not None and draft.get("submitted") == audit_id:
+        failed = _record_checks(services, draft, audit_id, person.staff_id, draft["checks_failed"])
+        request.session[DRAFT] = draft | {"checks_failed": failed}
+    return RedirectResponse(f"/audits/{audit_id}/recorded", status_code=303)
 
 
 @router.get("/audits/{audit_id}/recorded")
@@ -122,18 +155,23 @@ def recorded(request: Request, services: Services, audit_id: str) -> Response:
     audit = services.audit.audit(audit_id)
     organisation: Organisation = request.app.state.organisation
     head = organisation.leads_of(audit["service_area"]).head_of_service
+    draft = request.session.get(DRAFT) or {}
+    mine = draft.get("submitted") == audit_id
     return render(
         request,
         "audits/recorded.html",
         title="Audit recorded",
         audit=audit,
         head_of_service=_name(organisation, head),
+        checks=draft.get("checks", {}) if mine else {},
+        checks_failed=draft.get("checks_failed", {}) if mine else {},
     )
 
 
 def _check_page(
     request: Request,
     answers: Answers,
+    checks: ReauditChecks,
     warnings: list[dict[str, Any]] | None = None,
     confirmed: list[str] | None = None,
 ) -> Response:
@@ -147,6 +185,7 @@ def _check_page(
         graded_on=audit_form.graded_day(answers),
         organisation=request.app.state.organisation,
         domains=audit_form.DOMAINS,
+        checks=checks,
         warnings=warnings or [],
         confirmed=confirmed or [],
     )
@@ -158,17 +197,24 @@ def _form(
     answers: Answers,
     errors: Errors | None = None,
     status: int = 200,
+    checks: ReauditChecks | None = None,
 ) -> Response:
     organisation: Organisation = request.app.state.organisation
     member = organisation.staff_by_id.get(person.staff_id)
+    errors = errors or {}
+    of_checks = {f: m for f, m in errors.items() if f.startswith(action_checks.CHECK_PREFIX)}
+    of_form = {f: m for f, m in errors.items() if f not in of_checks}
     return render(
         request,
         "audits/new.html",
         status,
         title="Record an audit",
         answers=answers,
-        errors=errors or {},
-        error_list=audit_form.error_list(errors or {}),
+        errors=errors,
+        error_list=audit_form.error_list(of_form)
+        + [{"text": message, "href": f"#{f}"} for f, message in of_checks.items()],
+        checks=checks or ReauditChecks(),
+        staff=organisation.staff_by_id,
         choices=_choices(organisation),
         may_audit=member is not None and member.can_audit,
         domains=audit_form.DOMAINS,
@@ -193,6 +239,16 @@ def _choices(organisation: Organisation) -> dict[str, list[dict[str, str]]]:
 
 def _practitioners(organisation: Organisation) -> dict[str, StaffMember]:
     return {m.id: m for m in organisation.staff if m.role is Role.PRACTITIONER}
+
+
+def _checks(
+    services: Services, answers: Answers, chosen: Mapping[str, str] | None = None
+) -> ReauditChecks:
+    """The actions a re-audit checks, with what was chosen for each; none for other audits."""
+    reaudit_of = answers.get("reaudit_of") or ""
+    if answers.get("audit_kind") != "reaudit" or not audit_form.REFERENCE.match(reaudit_of):
+        return ReauditChecks()
+    return ReauditChecks(action_checks.actions_of_reaudit(services, reaudit_of), chosen or {})
 
 
 def _reaudit_answers(earlier: dict[str, Any]) -> Answers:

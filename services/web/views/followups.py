@@ -1,11 +1,11 @@
 """Follow-ups: the list, one follow-up with its timeline, and recording the conversation."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,18 +21,24 @@ from services.web.listing import (
 )
 from services.web.pages import label, render
 from services.web.session import CsrfChecked, Person
+from services.web.views.actions import action_plan, owner_choices, typed_date
+from services.web.views.agreed_actions import (
+    FIRST_ACTIONS,
+    MAX_ACTIONS,
+    AgreedAction,
+    action_field,
+    action_labels,
+    form_place,
+)
 from shared.organisation import Organisation, StaffMember
 
 router = APIRouter()
 
 STATUSES = ("open", "overdue", "completed", "cancelled")
-# The scheduler's limits on a conversation's agreed actions, checked here to say so in words.
-MAX_ACTIONS, MAX_ACTION_LENGTH = 20, 500
 # Each field of the conversation form: its name in sentences and the id its errors link to.
 CONVERSATION_FIELDS = {
     "held_on": ("Date held", "held_on-day"),
     "attendees": ("Attendees", "attendees"),
-    "agreed_actions": ("Agreed actions", "agreed_actions"),
 }
 TIMELINE_WORDS = {
     "opened": "Follow-up opened",
@@ -131,39 +137,65 @@ class ConversationAnswers(BaseModel):
     month: str = Field("", alias="held_on-month")
     year: str = Field("", alias="held_on-year")
     attendees: list[str] = []
-    agreed_actions: str = ""
+    rows: list[AgreedAction] = []
+    """Every row of the form, blank ones too, so the form shows again as it was."""
     confirmed: list[str] = []
     """The warnings the Head of Service ticked to keep (shared.confirmations)."""
 
+    @classmethod
+    def posted(cls, form: Mapping[str, list[str]]) -> "ConversationAnswers":
+        def one(name: str) -> str:
+            return (form.get(name) or [""])[0].strip()
+
+        rows = [
+            AgreedAction.posted(form, number)
+            for number in range(1, MAX_ACTIONS + 1)
+            if action_field(number, "what") in form
+        ]
+        return cls.model_validate(
+            {
+                **{part: one(f"held_on-{part}") for part in ("day", "month", "year")},
+                "attendees": form.get("attendees", []),
+                "rows": rows,
+                "confirmed": form.get("confirmed", []),
+            }
+        )
+
     @property
-    def actions(self) -> list[str]:
-        return [line.strip() for line in self.agreed_actions.splitlines() if line.strip()]
+    def actions(self) -> list[tuple[int, AgreedAction]]:
+        """The rows with something typed, with their numbers on the form."""
+        return [(n, row) for n, row in enumerate(self.rows, start=1) if not row.blank]
+
+    def shown(self, default_owner: str, extra: bool = False) -> list[AgreedAction]:
+        """The rows as the form shows them: at least three, one more when asked, new ones owned
+        by `default_owner`."""
+        rows = list(self.rows) + (
+            [AgreedAction()] if extra and len(self.rows) < MAX_ACTIONS else []
+        )
+        rows += [AgreedAction()] * (FIRST_ACTIONS - len(rows))
+        return [
+            row if row.owner_id else row.model_copy(update={"owner_id": default_owner})
+            for row in rows
+        ]
 
     def held_on(self) -> date | None:
-        try:
-            return date(int(self.year), int(self.month), int(self.day))
-        except ValueError:
-            return None
+        return typed_date(self.day, self.month, self.year)
 
-    def problems(self) -> dict[str, str]:
+    def problems(self, owners: Collection[str]) -> dict[str, str]:
         errors: dict[str, str] = {}
-        held = self.held_on()
+        held, today = self.held_on(), listing.today()
         if not (self.day or self.month or self.year):
             errors["held_on"] = "Enter the date the conversation was held"
-        elif held is None or len(self.year) != 4:
+        elif held is None:
             errors["held_on"] = "The date the conversation was held must be a real date"
-        elif held > listing.today():
+        elif held > today:
             errors["held_on"] = "The date the conversation was held must be today or in the past"
         if not self.attendees:
             errors["attendees"] = "Select who attended the conversation"
         if not self.actions:
-            errors["agreed_actions"] = "Enter at least one agreed action"
-        elif len(self.actions) > MAX_ACTIONS:
-            errors["agreed_actions"] = f"Enter at most {MAX_ACTIONS} agreed actions, one a line"
-        elif any(len(action) > MAX_ACTION_LENGTH for action in self.actions):
-            errors["agreed_actions"] = (
-                f"Each agreed action must be {MAX_ACTION_LENGTH} characters or fewer"
-            )
+            errors[action_field(1, "what")] = "Enter at least one agreed action"
+        for number, row in self.actions:
+            errors |= row.problems(number, owners, today)
         return errors
 
 
@@ -174,11 +206,13 @@ class SentBack:
     answers: ConversationAnswers
     errors: dict[str, str] = field(default_factory=dict)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    extra_row: bool = False
 
 
 def _followup_page(
     request: Request,
     person: Person,
+    services: Services,
     followup: dict[str, Any],
     sent_back: SentBack | None = None,
     status_code: int = 200,
@@ -191,6 +225,7 @@ def _followup_page(
         and followup["step"] == "reflective_conversation"
         and leads.head_of_service == person.staff_id
     )
+    owners = _owners(organisation, followup)
     recorded = request.query_params.get("recorded") == "conversation"
     return render(
         request,
@@ -209,15 +244,29 @@ def _followup_page(
             }
             for refused in followup.get("refused_reaudits", [])
         ],
+        plan=action_plan(services, followup["id"]),
         can_record=can_record,
         people=area_people(organisation, followup["service_area"]) if can_record else [],
         answers=form.answers,
+        action_rows=form.answers.shown(_default_owner(owners), form.extra_row),
+        owners=owners,
+        max_actions=MAX_ACTIONS,
         errors=form.errors,
         warnings=form.warnings,
-        links={f: CONVERSATION_FIELDS[f][1] for f in form.errors if f in CONVERSATION_FIELDS},
+        links={f: CONVERSATION_FIELDS[f][1] for f in form.errors if f in CONVERSATION_FIELDS}
+        | {f: f for f in form.errors if f.startswith("action-")},
         recorded=recorded,
         phrase=working_days_phrase,
     )
+
+
+def _owners(organisation: Organisation, followup: dict[str, Any]) -> list[StaffMember]:
+    return owner_choices(organisation, followup["service_area"], followup["team_id"])
+
+
+def _default_owner(owners: list[StaffMember]) -> str:
+    """The case's team manager, as the scheduler has a bare text's owner: the second choice."""
+    return owners[1].id if len(owners) > 1 else owners[0].id
 
 
 def _name(organisation: Organisation, staff_id: str) -> str:
@@ -229,74 +278,80 @@ def _name(organisation: Organisation, staff_id: str) -> str:
 def followup_page(
     request: Request, followup_id: str, person: Person, services: Services
 ) -> Response:
-    return _followup_page(request, person, services.scheduler.followup(followup_id))
+    return _followup_page(request, person, services, services.scheduler.followup(followup_id))
+
+
+async def posted_form(request: Request) -> dict[str, list[str]]:
+    form = await request.form()
+    return {name: [v for v in form.getlist(name) if isinstance(v, str)] for name in form}
 
 
 @router.post("/followups/{followup_id}/conversation", dependencies=[CsrfChecked])
 def record_conversation(
     request: Request,
     followup_id: str,
-    answers: Annotated[ConversationAnswers, Form()],
+    posted: Annotated[dict[str, list[str]], Depends(posted_form)],
     person: Person,
     services: Services,
 ) -> Response:
-    errors = answers.problems()
-    held = answers.held_on()
-    if not errors and held is not None:
-        body = {
-            "held_on": held.isoformat(),
-            "recorded_by": person.staff_id,
-            "attendees": answers.attendees,
-            "agreed_actions": answers.actions,
-            "confirmed": answers.confirmed,
-        }
-        try:
-            services.scheduler.record_conversation(followup_id, body)
-        except ApiError as refused:
-            if refused.status not in (409, 422):
-                raise
-            return _refused(request, person, services, followup_id, answers, refused)
-        location = f"/followups/{followup_id}?recorded=conversation"
-        return RedirectResponse(location, status_code=303)
+    answers = ConversationAnswers.posted(posted)
     followup = services.scheduler.followup(followup_id)
-    return _followup_page(request, person, followup, SentBack(answers, errors), 422)
+    if posted.get("add") == ["action"]:
+        return _followup_page(
+            request, person, services, followup, SentBack(answers, extra_row=True)
+        )
+    owners = {m.id for m in _owners(request.app.state.organisation, followup)}
+    errors = answers.problems(owners)
+    held = answers.held_on()
+    if errors or held is None:
+        return _followup_page(request, person, services, followup, SentBack(answers, errors), 422)
+    body = {
+        "held_on": held.isoformat(),
+        "recorded_by": person.staff_id,
+        "attendees": answers.attendees,
+        "agreed_actions": [row.body() for _, row in answers.actions],
+        "confirmed": answers.confirmed,
+    }
+    try:
+        services.scheduler.record_conversation(followup_id, body)
+    except ApiError as refused:
+        if refused.status not in (409, 422):
+            raise
+        return _refused(request, person, services, followup, answers, refused)
+    return RedirectResponse(f"/followups/{followup_id}?recorded=conversation", status_code=303)
 
 
 def _refused(
     request: Request,
     person: Person,
     services: Services,
-    followup_id: str,
+    followup: dict[str, Any],
     answers: ConversationAnswers,
     refused: ApiError,
 ) -> Response:
     """The API's refusal on the page: a broken rule at its field, a conflict above the form, and
     warnings to confirm with a box each."""
-    followup = services.scheduler.followup(followup_id)
+    numbers = [number for number, _ in answers.actions]
     if refused.needs_confirmation:
-        warnings = refused.to_confirm(_action_labels(refused.codes))
-        return _followup_page(request, person, followup, SentBack(answers, warnings=warnings), 422)
+        warnings = refused.to_confirm(action_labels(refused.codes, numbers))
+        sent = SentBack(answers, warnings=warnings)
+        return _followup_page(request, person, services, followup, sent, 422)
     if refused.status == 409:
         errors = {"conversation": "A different reflective conversation was already recorded"}
     else:
-        errors = {
-            field: _sentence(field, message) for field, message in refused.fields.items()
-        } or {"conversation": refused.detail}
-    return _followup_page(request, person, followup, SentBack(answers, errors), refused.status)
+        errors = dict(
+            _sentence(name, message, numbers) for name, message in refused.fields.items()
+        ) or {"conversation": refused.detail}
+    sent = SentBack(answers, errors)
+    return _followup_page(request, person, services, followup, sent, refused.status)
 
 
-def _action_labels(fields: Iterable[str]) -> dict[str, str]:
-    """`agreed_actions[1]` is the second line typed: `Agreed action 2`."""
-    labels = {}
-    for name in fields:
-        if name.startswith("agreed_actions[") and name.endswith("]"):
-            index = name.removeprefix("agreed_actions[").removesuffix("]")
-            if index.isdigit():
-                labels[name] = f"Agreed action {int(index) + 1}"
-    return labels
-
-
-def _sentence(field: str, message: str) -> str:
-    if field in CONVERSATION_FIELDS:
-        return f"{CONVERSATION_FIELDS[field][0]}: {message}"
-    return message[:1].upper() + message[1:]
+def _sentence(name: str, message: str, numbers: list[int]) -> tuple[str, str]:
+    """An API field message as the form's error: at its field, in a sentence."""
+    if (item := form_place(name, numbers)) is not None:
+        number, part = item
+        words = {"owner_id": "Owner of agreed action", "due_on-day": "Due date of agreed action"}
+        return action_field(number, part), f"{words.get(part, 'Agreed action')} {number}: {message}"
+    if name in CONVERSATION_FIELDS:
+        return name, f"{CONVERSATION_FIELDS[name][0]}: {message}"
+    return name, message[:1].upper() + message[1:]

@@ -14,8 +14,16 @@ from aiosmtpd.controller import Controller
 
 from services.notifications.app import create_app
 from services.notifications.settings import NotificationSettings
-from shared.events import FollowUpScheduled, kafka_key, new_event, serialize
-from shared.events.topics import FOLLOWUP_SCHEDULED, NOTIFICATION_DELIVERED
+from shared.events import (
+    ActionCompleted,
+    ActionOverdue,
+    EventData,
+    FollowUpScheduled,
+    kafka_key,
+    new_event,
+    serialize,
+)
+from shared.events.topics import NOTIFICATION_DELIVERED
 from shared.organisation import load_organisation
 from tests.factories import unique_case
 from tests.integration.kafka_tools import eventually, read_all
@@ -107,12 +115,17 @@ async def publish_twice(bootstrap: str, case: str) -> str:
         service_area="early_help",
         scheduled_at=datetime.now(UTC),
     )
+    return await publish(bootstrap, data, times=2)
+
+
+async def publish(bootstrap: str, data: EventData, times: int = 1) -> str:
+    """Publish `data` as the scheduler does, `times` times over (the same event each time)."""
     event = new_event(data, source="/qa/scheduler")
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
-        for _ in range(2):  # the same event delivered twice
-            await producer.send_and_wait(FOLLOWUP_SCHEDULED, serialize(event), key=kafka_key(event))
+        for _ in range(times):
+            await producer.send_and_wait(data.topic, serialize(event), key=kafka_key(event))
     finally:
         await producer.stop()
     return event.id
@@ -212,3 +225,54 @@ async def test_preferences_can_be_read_and_changed(service):
         await client.put("/preferences/S0005", json={"information": "hourly"})
     ).status_code == 422
     assert (await client.get("/preferences/S0006")).status_code == 403  # someone else's
+
+
+def action_facts(case: str, status: str = "open") -> dict[str, object]:
+    return {
+        "case_id": case,
+        "action_id": "ACT-77",
+        "origin": "followup",
+        "origin_id": "FU-77",
+        "audit_id": "AUD-77",
+        "service_area": "early_help",
+        "team_id": "EH-NORTH",
+        "owner_id": "S0006",
+        "due_on": date(2026, 12, 4),
+        "status": status,
+    }
+
+
+async def test_an_overdue_action_emails_its_manager_and_owner_once_and_its_completion_the_head(
+    service, kafka_bootstrap
+):
+    client, port = service
+    controller, mailbox = smtp_server(port)
+    case = unique_case()
+    overdue = ActionOverdue(**action_facts(case), escalated_to_id="S0005", working_days_overdue=2)
+    done = ActionCompleted(
+        **action_facts(case, "done"), completed_by="S0006", completed_at=datetime.now(UTC)
+    )
+    try:
+        await publish(kafka_bootstrap, overdue, times=2)
+        await publish(kafka_bootstrap, done)
+        await eventually(lambda: len(mailbox.about(case)) == 3, what="three emails")
+        await asyncio.sleep(1.5)  # time for any duplicate to show up
+        mails = mailbox.about(case)
+    finally:
+        controller.stop()
+    late = f"[Overdue] Action for case {case} is 2 working days late"
+    assert sorted((m["To"], m["Subject"]) for m in mails) == sorted(
+        [
+            (str(ORG.staff_by_id["S0005"].email), late),
+            (str(ORG.staff_by_id["S0006"].email), late),
+            (str(ORG.staff_by_id[HEAD].email), f"[For information] Action for case {case} done"),
+        ]
+    )
+    for mail in mails:
+        text = mail.get_body(("plain",)).get_content()
+        assert "https://qa.example.gov.uk/actions/ACT-77" in text
+        assert not any(member.name in text for member in ORG.staff)
+    inbox = (await client.get(f"/inbox/{HEAD}")).json()["items"]
+    assert [i["subject"] for i in inbox if i["case_id"] == case] == [
+        f"[For information] Action for case {case} done"
+    ]

@@ -54,6 +54,13 @@ async def events_for(bootstrap, topic, case, expected):
     ]
 
 
+async def mark_done(client: httpx.AsyncClient, action: dict) -> httpx.Response:
+    """The action marked done by its owner, with their own token."""
+    owner = action["owner_id"]
+    body = {"changed_by": owner, "status": "done", "request_id": f"done-{action['id']}"}
+    return await client.post(f"/actions/{action['id']}", json=body, headers=bearer(owner))
+
+
 def inadequate(case: str, audit_id: str) -> InadequateFound:
     return InadequateFound(
         case_id=case,
@@ -125,6 +132,11 @@ async def test_full_life_cycle_on_kafka_and_postgresql_with_a_controlled_clock(
             assert held.status_code == 200, held.text
             assert (held.json()["step"], held.json()["due_on"]) == ("reaudit", "2027-01-11")
             assert len(await events_for(kafka_bootstrap, FOLLOWUP_SCHEDULED, case, 2)) == 2
+            # The agreed action done by its owner (the case's team manager) before the re-audit,
+            # so the improved re-audit completes the follow-up at once.
+            [action] = held.json()["actions"]
+            done = await mark_done(client, action)
+            assert done.status_code == 200, done.text
 
             clock.at = datetime(2027, 1, 6, 12, 0, tzinfo=UTC)  # before the re-audit reminders
             await publish(
@@ -257,6 +269,8 @@ async def test_only_the_assigned_auditors_reaudit_completes_and_the_others_are_k
             ]
             await publish(reaudit(case, f"{audit_id}-R3", audit_id, AUDITOR, clock.at))
             assert (await refused_soon(3))[2:] == [(f"{audit_id}-R3", "not_assigned_auditor")]
+            [action] = held.json()["actions"]
+            assert (await mark_done(client, action)).status_code == 200
             await publish(reaudit(case, f"{audit_id}-R4", audit_id, "S0018", clock.at))
             [completed] = await events_for(kafka_bootstrap, FOLLOWUP_COMPLETED, case, 1)
             assert (completed["data"]["reaudit_id"], completed["data"]["owner_id"]) == (

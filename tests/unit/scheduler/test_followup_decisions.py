@@ -231,6 +231,53 @@ def test_the_assigned_auditors_reaudit_completes_even_after_someone_elses_was_re
     ]
 
 
+# --- improvement waits for the agreed actions ----------------------------------------
+
+
+def test_an_improved_reaudit_with_an_action_still_open_is_held_and_the_followup_stays_open():
+    improved = Reaudit("AUD-2", Grade.GOOD, at("2027-01-05T10:00+00:00"), AUDITOR, "S0005")
+    facts = Facts(auditor_id=AUDITOR, reaudits=(improved,), open_actions=1)
+    decision = settle(followup(**AT_REAUDIT), facts, LATER, RULES)
+    held = decision.followup
+    assert (held.status, held.outcome, held.reaudit_id, held.reaudit_graded_on) == (
+        FollowUpStatus.OPEN,
+        None,
+        "AUD-2",
+        date(2027, 1, 5),
+    )
+    assert decision.events == ()  # nobody is told it completed: it did not
+    assert decision.cancels_timers is True  # the re-audit is done: its reminders stop
+    assert [n.what for n in decision.notes] == ["reaudit held for open actions"]
+
+
+def test_a_held_reaudit_completes_the_followup_as_improved_once_no_action_is_open():
+    improved = Reaudit("AUD-2", Grade.GOOD, at("2027-01-05T10:00+00:00"), AUDITOR, "S0005")
+    held = followup(**AT_REAUDIT, reaudit_id="AUD-2", reaudit_graded_on=date(2027, 1, 5))
+    still_waiting = settle(held, Facts(held=improved, open_actions=1), LATER, RULES)
+    assert (still_waiting.followup, still_waiting.events) == (held, ())
+    decision = settle(held, Facts(held=improved, open_actions=0), LATER, RULES)
+    [completed] = decision.events
+    assert isinstance(completed, FollowUpCompleted)
+    assert (completed.outcome, completed.reaudit_id) == (FollowUpOutcome.IMPROVED, "AUD-2")
+    assert (decision.followup.status, decision.followup.outcome) == ("completed", "improved")
+
+
+def test_a_still_inadequate_reaudit_does_not_wait_for_open_actions():
+    reaudit = Reaudit("AUD-2", Grade.INADEQUATE, LATER, AUDITOR, "S0005")
+    facts = Facts(auditor_id=AUDITOR, reaudits=(reaudit,), open_actions=2)
+    decision = settle(followup(**AT_REAUDIT), facts, LATER, RULES)
+    assert decision.followup.outcome is FollowUpOutcome.STILL_INADEQUATE
+    assert [type(e) for e in decision.events] == [FollowUpCompleted]
+
+
+def test_another_reaudit_while_one_is_held_is_kept_as_refused():
+    held = followup(**AT_REAUDIT, reaudit_id="AUD-2", reaudit_graded_on=date(2027, 1, 5))
+    another = Reaudit("AUD-3", Grade.INADEQUATE, LATER, AUDITOR, "S0005")
+    decision = settle(held, Facts(reaudits=(another,), open_actions=1), LATER, RULES)
+    assert (decision.followup, decision.events) == (held, ())
+    assert decision.refused == (RefusedReaudit("AUD-3", AUDITOR, ReauditRefusal.ALREADY_REAUDITED),)
+
+
 def test_a_reaudit_after_an_overturning_moderation_is_refused_as_closed():
     facts = Facts(
         moderation=Moderation("MOD-1", Grade.GOOD),

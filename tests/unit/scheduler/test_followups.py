@@ -6,11 +6,13 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import Session, select
 
+from services.scheduler.action_changes import ActionChangeForm
+from services.scheduler.action_handlers import update_action
 from services.scheduler.conversation import ConversationForm, FollowUpRefused
 from services.scheduler.decisions import Rules
 from services.scheduler.handlers import event_handlers, reassign_reaudit, record_conversation
 from services.scheduler.metrics import REAUDITS_REFUSED
-from services.scheduler.models import FollowUp, RefusedReauditRecord
+from services.scheduler.models import ActionRecord, FollowUp, RefusedReauditRecord
 from services.scheduler.reassignment import ReassignForm
 from services.scheduler.store import SchedulerContext
 from services.scheduler.timers import TimerService
@@ -68,6 +70,20 @@ class World:
         )
         with transaction(self.engine) as session:
             return record_conversation(session, self.followup(audit_id).id, form, self.ctx)
+
+    def actions(self) -> list[ActionRecord]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(ActionRecord).order_by(ActionRecord.position)).all())
+
+    def mark_actions_done(self) -> None:
+        """Each open action marked done by its owner, so an improved re-audit completes."""
+        for action in self.actions():
+            if action.status == "open":
+                form = ActionChangeForm(
+                    changed_by=action.owner_id, status="done", request_id=f"done-{action.id}"
+                )
+                with transaction(self.engine) as session:
+                    update_action(session, action.id, form, self.ctx)
 
 
 @pytest.fixture
@@ -161,15 +177,23 @@ def test_full_life_cycle_with_reminders_reaudit_and_improvement(world):
         date(2027, 1, 11),
     )
     assert followup.conversation_late is False
-    [(kind, scheduled)] = world.new_events()
+    [(kind, scheduled), (agreed_kind, agreed)] = world.new_events()
     assert (kind, scheduled["action"], scheduled["due_on"]) == (
         "qa.followup.scheduled.v1",
         "reaudit",
         "2027-01-11",
     )
+    # The bare text is the case's team manager's, due the working day before the re-audit.
+    assert (agreed_kind, agreed["owner_id"], agreed["due_on"]) == (
+        "qa.action.agreed.v1",
+        "S0005",
+        "2027-01-08",
+    )
     assert world.at("2026-12-01T09:00:00+00:00").tick() == 0  # the conversation's escalation is off
     assert world.new_events() == []
 
+    world.at("2027-01-05T12:00:00+00:00").mark_actions_done()
+    assert [kind for kind, _ in world.new_events()] == ["qa.action.completed.v1"]
     world.at("2027-01-07T12:00:00+00:00").deliver(
         graded("AUD-2", "requires_improvement", "AUD-1", at=datetime(2027, 1, 7, 11, tzinfo=UTC))
     )
@@ -333,7 +357,8 @@ def test_at_its_reaudit_only_the_assigned_auditors_reaudit_completes_the_followu
     assert (world.followup().status, world.followup().owner_id) == ("open", AUDITOR)
     assert refused_reaudits(world) == [("AUD-2", auditor, reason)]
     assert world.new_events() == []
-    world.at("2027-01-07T10:00:00+00:00").deliver(graded("AUD-3", "good", "AUD-1"))
+    world.at("2027-01-07T10:00:00+00:00").mark_actions_done()
+    world.deliver(graded("AUD-3", "good", "AUD-1"))
     assert (world.followup().status, world.followup().reaudit_id) == ("completed", "AUD-3")
     world.deliver(moderated("inadequate"))  # settling again judges nothing twice
     assert refused_reaudits(world) == [("AUD-2", auditor, reason)]
@@ -355,10 +380,12 @@ def test_a_reassigned_reaudit_is_completed_by_its_new_owner_and_no_longer_by_the
         "2027-01-06",
     )
     world.at("2027-01-04T09:00:00+00:00").tick()  # the reminder goes to the new owner
-    assert [data["owner_id"] for _, data in world.new_events()] == ["S0018"]
+    reminded = [data["owner_id"] for kind, data in world.new_events() if "followup" in kind]
+    assert reminded == ["S0018"]
     world.at("2027-01-06T10:00:00+00:00").deliver(graded("AUD-2", "good", "AUD-1"))
     assert refused_reaudits(world) == [("AUD-2", AUDITOR, "not_assigned_auditor")]
     reaudit = graded("AUD-3", "good", "AUD-1").model_copy(update={"auditor_id": "S0018"})
+    world.mark_actions_done()
     world.deliver(reaudit)
     assert (world.followup().status, world.followup().reaudit_id) == ("completed", "AUD-3")
 

@@ -74,7 +74,11 @@ def answers(token, **changes):
 
 
 def fakes_recording(**answers_):
-    submitted = {"audit.submit": lambda body, key: stored_audit(), "audit.audit": stored_audit()}
+    submitted = {
+        "audit.submit": lambda body, key: stored_audit(),
+        "audit.audit": stored_audit(),
+        "scheduler.followups": [],  # a re-audit's form asks for its follow-up's actions
+    }
     return FakeBackends({"notifications.inbox": {"unread": 0, "items": []}} | submitted | answers_)
 
 

@@ -134,7 +134,7 @@ def test_a_list_that_fits_on_one_page_has_no_pagination():
 
 
 def test_a_follow_up_shows_its_step_owner_dates_and_timeline_in_plain_words():
-    with web(FakeBackends({"scheduler.followup": followup()})) as client:
+    with web(FakeBackends({"scheduler.actions": [], "scheduler.followup": followup()})) as client:
         sign_in(client, ASSISTANT_DIRECTOR)
         soup = page(client.get("/followups/F-1"))
     assert text(soup, "h1") == "Follow-up for case CASE-101"
@@ -156,7 +156,9 @@ def test_a_follow_up_shows_its_step_owner_dates_and_timeline_in_plain_words():
 
 
 def test_after_the_conversation_the_re_audit_date_and_owner_are_shown():
-    with web(FakeBackends({"scheduler.followup": after_conversation()})) as client:
+    with web(
+        FakeBackends({"scheduler.actions": [], "scheduler.followup": after_conversation()})
+    ) as client:
         sign_in(client, HEAD_OF_SERVICE)
         soup = page(client.get("/followups/F-1"))
     summary = text(soup, ".govuk-summary-list")
@@ -167,12 +169,12 @@ def test_after_the_conversation_the_re_audit_date_and_owner_are_shown():
 
 
 def test_the_areas_head_of_service_gets_the_conversation_form():
-    with web(FakeBackends({"scheduler.followup": followup()})) as client:
+    with web(FakeBackends({"scheduler.actions": [], "scheduler.followup": followup()})) as client:
         sign_in(client, HEAD_OF_SERVICE)
         soup = page(client.get("/followups/F-1"))
     form = soup.select_one("form[action='/followups/F-1/conversation']")
     assert form.select_one("input[name=csrf_token]")["value"]
-    assert [i["name"] for i in form.select(".govuk-date-input input")] == [
+    assert [i["name"] for i in form.select("#held_on input")] == [
         "held_on-day",
         "held_on-month",
         "held_on-year",
@@ -181,11 +183,29 @@ def test_the_areas_head_of_service_gets_the_conversation_form():
     assert people[:2] == ["S0003", "S0001"]  # the area's leads first
     assert "S0006" in people  # a practitioner of one of its teams
     assert "S0020" not in people  # another area's practitioner
-    assert form.select_one("textarea#agreed_actions") is not None
+    assert [
+        f.select_one("legend").get_text(strip=True) for f in form.select(".app-agreed-action")
+    ] == [
+        "Agreed action 1",
+        "Agreed action 2",
+        "Agreed action 3",
+    ]
+    owners = [o["value"] for o in form.select("#action-1-owner_id option")]
+    assert owners[:2] == ["S0003", "S0005"]  # the Head of Service, then the team's manager
+    assert {"S0006", "S0007"} <= set(owners)  # the team's practitioners
+    assert "S0010" not in owners  # another team's
+    assert form.select_one("#action-1-owner_id option[selected]")["value"] == "S0005"
+    assert [
+        i["name"] for i in form.select(".app-agreed-action")[0].select(".govuk-date-input input")
+    ] == [
+        "action-1-due_on-day",
+        "action-1-due_on-month",
+        "action-1-due_on-year",
+    ]
 
 
 def test_another_areas_head_of_service_gets_no_form():
-    with web(FakeBackends({"scheduler.followup": followup()})) as client:
+    with web(FakeBackends({"scheduler.actions": [], "scheduler.followup": followup()})) as client:
         sign_in(client, OTHER_HEAD)
         soup = page(client.get("/followups/F-1"))
     assert soup.select_one("form[action='/followups/F-1/conversation']") is None
@@ -198,12 +218,32 @@ def conversation(token, **changes):
         "held_on-month": "11",
         "held_on-year": "2026",
         "attendees": ["S0003", "S0006"],
-        "agreed_actions": "Review the plan\n\n  Visit within a week  \n",
+        **agreed(1, "Review the plan", "S0005"),
+        **agreed(2, ""),
+        **agreed(3, "  Visit within a week  ", "S0006", "4", "12", "2026"),
     } | changes
 
 
+def agreed(number, what, owner="S0005", day="", month="", year=""):
+    """One row of the conversation form's agreed actions, as a browser sends it."""
+    prefix = f"action-{number}-"
+    return {
+        f"{prefix}what": what,
+        f"{prefix}owner_id": owner,
+        f"{prefix}due_on-day": day,
+        f"{prefix}due_on-month": month,
+        f"{prefix}due_on-year": year,
+    }
+
+
 def test_recording_the_conversation_sends_it_and_shows_when_the_re_audit_is_due():
-    fakes = FakeBackends({"scheduler.followup": followup(), "scheduler.record_conversation": {}})
+    fakes = FakeBackends(
+        {
+            "scheduler.actions": [],
+            "scheduler.followup": followup(),
+            "scheduler.record_conversation": {},
+        }
+    )
     with web(fakes) as client:
         sign_in(client, HEAD_OF_SERVICE)
         answer = client.post(
@@ -217,7 +257,10 @@ def test_recording_the_conversation_sends_it_and_shows_when_the_re_audit_is_due(
         "held_on": "2026-11-24",
         "recorded_by": HEAD_OF_SERVICE,
         "attendees": ["S0003", "S0006"],
-        "agreed_actions": ["Review the plan", "Visit within a week"],
+        "agreed_actions": [
+            {"what": "Review the plan", "owner_id": "S0005", "due_on": None},
+            {"what": "Visit within a week", "owner_id": "S0006", "due_on": "2026-12-04"},
+        ],
         "confirmed": [],
     }
     assert ("scheduler.record_conversation", ("F-1", body), {}) in fakes.calls
@@ -249,27 +292,51 @@ def test_recording_the_conversation_sends_it_and_shows_when_the_re_audit_is_due(
         ),
         ({"attendees": []}, "attendees", "#attendees", "Select who attended the conversation"),
         (
-            {"agreed_actions": "  \n "},
-            "agreed_actions",
-            "#agreed_actions",
+            agreed(1, " ") | agreed(3, ""),
+            "action-1-what",
+            "#action-1-what",
             "Enter at least one agreed action",
         ),
         (
-            {"agreed_actions": "\n".join(f"Action {n}" for n in range(21))},
-            "agreed_actions",
-            "#agreed_actions",
-            "Enter at most 20 agreed actions, one a line",
+            agreed(3, "x" * 501, "S0006"),
+            "action-3-what",
+            "#action-3-what",
+            "Agreed action 3 must be 500 characters or fewer",
         ),
         (
-            {"agreed_actions": "x" * 501},
-            "agreed_actions",
-            "#agreed_actions",
-            "Each agreed action must be 500 characters or fewer",
+            agreed(3, "", "S0006", "4", "12", "2026"),
+            "action-3-what",
+            "#action-3-what",
+            "Enter agreed action 3, or clear its due date",
+        ),
+        (
+            agreed(3, "Visit", "S0010"),
+            "action-3-owner_id",
+            "#action-3-owner_id",
+            "Select who owns agreed action 3",
+        ),
+        (
+            agreed(3, "Visit", "S0006", "31", "11", "2026"),
+            "action-3-due_on",
+            "#action-3-due_on-day",
+            "The due date of agreed action 3 must be a real date",
+        ),
+        (
+            agreed(3, "Visit", "S0006", "24", "11", "2026"),
+            "action-3-due_on",
+            "#action-3-due_on-day",
+            "The due date of agreed action 3 must be today or in the future",
+        ),
+        (
+            agreed(3, "Visit", "S0006", "28", "11", "2026"),
+            "action-3-due_on",
+            "#action-3-due_on-day",
+            "The due date of agreed action 3 must be a working day, not a weekend or bank holiday",
         ),
     ],
 )
 def test_the_form_is_checked_before_anything_is_sent(changes, field, href, message):
-    fakes = FakeBackends({"scheduler.followup": followup()})
+    fakes = FakeBackends({"scheduler.actions": [], "scheduler.followup": followup()})
     with web(fakes) as client:
         sign_in(client, HEAD_OF_SERVICE)
         answer = client.post(
@@ -289,7 +356,7 @@ def test_the_form_is_checked_before_anything_is_sent(changes, field, href, messa
 
 
 def test_the_typed_answers_are_kept_when_the_form_is_shown_again():
-    with web(FakeBackends({"scheduler.followup": followup()})) as client:
+    with web(FakeBackends({"scheduler.actions": [], "scheduler.followup": followup()})) as client:
         sign_in(client, HEAD_OF_SERVICE)
         token = csrf(client, "/followups/F-1")
         soup = page(
@@ -299,7 +366,9 @@ def test_the_typed_answers_are_kept_when_the_form_is_shown_again():
         )
     assert soup.select_one("#held_on-day")["value"] == "x"
     assert soup.select_one("input[name=attendees][value=S0006]").has_attr("checked")
-    assert "Visit within a week" in soup.select_one("#agreed_actions").get_text()
+    assert "Visit within a week" in soup.select_one("#action-3-what").get_text()
+    assert soup.select_one("#action-3-owner_id option[selected]")["value"] == "S0006"
+    assert soup.select_one("#action-3-due_on-day")["value"] == "4"
 
 
 def test_the_apis_field_errors_are_shown_at_their_fields():
@@ -307,7 +376,11 @@ def test_the_apis_field_errors_are_shown_at_their_fields():
         422, "Some answers need changing", {"held_on": "must not be before the grading day"}
     )
     fakes = FakeBackends(
-        {"scheduler.followup": followup(), "scheduler.record_conversation": refused}
+        {
+            "scheduler.actions": [],
+            "scheduler.followup": followup(),
+            "scheduler.record_conversation": refused,
+        }
     )
     with web(fakes) as client:
         sign_in(client, HEAD_OF_SERVICE)
@@ -329,7 +402,11 @@ def test_the_apis_refusal_of_the_recorder_is_shown_in_the_summary():
         {"recorded_by": "only the Head of Service of the area records it"},
     )
     fakes = FakeBackends(
-        {"scheduler.followup": followup(), "scheduler.record_conversation": refused}
+        {
+            "scheduler.actions": [],
+            "scheduler.followup": followup(),
+            "scheduler.record_conversation": refused,
+        }
     )
     with web(fakes) as client:
         sign_in(client, HEAD_OF_SERVICE)
@@ -344,6 +421,7 @@ def test_the_apis_refusal_of_the_recorder_is_shown_in_the_summary():
 def test_a_different_conversation_recorded_before_is_shown_as_an_error():
     fakes = FakeBackends(
         {
+            "scheduler.actions": [],
             "scheduler.followup": after_conversation(),
             "scheduler.record_conversation": ApiError(409, "F-1"),
         }
@@ -360,7 +438,7 @@ def test_a_different_conversation_recorded_before_is_shown_as_an_error():
 
 
 def test_the_conversation_form_needs_the_csrf_token():
-    fakes = FakeBackends({"scheduler.followup": followup()})
+    fakes = FakeBackends({"scheduler.actions": [], "scheduler.followup": followup()})
     with web(fakes) as client:
         sign_in(client, HEAD_OF_SERVICE)
         answer = client.post("/followups/F-1/conversation", data=conversation("forged"))
@@ -404,7 +482,7 @@ def test_a_refused_re_audit_is_shown_with_who_made_it_and_why_it_did_not_count()
         "refused_reaudits": [refused],
         "timeline": [*after_conversation()["timeline"], entry],
     }
-    with web(FakeBackends({"scheduler.followup": shown})) as client:
+    with web(FakeBackends({"scheduler.actions": [], "scheduler.followup": shown})) as client:
         sign_in(client, HEAD_OF_SERVICE)
         soup = page(client.get("/followups/F-1"))
     assert text(soup, ".app-refused-reaudits") == (
@@ -416,7 +494,9 @@ def test_a_refused_re_audit_is_shown_with_who_made_it_and_why_it_did_not_count()
 
 
 def test_a_follow_up_with_no_refused_re_audit_shows_no_such_section():
-    with web(FakeBackends({"scheduler.followup": followup(refused_reaudits=[])})) as client:
+    with web(
+        FakeBackends({"scheduler.actions": [], "scheduler.followup": followup(refused_reaudits=[])})
+    ) as client:
         sign_in(client, HEAD_OF_SERVICE)
         soup = page(client.get("/followups/F-1"))
     assert soup.select_one(".app-refused-reaudits") is None
@@ -446,7 +526,11 @@ def personal_data_warning() -> ApiError:
 
 def test_an_agreed_action_that_looks_like_personal_data_is_shown_with_a_box_to_keep_it():
     fakes = FakeBackends(
-        {"scheduler.followup": followup(), "scheduler.record_conversation": personal_data_warning()}
+        {
+            "scheduler.actions": [],
+            "scheduler.followup": followup(),
+            "scheduler.record_conversation": personal_data_warning(),
+        }
     )
     with web(fakes) as client:
         sign_in(client, HEAD_OF_SERVICE)
@@ -456,18 +540,25 @@ def test_an_agreed_action_that_looks_like_personal_data_is_shown_with_a_box_to_k
     soup = page(answer)
     assert answer.status_code == 422
     summary = soup.select_one(".govuk-error-summary")
-    assert "Agreed action 2: this looks like it holds a person's name" in text(
+    # the second action sent is the form's third row: the second was left empty
+    assert "Agreed action 3: this looks like it holds a person's name" in text(
         summary, ".govuk-error-summary__list"
     )
     form = soup.select_one("form[action='/followups/F-1/conversation']")
     box = form.select_one("input[name=confirmed][value=personal_data]")
     assert box is not None
     assert not box.has_attr("checked")
-    assert "Visit within a week" in form.select_one("#agreed_actions").get_text()
+    assert "Visit within a week" in form.select_one("#action-3-what").get_text()
 
 
 def test_ticking_the_box_sends_the_conversation_again_confirmed():
-    fakes = FakeBackends({"scheduler.followup": followup(), "scheduler.record_conversation": {}})
+    fakes = FakeBackends(
+        {
+            "scheduler.actions": [],
+            "scheduler.followup": followup(),
+            "scheduler.record_conversation": {},
+        }
+    )
     with web(fakes) as client:
         sign_in(client, HEAD_OF_SERVICE)
         token = csrf(client, "/followups/F-1")

@@ -1,0 +1,202 @@
+"""Read side of agreed actions: lists, one action with who may see it, and monthly figures.
+
+Who sees an action: whoever may see its audit (shared.visibility), and its owner and the
+owner's manager, who act on it whether or not the audit names them.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Engine, and_, not_, or_
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from services.scheduler.action_store import action_state, actions_of
+from services.scheduler.actions import (
+    ActionState,
+    is_action_overdue,
+    managed_by,
+    managers_of,
+)
+from services.scheduler.models import ActionRecord, AuditFact, ModeratorFact
+from services.scheduler.queries import audit_people
+from shared.auth import Caller
+from shared.calendar import uk_day_start, uk_month
+from shared.events.vocabulary import ActionStatus, ServiceArea
+from shared.organisation import Organisation
+from shared.paging import PageQuery, one_page
+from shared.visibility import AuditPeople, PeopleColumns, may_see, visible_where
+
+PEOPLE = PeopleColumns(
+    service_area=col(ActionRecord.service_area),
+    named=(
+        col(AuditFact.auditor_id),
+        col(AuditFact.practitioner_id),
+        col(AuditFact.team_manager_id),
+        col(ActionRecord.owner_id),
+    ),
+    audit_id=col(ActionRecord.audit_id),
+    moderators=(col(ModeratorFact.audit_id), col(ModeratorFact.moderator_id)),
+)
+"""An action's people: its audit's (facts outer-joined, moderators) and its owner."""
+
+
+def _visible_where(caller: Caller, organisation: Organisation) -> ColumnElement[bool]:
+    managed = managed_by(caller.id, organisation)
+    return or_(visible_where(caller, PEOPLE), col(ActionRecord.owner_id).in_(sorted(managed)))
+
+
+def visible_actions(caller: Caller, organisation: Organisation) -> SelectOfScalar[ActionRecord]:
+    return (
+        select(ActionRecord)
+        .outerjoin(AuditFact, col(AuditFact.audit_id) == col(ActionRecord.audit_id))
+        .where(_visible_where(caller, organisation))
+    )
+
+
+@dataclass(frozen=True)
+class ActionFilter:
+    """Which actions a list asks for; every part is optional."""
+
+    owner: str | None = None
+    case_id: str | None = None
+    origin_id: str | None = None
+    service_area: ServiceArea | None = None
+    team_id: str | None = None
+    status: Literal["open", "done", "verified", "not_achieved", "cancelled"] | None = None
+    overdue: bool | None = None
+
+
+def list_actions(
+    engine: Engine,
+    caller: Caller,
+    organisation: Organisation,
+    wanted: ActionFilter,
+    paging: PageQuery,
+    today: date,
+) -> list[ActionState]:
+    """One page of the actions asked for that the caller may see, soonest due first."""
+    query = visible_actions(caller, organisation)
+    for column, value in (
+        (ActionRecord.owner_id, wanted.owner),
+        (ActionRecord.case_id, wanted.case_id),
+        (ActionRecord.origin_id, wanted.origin_id),
+        (ActionRecord.service_area, wanted.service_area),
+        (ActionRecord.team_id, wanted.team_id),
+        (ActionRecord.status, wanted.status),
+    ):
+        if value is not None:
+            query = query.where(col(column) == value)
+    if wanted.overdue is not None:  # `is_action_overdue` in SQL, so pages hold only those
+        overdue = and_(
+            col(ActionRecord.status) == ActionStatus.OPEN, col(ActionRecord.due_on) < today
+        )
+        query = query.where(overdue if wanted.overdue else not_(overdue))
+    ordered = query.order_by(
+        col(ActionRecord.due_on), col(ActionRecord.origin_id), col(ActionRecord.position)
+    )
+    with Session(engine) as session:
+        return [action_state(row) for row in session.exec(one_page(ordered, paging)).all()]
+
+
+def find_action(engine: Engine, action_id: str) -> tuple[ActionState, AuditPeople] | None:
+    """One action and the people of its audit."""
+    with Session(engine) as session:
+        row = session.get(ActionRecord, action_id)
+        if row is None:
+            return None
+        return action_state(row), audit_people(session, row.service_area, row.audit_id)
+
+
+def may_see_action(
+    caller: Caller, action: ActionState, people: AuditPeople, organisation: Organisation
+) -> bool:
+    """`visible_actions` for one action."""
+    mine = {action.owner_id, *managers_of(action, organisation)}
+    return may_see(caller, people) or caller.id in mine
+
+
+class ActionFigures(BaseModel):
+    month: str
+    service_area: str
+    agreed: int = 0
+    done_on_time: int = 0
+    done_late: int = 0
+    verified: int = 0
+    not_achieved: int = 0
+    open: int = 0
+    overdue: int = 0
+    completion_rate: float | None = None
+    """Done (on time or late, verified or not since) over those agreed and not cancelled."""
+    verification_rate: float | None = None
+    """Verified over those the re-audit judged (verified or not achieved)."""
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def action_figures(month: str, area: str, actions: list[ActionState], today: date) -> ActionFigures:
+    done = [a for a in actions if a.done_on is not None]
+    late = sum(a.done_on > a.due_on for a in done if a.done_on is not None)
+    count = {status: sum(a.status is status for a in actions) for status in ActionStatus}
+    judged = count[ActionStatus.VERIFIED] + count[ActionStatus.NOT_ACHIEVED]
+    return ActionFigures(
+        month=month,
+        service_area=area,
+        agreed=len(actions),
+        done_on_time=len(done) - late,
+        done_late=late,
+        verified=count[ActionStatus.VERIFIED],
+        not_achieved=count[ActionStatus.NOT_ACHIEVED],
+        open=count[ActionStatus.OPEN],
+        overdue=sum(is_action_overdue(a.status, a.due_on, today) for a in actions),
+        completion_rate=_rate(len(done), len(actions) - count[ActionStatus.CANCELLED]),
+        verification_rate=_rate(count[ActionStatus.VERIFIED], judged),
+    )
+
+
+def months_between(first: date, last: date) -> list[str]:
+    """`YYYY-MM` of every month from `first`'s to `last`'s."""
+    months, day = [], first.replace(day=1)
+    while day <= last:
+        months.append(day.strftime("%Y-%m"))
+        day = (day + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def action_stats(
+    engine: Engine,
+    caller: Caller,
+    organisation: Organisation,
+    months: tuple[date, date],
+    today: date,
+) -> list[ActionFigures]:
+    """Per month agreed (UK time) and service area, of the actions the caller may see; every
+    month of the span for each area the caller leads (every area for admins) or has figures in."""
+    first, last = months
+    query = visible_actions(caller, organisation).where(
+        col(ActionRecord.agreed_at) >= uk_day_start(first),
+        col(ActionRecord.agreed_at) < uk_day_start(last + timedelta(days=1)),
+    )
+    groups: dict[tuple[str, str], list[ActionState]] = defaultdict(list)
+    with Session(engine) as session:
+        for row in session.exec(query).all():
+            action = action_state(row)
+            groups[(uk_month(action.agreed_at), action.service_area.value)].append(action)
+    areas = {a.value for a in ServiceArea} if caller.sees_every_area else set(caller.service_areas)
+    areas |= {area for _month, area in groups}
+    return [
+        action_figures(month, area, groups.get((month, area), []), today)
+        for month in months_between(first, last)
+        for area in sorted(areas)
+    ]
+
+
+def actions_by_origin(engine: Engine, origin_ids: list[str]) -> dict[str, list[ActionState]]:
+    """The actions agreed in each origin (follow-ups the caller may already see)."""
+    with Session(engine) as session:
+        return actions_of(session, origin_ids)
