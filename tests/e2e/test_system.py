@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from shared.calendar import UK, WorkingDayCalendar
 from shared.organisation import load_organisation
+from tests.conftest import USED
 from tests.e2e.conftest import System, wait_for
 
 ORG = load_organisation()
@@ -192,6 +193,16 @@ def test_an_inadequate_audit_is_followed_up_until_the_reaudit_shows_improvement(
     wait_for(
         lambda: mail_to(system, HEAD, "[For information] Follow-up for case", case),
         "the completion email",
+    )
+    # What the journey told whom, for the record (printed at the end of the run).
+    staff_of = {str(person.email): person.id for person in ORG.staff_by_id.values()}
+    told = sorted(
+        (m["Subject"].strip().split(" - case")[0].split(" for case")[0], staff_of[m["To"]])
+        for m in system.emails()
+        if case in m["Subject"]
+    )
+    USED["journey"] = f"e2e journey of one Inadequate audit to a verified action: {len(told)} " + (
+        "emails: " + "; ".join(f"{subject} -> {to}" for subject, to in told)
     )
 
 
