@@ -7,13 +7,13 @@ path). PostgreSQL is used in production and in the integration tests.
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, DateTime, Dialect, Engine, event, text
+from sqlalchemy import Connection, DateTime, Dialect, Engine, Select, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.types import TypeDecorator
@@ -153,6 +153,18 @@ def retried(work: Callable[[], T], attempts: int = RETRIES) -> T:
             log.info("transaction lost a race; running it again", extra={"attempt": attempt})
             time.sleep(0.01 * attempt)  # let the winner commit first
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+Q = TypeVar("Q", bound=Select[Any])
+
+
+def where_equal(query: Q, wanted: Iterable[tuple[Any, object]]) -> Q:
+    """`query` narrowed to rows whose column equals the value, for each (column, value) pair
+    whose value is given: a list route's optional filters, written once."""
+    for column, value in wanted:
+        if value is not None:
+            query = query.where(column == value)
+    return query
 
 
 def lock_for(session: Session, key: str) -> None:

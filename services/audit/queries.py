@@ -11,6 +11,7 @@ from services.audit.models import Audit, AuditModerator
 from services.audit.stats import GradedRow
 from shared.auth import Caller
 from shared.calendar import month_bounds, uk_day_start
+from shared.db import where_equal
 from shared.events.vocabulary import AuditKind, Grade
 from shared.paging import PageQuery, one_page
 from shared.visibility import AuditPeople, PeopleColumns, visible_where
@@ -69,19 +70,20 @@ def list_audits(
 ) -> list[Audit]:
     """A page of the audits `where` asks for, of those the caller may see."""
     query = select(Audit).where(visible_where(caller, PEOPLE))
-    for column, value in (
-        (Audit.team_id, where.team_id),
-        (Audit.service_area, where.service_area),
-        (Audit.area, where.area),
-        (Audit.overall_grade, where.grade),
-        (Audit.audit_kind, where.kind),
-        (Audit.auditor_id, where.auditor_id),
-        (Audit.practitioner_id, where.practitioner_id),
-        (Audit.team_manager_id, where.team_manager_id),
-        (Audit.case_id, where.case_id),
-    ):
-        if value is not None:
-            query = query.where(col(column) == value)
+    query = where_equal(
+        query,
+        (
+            (col(Audit.team_id), where.team_id),
+            (col(Audit.service_area), where.service_area),
+            (col(Audit.area), where.area),
+            (col(Audit.overall_grade), where.grade),
+            (col(Audit.audit_kind), where.kind),
+            (col(Audit.auditor_id), where.auditor_id),
+            (col(Audit.practitioner_id), where.practitioner_id),
+            (col(Audit.team_manager_id), where.team_manager_id),
+            (col(Audit.case_id), where.case_id),
+        ),
+    )
     if where.month is not None:
         query = _graded_between(query, *month_bounds(where.month))
     query = query.order_by(col(Audit.graded_at).desc(), col(Audit.id))

@@ -16,6 +16,7 @@ from services.moderation.models import SamplingRate
 from services.moderation.sampling import SamplingPolicy
 from shared.auth import Caller
 from shared.calendar import months_span, uk_day_start, uk_month
+from shared.db import where_equal
 from shared.events.vocabulary import Grade, ServiceArea
 from shared.paging import PageQuery, one_page
 from shared.visibility import PeopleColumns, visible_where
@@ -69,14 +70,15 @@ def list_moderations(
     completed (`first_for`'s own open ones before all), each oldest request first (a queue:
     what waits longest comes first)."""
     query = select(ModerationRow).where(visible_where(caller, PEOPLE))
-    for column, value in (
-        (ModerationRow.moderator_id, wanted.moderator),
-        (ModerationRow.status, wanted.status),
-        (ModerationRow.service_area, wanted.service_area),
-        (ModerationRow.audit_id, wanted.audit_id),
-    ):
-        if value is not None:
-            query = query.where(col(column) == value)
+    query = where_equal(
+        query,
+        (
+            (col(ModerationRow.moderator_id), wanted.moderator),
+            (col(ModerationRow.status), wanted.status),
+            (col(ModerationRow.service_area), wanted.service_area),
+            (col(ModerationRow.audit_id), wanted.audit_id),
+        ),
+    )
     with Session(engine) as session:
         is_open = col(ModerationRow.status) == "open"
         mine_open = and_(is_open, col(ModerationRow.moderator_id) == (wanted.first_for or ""))

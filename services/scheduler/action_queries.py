@@ -25,6 +25,7 @@ from services.scheduler.models import ActionRecord, AuditFact, ModeratorFact
 from services.scheduler.queries import audit_people
 from shared.auth import Caller
 from shared.calendar import uk_day_start, uk_month
+from shared.db import where_equal
 from shared.events.vocabulary import ActionStatus, ServiceArea
 from shared.organisation import Organisation
 from shared.paging import PageQuery, one_page
@@ -80,16 +81,17 @@ def list_actions(
 ) -> list[ActionState]:
     """One page of the actions asked for that the caller may see, soonest due first."""
     query = visible_actions(caller, organisation)
-    for column, value in (
-        (ActionRecord.owner_id, wanted.owner),
-        (ActionRecord.case_id, wanted.case_id),
-        (ActionRecord.origin_id, wanted.origin_id),
-        (ActionRecord.service_area, wanted.service_area),
-        (ActionRecord.team_id, wanted.team_id),
-        (ActionRecord.status, wanted.status),
-    ):
-        if value is not None:
-            query = query.where(col(column) == value)
+    query = where_equal(
+        query,
+        (
+            (col(ActionRecord.owner_id), wanted.owner),
+            (col(ActionRecord.case_id), wanted.case_id),
+            (col(ActionRecord.origin_id), wanted.origin_id),
+            (col(ActionRecord.service_area), wanted.service_area),
+            (col(ActionRecord.team_id), wanted.team_id),
+            (col(ActionRecord.status), wanted.status),
+        ),
+    )
     if wanted.overdue is not None:  # `is_action_overdue` in SQL, so pages hold only those
         overdue = and_(
             col(ActionRecord.status) == ActionStatus.OPEN, col(ActionRecord.due_on) < today

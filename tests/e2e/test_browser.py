@@ -65,6 +65,7 @@ def test_signing_in_works_without_javascript(browser, system, request):
 CASE = f"CASE-9{uuid.uuid4().int % 10**5:05d}"
 MADE: dict[str, str] = {}
 AUDITOR, HEAD, PRACTITIONER, OTHER_TEAMS_PRACTITIONER = "S0009", "S0003", "S0006", "S0010"
+TEAM_MANAGER = "S0005"  # Early Help North: owner of the conversation's action by default
 GRADES = {
     "assessment": "requires_improvement",
     "planning": "requires_improvement",
@@ -171,6 +172,25 @@ def test_the_head_of_service_opens_the_email_link_and_records_the_conversation(
         "Reflective conversation recorded"
     )
     head.check("conversation-recorded")
+
+
+def test_the_actions_owner_finds_it_in_their_actions_and_marks_it_done(browser, system, request):
+    """The conversation's action is the team manager's (the default owner): their Actions
+    page lists it, its page shows it, and they mark it done with what was done."""
+    owner = person(browser, system, request)
+    owner.sign_in(TEAM_MANAGER)
+    page = owner.go("/actions")
+    expect(page.locator("main")).to_contain_text(CASE)
+    owner.check("your-actions")
+    page.locator("main table a").filter(has_text=CASE).first.click()
+    expect(page.locator("main")).to_contain_text("Weekly visits recorded with the child's words")
+    owner.check("action")
+    page.fill("#done_evidence", "Visits since the conversation record what the child said")
+    page.get_by_role("button", name="Mark as done").click()
+    expect(page.locator(".govuk-notification-banner")).to_be_visible()
+    owner.check("action-done")
+    owner.go(f"/cases/{CASE}/actions")
+    owner.check("case-actions")
 
 
 def test_the_moderator_records_a_grade_from_the_queue(browser, system, request):
