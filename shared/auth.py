@@ -51,6 +51,7 @@ class AccessRole(StrEnum):
     ASSISTANT_DIRECTOR = "assistant_director"
     PRACTITIONER = "practitioner"
     ADMIN = "admin"
+    QA_LEAD = "qa_lead"
     SERVICE = "service"
 
 
@@ -120,6 +121,8 @@ def access_roles(member: StaffMember) -> frozenset[AccessRole]:
         roles.add(AccessRole.MODERATOR)
     if member.can_audit:
         roles.add(AccessRole.AUDITOR)
+    if member.qa_lead:
+        roles.add(AccessRole.QA_LEAD)
     return frozenset(roles)
 
 

@@ -50,6 +50,8 @@ class StaffMember(_Frozen):
     role: Role
     team: Identifier | None = None
     trained_auditor: bool = False
+    qa_lead: bool = False
+    """Runs the monthly audit programme: draws it on demand and reallocates its audits."""
 
     @property
     def can_audit(self) -> bool:

@@ -9,10 +9,18 @@ from shared.events import (
     ActionOverdue,
     ActionReminderDue,
     ActionUpdated,
+    AuditAllocated,
+    AuditDeclined,
+    AuditExempted,
     AuditGraded,
+    AuditOverdue,
+    AuditReminderDue,
+    AuditSubmitted,
     CaseAllocated,
+    CaseAllocatedV2,
     CaseClosed,
     CaseOpened,
+    CaseOpenedV2,
     EventData,
     FollowUpCancelled,
     FollowUpCompleted,
@@ -142,13 +150,31 @@ def _action() -> dict[str, object]:
     }
 
 
+def _allocation() -> dict[str, object]:
+    return {
+        "case_id": CASE,
+        "allocation_id": "ALC-1",
+        "programme_id": "PRG-2026-11",
+        "month": "2026-11",
+        "service_area": "family_safeguarding",
+        "team_id": "FS-NORTH-1",
+        "practitioner_id": "STAFF-101",
+        "team_manager_id": "STAFF-102",
+        "auditor_id": "STAFF-103",
+        "due_on": date(2026, 11, 30),
+    }
+
+
 def every_event_data() -> list[EventData]:
     """One valid payload of each event type in the contract."""
     team = {"team_id": "FS-NORTH-1", "practitioner_id": "STAFF-101", "team_manager_id": "STAFF-102"}
+    held = {"plan_type": "child_protection", "legal_status": None, "opened_on": AT.date()}
     return [
         CaseOpened(case_id=CASE, opened_at=AT, **team),
         CaseAllocated(case_id=CASE, allocated_at=AT, **team),
         CaseClosed(case_id=CASE, closed_at=AT),
+        CaseOpenedV2(case_id=CASE, opened_at=AT, **team, **held),
+        CaseAllocatedV2(case_id=CASE, allocated_at=AT, **team, **held),
         audit_graded(),
         InadequateFound(
             case_id=CASE,
@@ -192,6 +218,12 @@ def every_event_data() -> list[EventData]:
         ActionReminderDue(**_action(), reminder="two_working_days_before"),
         ActionOverdue(**_action(), escalated_to_id="STAFF-102", working_days_overdue=1),
         ActionCompleted(**_action(), completed_by="STAFF-101", completed_at=AT),
+        AuditAllocated(**_allocation(), allocated_by=None, allocated_at=AT),
+        AuditDeclined(**_allocation(), declined_at=AT),
+        AuditExempted(**_allocation(), exempted_by="STAFF-401", exempted_at=AT),
+        AuditSubmitted(**_allocation(), audit_id="AUD-1", submitted_at=AT),
+        AuditReminderDue(**_allocation(), reminder="two_working_days_before"),
+        AuditOverdue(**_allocation(), escalated_to_id="STAFF-401", working_days_overdue=1),
         NotificationDelivered(**_notification(), delivered_at=AT),
         NotificationFailed(**_notification(), reason="SMTP 550 mailbox unavailable", failed_at=AT),
     ]

@@ -21,7 +21,14 @@ SERVICE = ServiceDefinition(
         topics.FOLLOWUP_COMPLETED,
         topics.FOLLOWUP_CANCELLED,
     ),
-    publishes=(topics.AUDIT_GRADED, topics.AUDIT_INADEQUATE_FOUND),
+    publishes=(
+        topics.AUDIT_GRADED,
+        topics.AUDIT_INADEQUATE_FOUND,
+        topics.AUDIT_ALLOCATED,
+        topics.AUDIT_DECLINED,
+        topics.AUDIT_EXEMPTED,
+        topics.AUDIT_SUBMITTED,
+    ),
     permissions={
         "POST /audits": frozenset({AUDITOR}),  # scope: auditor_id is the caller
         # scope: the audits the caller may see (shared.visibility)

@@ -41,6 +41,10 @@ SERVICE = ServiceDefinition(
         topics.ACTION_REMINDER_DUE,
         topics.ACTION_OVERDUE,
         topics.ACTION_COMPLETED,
+        topics.AUDIT_ALLOCATED,
+        topics.AUDIT_EXEMPTED,
+        topics.AUDIT_REMINDER_DUE,
+        topics.AUDIT_OVERDUE,
     ),
     publishes=(topics.NOTIFICATION_DELIVERED, topics.NOTIFICATION_FAILED),
     permissions={

@@ -19,6 +19,10 @@ SERVICE = ServiceDefinition(
         topics.AUDIT_GRADED,
         topics.MODERATION_REQUESTED,
         topics.MODERATION_COMPLETED,
+        topics.AUDIT_ALLOCATED,
+        topics.AUDIT_DECLINED,
+        topics.AUDIT_EXEMPTED,
+        topics.AUDIT_SUBMITTED,
     ),
     publishes=(
         topics.FOLLOWUP_SCHEDULED,
@@ -31,6 +35,8 @@ SERVICE = ServiceDefinition(
         topics.ACTION_REMINDER_DUE,
         topics.ACTION_OVERDUE,
         topics.ACTION_COMPLETED,
+        topics.AUDIT_REMINDER_DUE,
+        topics.AUDIT_OVERDUE,
     ),
     permissions={
         # scope: follow-ups of the audits the caller may see (shared.visibility)

@@ -15,6 +15,7 @@ from shared.events.vocabulary import (
     ActionOrigin,
     ActionStatus,
     AuditDomain,
+    PlanType,
     AuditKind,
     FollowUpAction,
     FollowUpOutcome,
@@ -101,6 +102,43 @@ class CaseAllocated(CaseEventData):
     team_id: Identifier
     practitioner_id: Identifier
     team_manager_id: Identifier
+    allocated_at: UtcDatetime
+
+
+class _CaseHeld(CaseEventData):
+    """Version 2 of who holds a case, with what a quality-assurance programme needs to choose
+    cases fairly. Field meanings follow the Standard Safeguarding Dataset (data-to-insight's
+    ssd-data-model): `team_id` is `invo_professional_team`, `practitioner_id` is
+    `invo_professional_id` (pseudonymous staff ids, as everywhere), `legal_status` is
+    `lega_legal_status` (the SSDA903 code, e.g. C2 or V2), `opened_on` is the episode's start
+    (`cine_referral_date` for children in need) and `closing_on` its planned close
+    (`cine_close_date`). v2 beside v1: v1 readers forbid the new fields, so adding them to v1
+    would break them."""
+
+    team_id: Identifier
+    practitioner_id: Identifier
+    team_manager_id: Identifier
+    plan_type: PlanType
+    legal_status: str | None = Field(
+        default=None, pattern=r"^[A-Z][0-9A-Z]{0,3}$", description="SSDA903 legal status code"
+    )
+    opened_on: date
+    closing_on: date | None = Field(
+        default=None, description="When the case management system plans to close the case"
+    )
+
+
+class CaseOpenedV2(_CaseHeld):
+    topic = topics.CASE_EVENTS
+    event_type = "qa.case.opened.v2"
+    opened_at: UtcDatetime
+
+
+class CaseAllocatedV2(_CaseHeld):
+    """Sent whenever who holds the case or its plan changes: the whole current picture."""
+
+    topic = topics.CASE_EVENTS
+    event_type = "qa.case.allocated.v2"
     allocated_at: UtcDatetime
 
 
@@ -340,6 +378,79 @@ class ActionCompleted(_ActionFacts):
     completed_at: UtcDatetime
 
 
+# --- the monthly audit programme --------------------------------------------------------
+
+
+class _AllocationFacts(CaseEventData):
+    """What every event about a programme audit carries: which allocation of which month's
+    programme, the case's team and people, its auditor and due date. Never a reason: reasons
+    are free text, kept by the audit service."""
+
+    allocation_id: Identifier
+    programme_id: Identifier
+    month: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+    service_area: ServiceArea
+    team_id: Identifier
+    practitioner_id: Identifier
+    team_manager_id: Identifier
+    auditor_id: Identifier
+    due_on: date
+
+
+class AuditAllocated(_AllocationFacts):
+    """A case drawn for the month's programme (or reallocated after a decline) was given to
+    an auditor. `allocated_by` is None when the draw ran on its configured day."""
+
+    topic = topics.AUDIT_ALLOCATED
+    event_type = "qa.allocation.allocated.v1"
+    allocated_by: Identifier | None
+    reallocated_from: Identifier | None = None
+    allocated_at: UtcDatetime
+
+
+class AuditDeclined(_AllocationFacts):
+    """The auditor declined the allocation (with a reason the audit service keeps); the case
+    is reallocated by an AuditAllocated naming this allocation in `reallocated_from`."""
+
+    topic = topics.AUDIT_DECLINED
+    event_type = "qa.allocation.declined.v1"
+    declined_at: UtcDatetime
+
+
+class AuditExempted(_AllocationFacts):
+    """A director or assistant director exempted the case from this month's programme."""
+
+    topic = topics.AUDIT_EXEMPTED
+    event_type = "qa.allocation.exempted.v1"
+    exempted_by: Identifier
+    exempted_at: UtcDatetime
+
+
+class AuditSubmitted(_AllocationFacts):
+    """The allocated audit was submitted: `audit_id` is its AuditGraded."""
+
+    topic = topics.AUDIT_SUBMITTED
+    event_type = "qa.allocation.submitted.v1"
+    audit_id: Identifier
+    submitted_at: UtcDatetime
+
+
+class AuditReminderDue(_AllocationFacts):
+    topic = topics.AUDIT_REMINDER_DUE
+    event_type = "qa.allocation.reminder-due.v1"
+    reminder: ReminderKind
+
+
+class AuditOverdue(_AllocationFacts):
+    """The audit is late: the auditor's line manager is told, and told again while it stays
+    late, as for follow-ups."""
+
+    topic = topics.AUDIT_OVERDUE
+    event_type = "qa.allocation.overdue.v1"
+    escalated_to_id: Identifier
+    working_days_overdue: int = Field(ge=1)
+
+
 # --- notifications ----------------------------------------------------------------------
 
 
@@ -368,6 +479,8 @@ EVENT_DATA_CLASSES: tuple[type[EventData], ...] = (
     CaseOpened,
     CaseAllocated,
     CaseClosed,
+    CaseOpenedV2,
+    CaseAllocatedV2,
     AuditGraded,
     InadequateFound,
     ModerationRequested,
@@ -384,6 +497,12 @@ EVENT_DATA_CLASSES: tuple[type[EventData], ...] = (
     ActionReminderDue,
     ActionOverdue,
     ActionCompleted,
+    AuditAllocated,
+    AuditDeclined,
+    AuditExempted,
+    AuditSubmitted,
+    AuditReminderDue,
+    AuditOverdue,
     NotificationDelivered,
     NotificationFailed,
 )

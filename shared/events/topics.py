@@ -19,6 +19,12 @@ ACTION_UPDATED: Final = "action.updated"
 ACTION_REMINDER_DUE: Final = "action.reminder-due"
 ACTION_OVERDUE: Final = "action.overdue"
 ACTION_COMPLETED: Final = "action.completed"
+AUDIT_ALLOCATED: Final = "allocation.allocated"
+AUDIT_DECLINED: Final = "allocation.declined"
+AUDIT_EXEMPTED: Final = "allocation.exempted"
+AUDIT_SUBMITTED: Final = "allocation.submitted"
+AUDIT_REMINDER_DUE: Final = "allocation.reminder-due"
+AUDIT_OVERDUE: Final = "allocation.overdue"
 NOTIFICATION_DELIVERED: Final = "notification.delivered"
 NOTIFICATION_FAILED: Final = "notification.failed"
 
@@ -40,6 +46,12 @@ ALL_TOPICS: Final = (
     ACTION_REMINDER_DUE,
     ACTION_OVERDUE,
     ACTION_COMPLETED,
+    AUDIT_ALLOCATED,
+    AUDIT_DECLINED,
+    AUDIT_EXEMPTED,
+    AUDIT_SUBMITTED,
+    AUDIT_REMINDER_DUE,
+    AUDIT_OVERDUE,
     NOTIFICATION_DELIVERED,
     NOTIFICATION_FAILED,
 )
@@ -65,6 +77,12 @@ PRODUCERS: Final = {
     ACTION_REMINDER_DUE: frozenset({"scheduler"}),
     ACTION_OVERDUE: frozenset({"scheduler"}),
     ACTION_COMPLETED: frozenset({"scheduler"}),
+    AUDIT_ALLOCATED: frozenset({"audit"}),
+    AUDIT_DECLINED: frozenset({"audit"}),
+    AUDIT_EXEMPTED: frozenset({"audit"}),
+    AUDIT_SUBMITTED: frozenset({"audit"}),
+    AUDIT_REMINDER_DUE: frozenset({"scheduler"}),
+    AUDIT_OVERDUE: frozenset({"scheduler"}),
     NOTIFICATION_DELIVERED: frozenset({"notifications"}),
     NOTIFICATION_FAILED: frozenset({"notifications"}),
 }

@@ -106,6 +106,30 @@ class ActionChange(StrEnum):
     REOPENED = "reopened"
 
 
+class PlanType(StrEnum):
+    """What the case management system says the child's case is: the plan or legal footing a
+    quality-assurance programme spreads its sample over (the Standard Safeguarding Dataset's
+    CIN, CP, CLA and care leaver records, and early help episodes)."""
+
+    EARLY_HELP = "early_help"
+    CHILD_IN_NEED = "child_in_need"
+    CHILD_PROTECTION = "child_protection"
+    CHILD_WE_CARE_FOR = "child_we_care_for"
+    CARE_LEAVER = "care_leaver"
+
+
+class AllocationStatus(StrEnum):
+    """A programme audit's life: allocated to an auditor, in progress once a draft is saved,
+    submitted as an audit; or declined by the auditor (and reallocated) or exempted by a
+    director, each with a reason."""
+
+    ALLOCATED = "allocated"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    DECLINED = "declined"
+    EXEMPTED = "exempted"
+
+
 class NotificationChannel(StrEnum):
     EMAIL = "email"
     INBOX = "inbox"

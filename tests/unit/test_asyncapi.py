@@ -39,7 +39,14 @@ EXPECTED = {
             "followup.completed",
             "followup.cancelled",
         },
-        {"audit.graded", "audit.inadequate-found"},
+        {
+            "audit.graded",
+            "audit.inadequate-found",
+            "allocation.allocated",
+            "allocation.declined",
+            "allocation.exempted",
+            "allocation.submitted",
+        },
     ),
     "moderation": (
         {"audit.graded"},
@@ -52,7 +59,16 @@ EXPECTED = {
         },
     ),
     "scheduler": (
-        {"audit.inadequate-found", "audit.graded", "moderation.requested", "moderation.completed"},
+        {
+            "audit.inadequate-found",
+            "audit.graded",
+            "moderation.requested",
+            "moderation.completed",
+            "allocation.allocated",
+            "allocation.declined",
+            "allocation.exempted",
+            "allocation.submitted",
+        },
         {
             "followup.scheduled",
             "followup.reminder-due",
@@ -64,6 +80,8 @@ EXPECTED = {
             "action.reminder-due",
             "action.overdue",
             "action.completed",
+            "allocation.reminder-due",
+            "allocation.overdue",
         },
     ),
     "notifications": (
@@ -82,6 +100,10 @@ EXPECTED = {
             "action.reminder-due",
             "action.overdue",
             "action.completed",
+            "allocation.allocated",
+            "allocation.exempted",
+            "allocation.reminder-due",
+            "allocation.overdue",
         },
         {"notification.delivered", "notification.failed"},
     ),
@@ -213,6 +235,8 @@ def test_a_topic_shared_by_several_event_types_documents_each_of_them():
             {"$ref": "#/components/schemas/CaseOpenedEvent"},
             {"$ref": "#/components/schemas/CaseAllocatedEvent"},
             {"$ref": "#/components/schemas/CaseClosedEvent"},
+            {"$ref": "#/components/schemas/CaseOpenedV2Event"},
+            {"$ref": "#/components/schemas/CaseAllocatedV2Event"},
         ]
     }
 

@@ -33,9 +33,9 @@ def test_regenerating_writes_every_schema_and_removes_stale_ones(tmp_path):
     (tmp_path / "qa.retired.v1.json").write_text("{}")
     written = write_schemas(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
-    assert len(written) == 21
+    assert len(written) == 29
 
 
 def test_schema_check_command_reports_current_schemas(capsys):
     assert main(["schemas", "--check"]) == 0
-    assert "21 JSON Schemas and 4 AsyncAPI documents are current" in capsys.readouterr().out
+    assert "29 JSON Schemas and 4 AsyncAPI documents are current" in capsys.readouterr().out

@@ -43,7 +43,7 @@ from tests.integration.scheduler.test_scheduler_service import (
     mark_done,
     settings,
 )
-from tests.support import from_producer
+from tests.support import from_producer, post_once_known
 from tests.tokens import bearer
 from tooling.localstack.topics import ensure_topics
 
@@ -91,7 +91,8 @@ async def test_actions_agreed_in_a_conversation_are_published_and_hold_an_improv
             path = f"/followups/{scheduled['data']['followup_id']}"
 
             clock.at = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-            held = await client.post(
+            held = await post_once_known(
+                client,
                 f"{path}/reflective-conversation",
                 json={
                     "held_on": "2026-11-25",

@@ -29,7 +29,7 @@ from shared.migrations import upgrade
 from shared.organisation import load_organisation
 from tests.factories import audit_graded, unique_case
 from tests.integration.kafka_tools import read_all
-from tests.support import from_producer
+from tests.support import from_producer, post_once_known
 from tests.tokens import bearer, service_bearer
 from tooling.localstack.services import ServiceProcess
 from tooling.localstack.stack import StackInfo
@@ -120,7 +120,8 @@ async def test_full_life_cycle_on_kafka_and_postgresql_with_a_controlled_clock(
             clock.at = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
             due_today = (await events_for(kafka_bootstrap, FOLLOWUP_REMINDER_DUE, case, 2))[1]
             assert due_today["data"]["reminder"] == "due_today"
-            held = await client.post(
+            held = await post_once_known(
+                client,
                 f"/followups/{followup_id}/reflective-conversation",
                 json={
                     "held_on": "2026-11-30",
@@ -242,7 +243,8 @@ async def test_only_the_assigned_auditors_reaudit_completes_and_the_others_are_k
             # Before the conversation, and by the team's own manager: neither completes it.
             await publish(reaudit(case, f"{audit_id}-R1", audit_id, AUDITOR, clock.at))
             assert await refused_soon(1) == [(f"{audit_id}-R1", "not_at_reaudit_step")]
-            held = await client.post(
+            held = await post_once_known(
+                client,
                 f"{path}/reflective-conversation",
                 headers=bearer(HEAD_OF_SERVICE),
                 json={
