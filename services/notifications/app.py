@@ -30,6 +30,7 @@ def event_handlers(ctx: NotifyContext) -> dict[type[EventData], EventHandler]:
     handlers: dict[type[EventData], EventHandler] = {
         event: partial(on_event, ctx=ctx) for event in ROUTED
     }
+    # routed like the rest, and besides it teaches the events waiting for it the audit's people
     handlers[AuditGraded] = partial(on_audit_graded, ctx=ctx)
     return handlers
 

@@ -53,7 +53,8 @@ def on_event(session: Session, event: CloudEvent[EventData], ctx: NotifyContext)
 
 
 def on_audit_graded(session: Session, event: CloudEvent[EventData], ctx: NotifyContext) -> None:
-    """Learn the audit's people, then route whatever was waiting for them."""
+    """Tell the practitioner the outcome, learn the audit's people, then route whatever was
+    waiting for them."""
     data = event.data
     if not isinstance(data, AuditGraded):
         raise TypeError(f"expected AuditGraded, got {event.type}")
@@ -69,6 +70,7 @@ def on_audit_graded(session: Session, event: CloudEvent[EventData], ctx: NotifyC
             auditor_id=data.auditor_id,
         )
         session.add(row)
+    notify(session, event, None, ctx)
     parked = session.exec(select(ParkedEvent).where(ParkedEvent.audit_id == data.audit_id)).all()
     for waiting in parked:
         notify(
@@ -84,13 +86,14 @@ def notify(
     found = recipients(event.data, people, ctx.organisation)
     preferences = preferences_of(session, [recipient.staff_id for recipient in found])
     now = ctx.clock.now()
-    message = compose(event.data)
-    rendered = render(message, ctx.base_url)
-    link = f"{ctx.base_url.rstrip('/')}{message.link_path}"
+    worded = {kind: compose(event.data, kind) for kind in {r.kind for r in found}}
+    rendered = {kind: render(message, ctx.base_url) for kind, message in worded.items()}
+    base = ctx.base_url.rstrip("/")
     for delivery in deliveries(found, ctx.organisation, ctx.webhook_urls, preferences):
         if _exists(session, _source_event_id(event), delivery):
             continue
-        notification = _notification(event, delivery, rendered, link, now)
+        link = f"{base}{worded[delivery.kind].link_path}"
+        notification = _notification(event, delivery, rendered[delivery.kind], link, now)
         session.add(notification)
         if delivery.status is Status.DELIVERED:
             announce_delivery(session, notification, now)

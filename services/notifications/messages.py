@@ -14,9 +14,11 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.notifications.action_messages import compose_action
-from services.notifications.routing import ACTION_EVENTS
-from services.notifications.wording import Message, long_date
+from services.notifications.programme_messages import compose_programme
+from services.notifications.routing import ACTION_EVENTS, ALLOCATION_EVENTS, Kind
+from services.notifications.wording import Message, grade_words, long_date
 from shared.events import (
+    AuditGraded,
     EventData,
     FollowUpCancelled,
     FollowUpCompleted,
@@ -27,7 +29,7 @@ from shared.events import (
     ModerationRequested,
     ReminderDue,
 )
-from shared.events.vocabulary import FollowUpAction, Grade
+from shared.events.vocabulary import FollowUpAction
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),
@@ -49,14 +51,13 @@ class Rendered:
     html: str
 
 
-def _grade(grade: Grade) -> str:
-    return grade.value.replace("_", " ").capitalize()
-
-
-def compose(data: EventData) -> Message:
-    """The words for one event; the same for every recipient of it."""
+def compose(data: EventData, kind: Kind) -> Message:
+    """The words for one event to a recipient told of it as `kind`: the same for every
+    recipient of that kind (only a programme audit's words differ by kind)."""
     if isinstance(data, ACTION_EVENTS):
         return compose_action(data)
+    if isinstance(data, (*ALLOCATION_EVENTS, AuditGraded)):
+        return compose_programme(data, kind)
     return _compose_audit_step(data)
 
 
@@ -97,25 +98,30 @@ def _compose_audit_step(data: EventData) -> Message:
             return Message(
                 f"[Action] Please moderate audit {data.audit_id} - case {data.case_id}",
                 f"Audit {data.audit_id} of case {data.case_id} needs moderating.",
-                [f"The auditor graded it {_grade(data.auditor_grade)}."],
+                [f"The auditor graded it {grade_words(data.auditor_grade)}."],
                 f"/moderations/{data.moderation_id}",
             )
         case InadequateFound():
             return Message(
                 f"[For information] Audit of case {data.case_id} graded Inadequate",
                 f"An audit of case {data.case_id} was graded Inadequate.",
-                ["The Head of Service will hold a reflective conversation within 5 working days."],
+                [
+                    "The Head of Service will hold a reflective conversation within 5 working "
+                    "days.",
+                    # the practitioner's only message of the audit: its learning is on the page
+                    "The audit's page shows what could be better.",
+                ],
                 f"/audits/{data.audit_id}",
             )
         case ModerationDisagreed():
             return Message(
                 f"[For information] Moderation regraded case {data.case_id}: "
-                f"{_grade(data.auditor_grade)} to {_grade(data.moderated_grade)}",
+                f"{grade_words(data.auditor_grade)} to {grade_words(data.moderated_grade)}",
                 f"Moderation of audit {data.audit_id} (case {data.case_id}) reached a different "
                 "grade.",
                 [
-                    f"Auditor's grade: {_grade(data.auditor_grade)}.",
-                    f"Moderated grade: {_grade(data.moderated_grade)}.",
+                    f"Auditor's grade: {grade_words(data.auditor_grade)}.",
+                    f"Moderated grade: {grade_words(data.moderated_grade)}.",
                     "The moderator's rationale is on the moderation's page.",
                 ],
                 f"/moderations/{data.moderation_id}",

@@ -15,6 +15,11 @@ from shared.events import (
     ActionOverdue,
     ActionReminderDue,
     ActionUpdated,
+    AuditAllocated,
+    AuditExempted,
+    AuditGraded,
+    AuditOverdue,
+    AuditReminderDue,
     EventData,
     FollowUpCancelled,
     FollowUpCompleted,
@@ -25,7 +30,7 @@ from shared.events import (
     ModerationRequested,
     ReminderDue,
 )
-from shared.events.vocabulary import ActionChange, NotificationChannel
+from shared.events.vocabulary import ActionChange, Grade, NotificationChannel
 from shared.organisation import Organisation
 
 
@@ -81,8 +86,12 @@ class Delivery:
 
 ACTION_EVENTS = (ActionAgreed, ActionUpdated, ActionReminderDue, ActionOverdue, ActionCompleted)
 AboutAnAction = ActionAgreed | ActionUpdated | ActionReminderDue | ActionOverdue | ActionCompleted
+ALLOCATION_EVENTS = (AuditAllocated, AuditExempted, AuditReminderDue, AuditOverdue)
+AboutAnAllocation = AuditAllocated | AuditExempted | AuditReminderDue | AuditOverdue
 ROUTED = (
     *ACTION_EVENTS,
+    *ALLOCATION_EVENTS,
+    AuditGraded,
     FollowUpScheduled,
     InadequateFound,
     ReminderDue,
@@ -104,6 +113,10 @@ def recipients(data: EventData, people: AuditPeople | None, org: Organisation) -
         return _each_once(_told_of_audit(data, people, org))
     if isinstance(data, ACTION_EVENTS):
         return _each_once(_told_of_action(data, org))
+    if isinstance(data, ALLOCATION_EVENTS):
+        return _each_once(_told_of_allocation(data))
+    if isinstance(data, AuditGraded):
+        return _each_once(_told_of_grading(data))
     return _each_once(_told_directly(data))
 
 
@@ -172,6 +185,34 @@ def _told_of_action(data: AboutAnAction, org: Organisation) -> list[Recipient]:
             return _not_informing(data.completed_by, [Recipient(head, Kind.INFORMATION)])
     kind = OWNER_TOLD_OF_UPDATE.get(data.change)
     return _not_informing(data.changed_by, [Recipient(data.owner_id, kind)] if kind else [])
+
+
+def _told_of_allocation(data: AboutAnAllocation) -> list[Recipient]:
+    """The people of a programme audit: its auditor, the case's practitioner and team manager."""
+    match data:
+        case AuditAllocated() if data.reallocated_from is None:
+            return [
+                Recipient(data.auditor_id, Kind.ACTION),
+                Recipient(data.practitioner_id, Kind.INFORMATION),
+                Recipient(data.team_manager_id, Kind.INFORMATION),
+            ]
+        case AuditAllocated() | AuditReminderDue():
+            # After a decline the case's people were invited already, when it was drawn.
+            return [Recipient(data.auditor_id, Kind.ACTION)]
+        case AuditExempted():
+            return _not_informing(data.exempted_by, [Recipient(data.auditor_id, Kind.INFORMATION)])
+    return [
+        Recipient(data.escalated_to_id, Kind.ACTION),
+        Recipient(data.auditor_id, Kind.INFORMATION),
+    ]
+
+
+def _told_of_grading(data: AuditGraded) -> list[Recipient]:
+    """The case's practitioner learns the outcome of every audit of their case. An Inadequate
+    one is told them by its InadequateFound (published with every such AuditGraded), not twice."""
+    if data.overall_grade is Grade.INADEQUATE:
+        return []
+    return _not_informing(data.auditor_id, [Recipient(data.practitioner_id, Kind.INFORMATION)])
 
 
 def _not_informing(actor: str, found: list[Recipient]) -> list[Recipient]:

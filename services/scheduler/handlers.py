@@ -13,6 +13,7 @@ from sqlmodel import Session, SQLModel
 
 from services.scheduler.action_decisions import agree_actions
 from services.scheduler.action_store import save_action
+from services.scheduler.allocation_handlers import allocation_handlers
 from services.scheduler.conversation import ConversationForm, hold_conversation
 from services.scheduler.decisions import open_followup, settle
 from services.scheduler.followup import FollowUpState
@@ -41,6 +42,7 @@ def event_handlers(ctx: SchedulerContext) -> dict[type[EventData], EventHandler]
         AuditGraded: partial(on_audit_graded, ctx=ctx),
         ModerationRequested: on_moderation_requested,
         ModerationCompleted: partial(on_moderation_completed, ctx=ctx),
+        **allocation_handlers(ctx),
     }
 
 

@@ -13,6 +13,11 @@ REAUDITS_REFUSED = Counter(
 FOLLOWUPS_CLOSED = Counter(
     "qa_followups_closed_total", "Follow-ups completed or cancelled.", ["how", "service_area"]
 )
+ALLOCATIONS_SETTLED = Counter(
+    "qa_scheduler_allocations_settled_total",
+    "Programme allocations whose deadline ended: submitted, declined or exempted.",
+    ["how"],
+)
 OPEN_FOLLOWUPS = Gauge(
     "qa_followups_open", "Open follow-ups by current step and area.", ["step", "service_area"]
 )

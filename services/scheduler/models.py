@@ -1,5 +1,5 @@
-"""The scheduler's tables: follow-ups, their timelines, agreed actions, durable timers, and
-facts it learns."""
+"""The scheduler's tables: follow-ups, their timelines, agreed actions, programme allocations,
+durable timers, and facts it learns."""
 
 from datetime import date, datetime
 from typing import Any
@@ -55,7 +55,10 @@ class Timer(SQLModel, table=True):
 
     An agreed action's timers are rows here too, on its follow-up (`followup_id`, so the pass
     takes the same audit lock) with `step` "action" and the action's id; a follow-up's own
-    timers have `action_id` "".
+    timers have `action_id` "". A programme allocation's timers have `step` "allocation", its
+    id in `allocation_id` and `followup_id` "" (it has no follow-up); everyone else's have
+    `allocation_id` "". The subject columns are "" rather than NULL so that the unique key
+    holds for every kind (NULLs never compare equal).
     """
 
     __tablename__ = "timers"
@@ -66,7 +69,8 @@ class Timer(SQLModel, table=True):
             "kind",
             "sequence",
             "action_id",
-            name="timers_followup_id_step_kind_sequence_action_id_key",
+            "allocation_id",
+            name="timers_subject_step_kind_sequence_key",
         ),
     )
 
@@ -74,6 +78,7 @@ class Timer(SQLModel, table=True):
     followup_id: str = Field(max_length=64)
     step: str = Field(max_length=32)
     action_id: str = Field(default="", index=True, max_length=64)
+    allocation_id: str = Field(default="", index=True, max_length=64)
     kind: str = Field(max_length=32)
     sequence: int = 0
     fire_at: datetime = timestamp_field(index=True)
@@ -174,3 +179,29 @@ class ActionRequest(SQLModel, table=True):
     action_id: str = Field(index=True, max_length=64)
     origin_id: str = Field(index=True, max_length=64)
     at: datetime = timestamp_field()
+
+
+class AllocationRecord(SQLModel, table=True):
+    """A programme audit allocated to an auditor, as far as its deadline goes: the facts its
+    events carry, and whether the audit is still awaited (services.scheduler.allocations).
+
+    `allocated_at` is None while only its settlement is known; `settled_at` is when it was
+    submitted, declined or exempted (the audit service's time).
+    """
+
+    __tablename__ = "allocations"
+
+    id: str = Field(primary_key=True, max_length=64)
+    case_id: str = Field(index=True, max_length=64)
+    programme_id: str = Field(max_length=64)
+    month: str = Field(max_length=7)
+    service_area: str = Field(max_length=64)
+    team_id: str = Field(max_length=64)
+    practitioner_id: str = Field(max_length=64)
+    team_manager_id: str = Field(max_length=64)
+    auditor_id: str = Field(index=True, max_length=64)
+    due_on: date
+    status: str = Field(index=True, max_length=16)
+    allocated_at: datetime | None = timestamp_field(default=None)
+    settled_at: datetime | None = timestamp_field(default=None)
+    audit_id: str | None = Field(default=None, max_length=64)

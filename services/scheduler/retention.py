@@ -3,6 +3,8 @@
 A follow-up goes, with its timeline, timers, refused re-audits and agreed actions, that long
 after it closed; an open one never (it has no `closed_at`), nor one with an action still open.
 The facts of an audit go that long after its grading, unless a follow-up of it is still open.
+A programme allocation goes, with its timers, that long after it was submitted, declined or
+exempted; one still awaited never (it has no `settled_at`).
 """
 
 from datetime import datetime
@@ -14,6 +16,7 @@ from services.scheduler.followup import FollowUpStatus
 from services.scheduler.models import (
     ActionRecord,
     ActionRequest,
+    AllocationRecord,
     AuditFact,
     FollowUp,
     ModerationFact,
@@ -53,12 +56,17 @@ MODERATION_FACTS = Expiry(
     settled=(col(ModerationFact.audit_id).not_in(_followed_up),),
 )
 
+ALLOCATIONS = Expiry(
+    AllocationRecord.id, AllocationRecord.settled_at, dependents=(Timer.allocation_id,)
+)
+
 
 def purge_followups(engine: Engine, now: datetime, settings: ServiceSettings) -> tuple[str, int]:
     days = settings.case_record_retention_days
     cutoff = days_ago(now, days)
     gone = sum(
         purge_expired(engine, expiry, cutoff)
-        for expiry in (FOLLOWUPS, AUDIT_FACTS, MODERATION_FACTS)
+        for expiry in (FOLLOWUPS, AUDIT_FACTS, MODERATION_FACTS, ALLOCATIONS)
     )
-    return f"follow-ups closed, and audit facts graded, more than {days} days ago", gone
+    what = "follow-ups closed, audit facts graded and allocations settled"
+    return f"{what} more than {days} days ago", gone

@@ -15,6 +15,13 @@ recorded at the moment its escalation fired. On SQLite the single writer lock se
 
 An agreed action's timers are rows of the same table on its follow-up (`action_id` names the
 action), so they fire in the same pass under the same audit lock.
+
+A programme allocation has no audit yet, so it has a lock of its own
+(services/scheduler/allocation_store.py `allocation_lock_key`, through the same `lock_for` /
+`try_lock_for`): first the allocation's lock, then its allocation and timer rows; its events'
+handlers take them so, and the pass takes that lock for an allocation's timer (`allocation_id`
+names it) as it takes an audit's for the others. No transaction holds an allocation's lock
+and an audit's, so the two never wait on each other in opposite orders.
 """
 
 from datetime import datetime
@@ -25,6 +32,8 @@ from sqlmodel import Session, col, select
 
 from services.scheduler import metrics
 from services.scheduler.action_handlers import fire_action
+from services.scheduler.allocation_handlers import fire_allocation
+from services.scheduler.allocation_store import allocation_lock_key
 from services.scheduler.decisions import TimerPlan, fire_timer
 from services.scheduler.domain import TimerKind
 from services.scheduler.models import FollowUp, Timer
@@ -41,6 +50,11 @@ def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
+def _lock_key(audit_id: str | None, allocation_id: str) -> str | None:
+    """The lock a timer fires under: its allocation's, or its follow-up's audit's."""
+    return allocation_lock_key(allocation_id) if allocation_id else audit_id
+
+
 class TimerService:
     def __init__(self, engine: Engine, ctx: SchedulerContext, batch_size: int = 100) -> None:
         self._engine = engine
@@ -54,7 +68,7 @@ class TimerService:
         now = self._ctx.clock.now()
         with Session(self._engine) as session:
             query = (
-                select(Timer.id, FollowUp.audit_id)
+                select(Timer.id, FollowUp.audit_id, Timer.allocation_id)
                 .join(FollowUp, col(FollowUp.id) == Timer.followup_id, isouter=True)
                 .where(*_due(now))
                 .order_by(col(Timer.fire_at), col(Timer.id))
@@ -63,7 +77,8 @@ class TimerService:
             due = list(session.exec(query).all())
         self._last_batch = len(due)
         return sum(
-            retried(partial(self._fire_one, timer_id, audit_id, now)) for timer_id, audit_id in due
+            retried(partial(self._fire_one, timer_id, _lock_key(audit_id, allocation_id), now))
+            for timer_id, audit_id, allocation_id in due
         )
 
     def step(self) -> bool:
@@ -71,11 +86,11 @@ class TimerService:
         self.fire_due()
         return self._last_batch == self._batch_size
 
-    def _fire_one(self, timer_id: int | None, audit_id: str | None, now: datetime) -> bool:
-        """Fire one timer in its own transaction, under its audit's lock; False when another
-        holds that lock or fired the timer first."""
+    def _fire_one(self, timer_id: int | None, lock_key: str | None, now: datetime) -> bool:
+        """Fire one timer in its own transaction, under its audit's (or allocation's) lock;
+        False when another holds that lock or fired the timer first."""
         with transaction(self._engine) as session:
-            if audit_id is not None and not try_lock_for(session, audit_id):
+            if lock_key is not None and not try_lock_for(session, lock_key):
                 return False
             query = select(Timer).where(Timer.id == timer_id, *_due(now)).with_for_update()
             timer = session.exec(query).first()
@@ -87,6 +102,10 @@ class TimerService:
     def _fire(self, session: Session, timer: Timer, now: datetime) -> None:
         timer.fired_at = now
         session.add(timer)
+        if timer.allocation_id:
+            if fire_allocation(session, timer, now, self._ctx):
+                after_commit(session, metrics.TIMERS_FIRED.labels(timer.kind, timer.step).inc)
+            return
         if timer.action_id:
             if fire_action(session, timer, now, self._ctx):
                 after_commit(session, metrics.TIMERS_FIRED.labels(timer.kind, timer.step).inc)

@@ -284,6 +284,10 @@ def test_two_replicas_of_every_service_give_the_results_one_gives(
             told = f"[For information] Audit of case {case} graded Inadequate"
             for person in (TEAM_MANAGER, PRACTITIONER):
                 expected_mail[(_email(person), told)] += 1
+        else:  # every other audit tells its practitioner the outcome and the learning
+            grade = a["overall_grade"].replace("_", " ").capitalize()
+            learning = f"[For information] Audit of case {case} graded {grade}: your learning"
+            expected_mail[(_email(PRACTITIONER), learning)] += 1
     wait_for(
         lambda: not expected_mail - _mail(system, set(cases)),
         "every email",

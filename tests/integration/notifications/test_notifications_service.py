@@ -17,6 +17,7 @@ from services.notifications.settings import NotificationSettings
 from shared.events import (
     ActionCompleted,
     ActionOverdue,
+    AuditAllocated,
     EventData,
     FollowUpScheduled,
     kafka_key,
@@ -25,7 +26,7 @@ from shared.events import (
 )
 from shared.events.topics import NOTIFICATION_DELIVERED
 from shared.organisation import load_organisation
-from tests.factories import unique_case
+from tests.factories import audit_graded, unique_case
 from tests.integration.kafka_tools import eventually, read_all
 from tests.tokens import bearer
 from tooling.localstack.processes import free_port
@@ -118,9 +119,11 @@ async def publish_twice(bootstrap: str, case: str) -> str:
     return await publish(bootstrap, data, times=2)
 
 
-async def publish(bootstrap: str, data: EventData, times: int = 1) -> str:
-    """Publish `data` as the scheduler does, `times` times over (the same event each time)."""
-    event = new_event(data, source="/qa/scheduler")
+async def publish(
+    bootstrap: str, data: EventData, times: int = 1, source: str = "/qa/scheduler"
+) -> str:
+    """Publish `data` as `source` does, `times` times over (the same event each time)."""
+    event = new_event(data, source=source)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
@@ -276,3 +279,73 @@ async def test_an_overdue_action_emails_its_manager_and_owner_once_and_its_compl
     assert [i["subject"] for i in inbox if i["case_id"] == case] == [
         f"[For information] Action for case {case} done"
     ]
+
+
+AUDITOR, MANAGER, PRACTITIONER = "S0009", "S0005", "S0006"  # the auditor is outside EH-NORTH
+
+
+async def test_an_allocation_emails_auditor_and_case_people_once_and_a_grade_the_practitioner(
+    service, kafka_bootstrap
+):
+    client, port = service
+    controller, mailbox = smtp_server(port)
+    case = unique_case()
+    allocated = AuditAllocated(
+        case_id=case,
+        allocation_id="ALC-77",
+        programme_id="PRG-2026-12",
+        month="2026-12",
+        service_area="early_help",
+        team_id="EH-NORTH",
+        practitioner_id=PRACTITIONER,
+        team_manager_id=MANAGER,
+        auditor_id=AUDITOR,
+        due_on=date(2026, 12, 30),
+        allocated_by=None,
+        allocated_at=datetime.now(UTC),
+    )
+    graded = audit_graded(
+        case,
+        "good",
+        "AUD-77",
+        service_area="early_help",
+        team_id="EH-NORTH",
+        practitioner_id=PRACTITIONER,
+        team_manager_id=MANAGER,
+        auditor_id=AUDITOR,
+    )
+    try:
+        await publish(kafka_bootstrap, allocated, times=2, source="/qa/audit")
+        await publish(kafka_bootstrap, graded, times=2, source="/qa/audit")
+        await eventually(lambda: len(mailbox.about(case)) == 4, what="four emails")
+        await asyncio.sleep(1.5)  # time for any duplicate to show up
+        mails = mailbox.about(case)
+    finally:
+        controller.stop()
+    invited = f"[For information] Case {case} chosen for this month's audit: add your reflection"
+    # a long subject is folded onto a second header line: compare it unfolded
+    assert sorted((m["To"], " ".join(m["Subject"].split())) for m in mails) == sorted(
+        [
+            (
+                str(ORG.staff_by_id[AUDITOR].email),
+                f"[Action] Audit allocated: case {case} due Wednesday 30 December 2026",
+            ),
+            (str(ORG.staff_by_id[PRACTITIONER].email), invited),
+            (str(ORG.staff_by_id[MANAGER].email), invited),
+            (
+                str(ORG.staff_by_id[PRACTITIONER].email),
+                f"[For information] Audit of case {case} graded Good: your learning",
+            ),
+        ]
+    )
+    for mail in mails:
+        text = mail.get_body(("plain",)).get_content()
+        graded_mail = "graded Good" in " ".join(mail["Subject"].split())
+        path = "/audits/AUD-77" if graded_mail else "/allocations/ALC-77"
+        assert f"https://qa.example.gov.uk{path}" in text
+        assert not any(member.name in text for member in ORG.staff)
+    client.headers.update(bearer(PRACTITIONER))
+    inbox = (await client.get(f"/inbox/{PRACTITIONER}")).json()["items"]
+    assert sorted(i["subject"] for i in inbox if i["case_id"] == case) == sorted(
+        [invited, f"[For information] Audit of case {case} graded Good: your learning"]
+    )

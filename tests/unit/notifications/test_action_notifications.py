@@ -135,7 +135,7 @@ EVERY_ACTION_EVENT = [
 
 @pytest.mark.parametrize("data", EVERY_ACTION_EVENT, ids=lambda d: f"{d.event_type}")
 def test_every_action_message_names_the_case_and_links_to_the_actions_page(data):
-    rendered = render(compose(data), "https://qa.example.gov.uk/")
+    rendered = render(compose(data, Kind.ACTION), "https://qa.example.gov.uk/")
     assert "https://qa.example.gov.uk/actions/ACT-7" in rendered.text
     assert '<a href="https://qa.example.gov.uk/actions/ACT-7">' in rendered.html
     assert "CASE-000123" in rendered.subject
@@ -172,11 +172,11 @@ def test_every_action_message_names_the_case_and_links_to_the_actions_page(data)
     ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_each_subject_says_what_happened(data, subject):
-    assert compose(data).subject == subject
+    assert compose(data, Kind.ACTION).subject == subject
 
 
 def test_an_agreed_action_says_where_it_was_agreed_and_leaves_what_it_is_to_its_page():
-    message = compose(agreed())
+    message = compose(agreed(), Kind.ACTION)
     assert message.headline == (
         "An action agreed at the reflective conversation for case CASE-000123 is yours."
     )
@@ -188,7 +188,7 @@ def test_an_agreed_action_says_where_it_was_agreed_and_leaves_what_it_is_to_its_
 
 
 def test_a_cancellation_points_to_the_page_for_the_reason():
-    assert compose(updated("cancelled")).lines == ["The action's page says why."]
+    assert compose(updated("cancelled"), Kind.INFORMATION).lines == ["The action's page says why."]
 
 
 @pytest.fixture

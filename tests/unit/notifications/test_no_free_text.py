@@ -11,7 +11,7 @@ from services.notifications.app import event_handlers
 from services.notifications.context import NotifyContext
 from services.notifications.messages import compose, render
 from services.notifications.models import Notification
-from services.notifications.routing import ROUTED
+from services.notifications.routing import ROUTED, Kind
 from shared.clock import FixedClock
 from shared.events import EventData, ModerationDisagreed, new_event
 from shared.inbox import process_once
@@ -33,9 +33,10 @@ def with_free_text(data: EventData) -> EventData:
     return type(data).model_validate(fields)
 
 
+@pytest.mark.parametrize("told_as", Kind)
 @pytest.mark.parametrize("kind", ROUTED, ids=lambda k: k.__name__)
-def test_no_message_quotes_an_events_free_text(kind):
-    rendered = render(compose(with_free_text(EVENTS[kind])), "https://qa.example")
+def test_no_message_quotes_an_events_free_text(kind, told_as):
+    rendered = render(compose(with_free_text(EVENTS[kind]), told_as), "https://qa.example")
     for part in (rendered.subject, rendered.text, rendered.html):
         assert "Jane" not in part
         assert "Acacia" not in part
@@ -44,7 +45,7 @@ def test_no_message_quotes_an_events_free_text(kind):
 def test_a_disagreement_published_with_its_rationale_is_told_without_it():
     published_before = {**EVENTS[ModerationDisagreed].model_dump(), "rationale": TYPED}
     data = ModerationDisagreed.model_validate(published_before)
-    rendered = render(compose(data), "https://qa.example")
+    rendered = render(compose(data, Kind.INFORMATION), "https://qa.example")
     assert "Jane" not in rendered.text + rendered.html
     assert "The moderator's rationale is on the moderation's page." in rendered.text
     assert rendered.text.rstrip().endswith("Please do not reply with case details.")

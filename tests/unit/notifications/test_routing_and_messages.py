@@ -6,7 +6,7 @@ import pytest
 from services.notifications.messages import Message, compose, render, render_digest
 from services.notifications.routing import ROUTED, AuditPeople, Kind, Recipient, recipients
 from shared.events import (
-    AuditGraded,
+    AuditSubmitted,
     FollowUpCancelled,
     FollowUpCompleted,
     FollowUpOverdue,
@@ -83,9 +83,10 @@ NAMES = [member.name for member in ORG.staff]
 EMAILS = [str(member.email) for member in ORG.staff]
 
 
+@pytest.mark.parametrize("kind", Kind)
 @pytest.mark.parametrize("data", ROUTED_EVENTS, ids=lambda d: d.event_type)
-def test_messages_name_the_case_reference_and_link_but_no_person(data):
-    rendered = render(compose(data), "https://qa.example.gov.uk")
+def test_messages_name_the_case_reference_and_link_but_no_person(data, kind):
+    rendered = render(compose(data, kind), "https://qa.example.gov.uk")
     for part in (rendered.subject, rendered.text, rendered.html):
         assert data.case_id in part
         assert not any(name in part for name in NAMES)
@@ -114,8 +115,8 @@ def test_digest_lists_each_update_with_its_link():
 
 
 def test_an_event_the_service_does_not_route_is_refused():
-    with pytest.raises(TypeError, match="no routing for AuditGraded"):
-        recipients(EVENTS[AuditGraded], PEOPLE, ORG)
+    with pytest.raises(TypeError, match="no routing for AuditSubmitted"):
+        recipients(EVENTS[AuditSubmitted], PEOPLE, ORG)
 
 
 def test_a_cancelled_follow_up_informs_head_of_service_and_team_manager():
