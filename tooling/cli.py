@@ -8,14 +8,18 @@ import sys
 import threading
 import time
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from unittest import mock
+
+from aiokafka.errors import KafkaError
 
 from services.catalogue import FRONT, SERVICE_NAMES
 from shared.events.schemas import rendered_schemas, stale_schemas, write_schemas
 from shared.events.vocabulary import Grade
 from shared.organisation import DEMO_ORGANISATION_FILE, load_organisation
 from tooling.demo import MONTHS, DemoError, seed_demo
+from tooling.demo_cases import publish_demo_cases
 from tooling.documents import stale_documents, write_documents
 from tooling.localstack.control import PARTS, Part, RestartRequests, Watch, ask_to_restart
 from tooling.localstack.processes import StackError, port_open
@@ -72,7 +76,7 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
         _print_addresses(started)
         apis = {s.name: s.url for s in started if s.name in SERVICE_NAMES}
         if "audit" in apis and getattr(args, "demo", False):
-            _seed_demo(apis)
+            _seed_demo(apis, info.bootstrap_servers)
         if services:
             print(
                 "tokens: every API call needs one; `.venv/bin/qa token S0003` mints one for a"
@@ -162,12 +166,18 @@ def _print_addresses(started: list[ServiceProcess]) -> None:
             )
 
 
-def _seed_demo(apis: dict[str, str]) -> None:
-    """Months of demo history through the services' APIs: audits, then the follow-ups'
-    conversations and re-audits and the moderations; a failure leaves the system running."""
+def _seed_demo(apis: dict[str, str], bootstrap_servers: str) -> None:
+    """Open cases for the programme to draw from (on `case.events`), then months of demo
+    history through the services' APIs: audits, the follow-ups' conversations and re-audits
+    and the moderations; a failure leaves the system running."""
     organisation = load_organisation(
         Path(os.environ.get("ORGANISATION_FILE", DEMO_ORGANISATION_FILE))
     )
+    try:
+        cases = publish_demo_cases(bootstrap_servers, organisation, date.today())
+        _progress(f"Announced {cases} open demo cases on case.events")
+    except KafkaError as exc:
+        print(f"error: demo cases not announced: {exc}", file=sys.stderr)
     started = time.monotonic()
     one_line = sys.stdout.isatty()
 

@@ -9,8 +9,11 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.audit.api import AuditDependencies, audit_router
-from services.audit.handlers import learn_followup_step, learn_moderator, register_case
+from services.audit.handlers import case_registrar, learn_followup_step, learn_moderator
 from services.audit.metrics import LEARNING_AUDITS_MONTH_TO_DATE, MONTHLY_AUDIT_TARGET
+from services.audit.programme_api import programme_router
+from services.audit.programme_drawing import Programmes
+from services.audit.programme_schedule import configured_day_draw
 from services.audit.queries import learning_audits_in_month
 from services.audit.service import SERVICE
 from services.audit.settings import AuditSettings
@@ -18,8 +21,10 @@ from shared.calendar import WorkingDayCalendar, uk_day
 from shared.clock import Clock
 from shared.events import (
     CaseAllocated,
+    CaseAllocatedV2,
     CaseClosed,
     CaseOpened,
+    CaseOpenedV2,
     EventData,
     FollowUpCancelled,
     FollowUpCompleted,
@@ -27,18 +32,22 @@ from shared.events import (
     ModerationRequested,
 )
 from shared.inbox import EventHandler
-from shared.organisation import load_organisation
+from shared.organisation import Organisation, load_organisation
 from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
 
 
-def event_handlers() -> dict[type[EventData], EventHandler]:
-    """What the service does with each event it consumes: case events keep the register,
-    moderation requests say who else may see an audit, follow-up events who may re-audit it."""
+def event_handlers(organisation: Organisation | None = None) -> dict[type[EventData], EventHandler]:
+    """What the service does with each event it consumes: case events (v1 and v2) keep the
+    register, moderation requests say who else may see an audit, follow-up events who may
+    re-audit it. The organisation says each registered team's service area."""
+    register_case = case_registrar(organisation or load_organisation())
     return {
         CaseOpened: register_case,
         CaseAllocated: register_case,
+        CaseOpenedV2: register_case,
+        CaseAllocatedV2: register_case,
         CaseClosed: register_case,
         ModerationRequested: learn_moderator,
         FollowUpScheduled: learn_followup_step,
@@ -50,15 +59,24 @@ def event_handlers() -> dict[type[EventData], EventHandler]:
 def create_app(settings: AuditSettings, clock: Clock | None = None) -> FastAPI:
     clock = clock or settings.clock
     runtime = ServiceRuntime.build(SERVICE, settings)
-    runtime.consume(event_handlers())
+    organisation = load_organisation(settings.organisation_file)
+    runtime.consume(event_handlers(organisation))
     deps = AuditDependencies(
         engine=runtime.engine,
-        organisation=load_organisation(settings.organisation_file),
+        organisation=organisation,
         clock=clock,
         calendar=WorkingDayCalendar(),
         monthly_target=settings.monthly_audit_target,
     )
     MONTHLY_AUDIT_TARGET.set(settings.monthly_audit_target)
+    programmes = Programmes(
+        runtime.engine, organisation, deps.calendar, settings.monthly_audit_target
+    )
+    runtime.every(
+        "programme-draw",
+        settings.audit_programme_check_seconds,
+        configured_day_draw(programmes, settings.audit_programme_draw_day, clock),
+    )
 
     def month_to_date() -> float:
         # Read at scrape time; a database that is down must not take /metrics down with it.
@@ -77,10 +95,13 @@ def create_app(settings: AuditSettings, clock: Clock | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Audit service",
-        description="Records graded case audits and publishes AuditGraded and InadequateFound.",
+        description=(
+            "Records graded case audits and publishes AuditGraded and InadequateFound; runs the "
+            "monthly audit programme (the draw, allocations, drafts, reflections)."
+        ),
         lifespan=lifespan,
     )
     app.include_router(runtime.ops_router())
-    runtime.secure(app, deps.organisation, clock, audit_router(deps))
+    runtime.secure(app, deps.organisation, clock, audit_router(deps), programme_router(deps))
     app.state.runtime = runtime
     return app

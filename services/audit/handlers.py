@@ -1,5 +1,6 @@
 """Use cases of the audit service: record an audit, keep the case register, learn moderators
-and who may record each re-audit.
+and who may record each re-audit. (The monthly programme's are in `programme_handlers`; a
+learning audit of an allocated case by its auditor submits the allocation, however sent.)
 
 Each loads what the rules need, calls the decision (`domain`, `submission`, `register`) and
 saves what it returns.
@@ -21,15 +22,18 @@ from services.audit.models import (
     RegisteredCase,
     SubmissionKey,
 )
+from services.audit.programme_store import close_by_audit
 from services.audit.reaudit import FollowUpEvent, ReauditAssignment, assigned
-from services.audit.register import RegisterEntry, allocation_of, registered
+from services.audit.register import CaseFacts, RegisterEntry, allocation_of, registered
 from services.audit.submission import GradedAudit, audit_events, check_replay, fingerprint, graded
 from shared.clock import Clock
 from shared.db import transaction
 from shared.events import (
     CaseAllocated,
+    CaseAllocatedV2,
     CaseClosed,
     CaseOpened,
+    CaseOpenedV2,
     CloudEvent,
     EventData,
     FollowUpCancelled,
@@ -39,6 +43,7 @@ from shared.events import (
     new_event,
 )
 from shared.events.vocabulary import FollowUpAction
+from shared.inbox import EventHandler
 from shared.organisation import Organisation
 from shared.outbox import add_event
 
@@ -99,6 +104,7 @@ def submit_audit(
         )
     for data in audit_events(audit):
         add_event(session, new_event(data, source=SOURCE, correlation_id=audit.id))
+    close_by_audit(session, row, now)
     return row, False
 
 
@@ -175,20 +181,37 @@ def _entry_of(case: RegisteredCase | None) -> RegisterEntry | None:
         open=case.open,
         as_of=case.as_of,
         allocated_as_of=case.allocated_as_of,
+        facts=CaseFacts(case.plan_type, case.legal_status, case.opened_on, case.closing_on),
     )
 
 
-def register_case(session: Session, event: CloudEvent[EventData]) -> None:
+CASE_EVENTS = (CaseOpened, CaseAllocated, CaseOpenedV2, CaseAllocatedV2, CaseClosed)
+
+
+def case_registrar(organisation: Organisation) -> EventHandler:
+    """The handler of case events: `register_case` with the organisation's teams' areas."""
+
+    def register(session: Session, event: CloudEvent[EventData]) -> None:
+        register_case(session, event, organisation)
+
+    return register
+
+
+def register_case(
+    session: Session, event: CloudEvent[EventData], organisation: Organisation
+) -> None:
     """Apply a case event to the register (`register.registered` decides what changes)."""
     data = event.data
-    if not isinstance(data, CaseOpened | CaseAllocated | CaseClosed):
+    if not isinstance(data, CASE_EVENTS):
         raise TypeError(f"not a case event: {event.type}")
     case = session.get(RegisteredCase, event.subject)
     entry = registered(_entry_of(case), data)
     if entry is None:
         return
-    changes = asdict(entry)
-    del changes["case_id"]
+    team = organisation.teams_by_id.get(entry.team_id)
+    changes = asdict(entry) | asdict(entry.facts)
+    del changes["case_id"], changes["facts"]
+    changes["service_area"] = team.service_area.value if team else None
     if case is None:
         case = RegisteredCase(case_id=entry.case_id, **changes)
     else:

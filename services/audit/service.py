@@ -1,18 +1,31 @@
 """The audit service as the platform knows it: settings, topics, who may call which route."""
 
-from services.audit.retention import purge_audits
+from services.audit.retention import purge_allocations, purge_audits, purge_programmes
 from services.audit.settings import AuditSettings
 from shared.events import topics
-from shared.permissions import AUDITOR, EVERYONE, STATISTICS
+from shared.permissions import (
+    ADMIN,
+    AUDITOR,
+    DIRECTOR,
+    EVERYONE,
+    HEAD,
+    PRACTITIONER,
+    QA_LEAD,
+    STATISTICS,
+    TEAM_MANAGER,
+)
 from shared.retention import MESSAGING_PURGES
 from shared.service import ServiceDefinition
+
+PROGRAMME_READERS = frozenset({QA_LEAD, DIRECTOR, HEAD, ADMIN})
 
 SERVICE = ServiceDefinition(
     settings=AuditSettings,
     title="Audit service",
     description=(
-        "Records graded case audits; learns from the case management system who holds a case, "
-        "from moderation who moderates an audit, and from the scheduler who may re-audit it."
+        "Records graded case audits and runs the monthly audit programme; learns from the case "
+        "management system who holds a case and what it is, from moderation who moderates an "
+        "audit, and from the scheduler who may re-audit it."
     ),
     consumes=(
         topics.CASE_EVENTS,
@@ -36,6 +49,24 @@ SERVICE = ServiceDefinition(
         "GET /audits/{audit_id}": EVERYONE,
         "GET /stats/grades": STATISTICS,
         "GET /stats/target": STATISTICS,
+        # The monthly programme (services/audit/allocation_rules.py says each scope).
+        "POST /programmes": frozenset({QA_LEAD}),
+        # scope: HoS and AD see their areas' allocations and unallocated cases
+        "GET /programmes": PROGRAMME_READERS,
+        "GET /programmes/{month}": PROGRAMME_READERS,
+        # scope: the allocation's people, its area's leads, the QA lead, admins
+        "GET /allocations": EVERYONE,
+        "GET /allocations/{allocation_id}": EVERYONE,
+        "PUT /allocations/{allocation_id}/draft": frozenset({AUDITOR}),  # scope: its auditor
+        "POST /allocations/{allocation_id}/submit": frozenset({AUDITOR}),  # scope: its auditor
+        "POST /allocations/{allocation_id}/decline": frozenset({AUDITOR}),  # scope: its auditor
+        # scope: the case's practitioner and team manager, the auditor
+        "POST /allocations/{allocation_id}/reflections": frozenset(
+            {PRACTITIONER, TEAM_MANAGER, AUDITOR}
+        ),
+        # scope: the assistant director of the case's service area
+        "POST /allocations/{allocation_id}/exempt": frozenset({DIRECTOR}),
+        "GET /stats/programme": STATISTICS | {QA_LEAD},  # scope: the allocations one may see
     },
-    purges=(*MESSAGING_PURGES, purge_audits),
+    purges=(*MESSAGING_PURGES, purge_audits, purge_allocations, purge_programmes),
 )

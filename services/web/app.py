@@ -21,6 +21,7 @@ from services.web.views import (
     action_page,
     action_rates,
     actions,
+    allocations,
     audits,
     auth,
     dashboards,
@@ -28,6 +29,7 @@ from services.web.views import (
     home,
     inbox,
     moderation,
+    programme,
 )
 from shared.auth import LocalIssuer
 from shared.errors import RETRY_AFTER_SECONDS
@@ -48,6 +50,8 @@ ROUTERS = (
     action_page.router,  # after the other /actions/... pages: its path matches any of them
     dashboards.router,
     inbox.router,
+    programme.router,
+    allocations.router,
 )
 
 # Pages load nothing from anywhere but the app; the layout's one inline script carries a nonce.

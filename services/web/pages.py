@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader
 
 from services.web.session import PERSON_KEY, csrf_token
+from shared.auth import AccessRole, access_roles
 from shared.calendar import UK
 from shared.events.vocabulary import Grade
 from shared.organisation import StaffMember
@@ -96,8 +97,16 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     html = env.get_template(template).render(
         request=request,
         person=person,
+        roles=_roles(request, person),
         csrf_token=csrf_token(request),
         cspNonce=getattr(request.state, "csp_nonce", None),
         **context,
     )
     return HTMLResponse(html, status_code=status_code)
+
+
+def _roles(request: Request, person: dict[str, Any] | None) -> frozenset[AccessRole]:
+    """What the signed-in person does, for the navigation to offer their pages only."""
+    organisation = getattr(request.app.state, "organisation", None)
+    member = organisation.staff_by_id.get(person["staff_id"]) if organisation and person else None
+    return access_roles(member) if member is not None else frozenset()

@@ -15,7 +15,6 @@ from shared.events.vocabulary import (
     ActionOrigin,
     ActionStatus,
     AuditDomain,
-    PlanType,
     AuditKind,
     FollowUpAction,
     FollowUpOutcome,
@@ -23,6 +22,7 @@ from shared.events.vocabulary import (
     Grade,
     ModerationReason,
     NotificationChannel,
+    PlanType,
     ReminderKind,
     SamplingChangeReason,
     ServiceArea,
@@ -399,7 +399,8 @@ class _AllocationFacts(CaseEventData):
 
 class AuditAllocated(_AllocationFacts):
     """A case drawn for the month's programme (or reallocated after a decline) was given to
-    an auditor. `allocated_by` is None when the draw ran on its configured day."""
+    an auditor. `allocated_by` is None when no person chose: the draw ran on its configured day,
+    or the service reallocated the case after a decline."""
 
     topic = topics.AUDIT_ALLOCATED
     event_type = "qa.allocation.allocated.v1"

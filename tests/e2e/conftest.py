@@ -72,8 +72,10 @@ class System:
 
     @property
     def links(self) -> dict[str, str]:
-        # A refused email is given up after three tries, not ten: tests/e2e/test_timers.py.
-        return {"DELIVERY_MAX_ATTEMPTS": "3"} | (
+        # A refused email is given up after three tries, not ten: tests/e2e/test_timers.py. The
+        # month's programme is drawn by the tests that need one (test_programme.py), not on its
+        # configured day, which would take the other tests' cases.
+        return {"DELIVERY_MAX_ATTEMPTS": "3", "AUDIT_PROGRAMME_DRAW_DAY": "0"} | (
             {"RECORD_BASE_URL": self.web.url} if self.web else {}
         )
 

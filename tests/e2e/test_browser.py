@@ -1,9 +1,11 @@
 """People's journeys through the web front in a real browser, against the running services."""
 
+import asyncio
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,6 +16,7 @@ from shared.organisation import load_organisation
 from tests.conftest import USED
 from tests.e2e.browser import SCREENSHOTS, Visitor, launch, visitor
 from tests.e2e.conftest import System, wait_for
+from tests.e2e.test_programme import case_events_processed, case_opened, practitioner_of, publish
 
 CHECKED: dict[str, Visitor] = {}
 
@@ -294,3 +297,95 @@ def _one(system: System, service: str, path: str, audit_id: str) -> dict | None:
     """The audit's record in a service's list, asked for as a machine caller."""
     found = system.get(service, path, audit_id=audit_id).json()
     return next((record for record in found if record["audit_id"] == audit_id), None)
+
+
+# --- the monthly programme: the draw, an allocated audit, a reflection --------------------
+
+
+def next_month(today: date) -> date:
+    return (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def test_the_programme_drawn_audited_as_a_draft_then_submitted_with_a_reflection(
+    browser, system, request
+):
+    """The QA lead draws next month in the browser; the auditor the case went to saves a draft;
+    the case's practitioner adds a reflection; the auditor finishes the audit from the draft
+    and submits it, naming the team manager as taking part."""
+    team = "EH-WEST"
+    case = f"CASE-PW{uuid.uuid4().hex[:8].upper()}"
+    before = case_events_processed(system)
+    events = [case_opened(case, team, "child_in_need")]
+    with ThreadPoolExecutor(1) as thread:  # Playwright's own event loop runs on this one
+        thread.submit(asyncio.run, publish(system.stack.bootstrap_servers, events)).result()
+    wait_for(lambda: case_events_processed(system) >= before + 1, "the case register")
+    month = next_month(uk_day(datetime.now(UTC)))
+    qa_lead = next(member.id for member in load_organisation().staff if member.qa_lead)
+
+    lead = person(browser, system, request)
+    lead.sign_in(qa_lead)
+    page = lead.go("/programme")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Audit programme")
+    lead.check("programme")
+    page.fill("#month-month", str(month.month))
+    page.fill("#month-year", str(month.year))
+    page.fill("#size", "500")  # every eligible case, so this one is surely drawn
+    page.fill("#seed", "20261202")
+    page.get_by_role("button", name="Draw the programme").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"{month:%B %Y}")
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Programme drawn")
+    expect(page.locator(".app-parameters")).to_contain_text("20261202")
+    row = page.locator("table.app-allocations tbody tr", has_text=case)
+    expect(row).to_have_count(1)
+    row.locator("summary").click()
+    expect(row.locator(".app-why-case")).to_contain_text("20261202")
+    lead.check("programme-month")
+
+    [allocation] = system.get("audit", "/allocations", as_=qa_lead, case_id=case).json()
+    path = f"/allocations/{allocation['id']}"
+    auditor = person(browser, system, request)
+    auditor.sign_in(allocation["auditor_id"])
+    page = auditor.go("/allocations")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Audits allocated to you")
+    auditor.check("allocated-audits")
+    page.locator(f"main a[href='{path}']").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Audit of case {case}")
+    auditor.check("allocated-audit")
+    for name in ("assessment", "planning", "visits"):
+        page.check(f"input[name={name}][value=good]")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Draft saved")
+    auditor.check("draft-saved")
+
+    practitioner = person(browser, system, request)
+    practitioner.sign_in(practitioner_of(team))
+    page = practitioner.go("/allocations")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Audits of your cases")
+    page.locator(f"main a[href='{path}']").first.click()
+    page.fill("#reflection", "The plan was reviewed with the family last week")
+    page.get_by_role("button", name="Add your reflection").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Reflection added")
+    expect(page.locator(".app-reflections")).to_contain_text("reviewed with the family")
+    practitioner.check("reflection-added")
+
+    page = auditor.go(path)
+    expect(page.locator("input[name=planning][value=good]")).to_be_checked()  # from the draft
+    expect(page.locator(".app-reflections")).to_contain_text("reviewed with the family")
+    for name in ("voice_of_child", "management_oversight", "recording", "overall_grade"):
+        page.check(f"input[name={name}][value=good]")
+    page.check("input[name=voice_of_child_evidenced][value=yes]")
+    page.fill("input[name=could_be_better_if] >> nth=0", "Record the plan's timescales")
+    page.check(f"input[name=took_part][value={allocation['team_manager_id']}]")
+    page.get_by_role("button", name="Submit audit").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Audit submitted")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(case)
+    auditor.check("allocated-audit-submitted")
+
+    done = system.get("audit", path, as_=qa_lead).json()
+    assert done["status"] == "submitted"
+    assert done["audit_id"]
+    assert {
+        allocation["auditor_id"],
+        allocation["practitioner_id"],
+        allocation["team_manager_id"],
+    } <= set(done["participants"])

@@ -25,7 +25,7 @@ EVERY_EVENT = every_event_data()
 
 def test_every_event_type_of_the_contract_has_an_example():
     assert {type(data) for data in EVERY_EVENT} == set(EVENT_DATA_CLASSES)
-    assert len(EVENT_TYPES) == 21
+    assert len(EVENT_TYPES) == 29
     assert {cls.topic for cls in EVENT_DATA_CLASSES} == set(ALL_TOPICS)
 
 

@@ -32,3 +32,70 @@ class AuditClient:
     def target(self) -> dict[str, Any]:
         found: dict[str, Any] = self._api.get("/stats/target")
         return found
+
+    # --- the monthly programme (issue 17) ----------------------------------------------------
+
+    def programmes(self) -> list[dict[str, Any]]:
+        """The months drawn, newest first."""
+        found: list[dict[str, Any]] = self._api.get("/programmes")
+        return found
+
+    def programme(self, month: str) -> dict[str, Any]:
+        found: dict[str, Any] = self._api.get(f"/programmes/{month}")
+        return found
+
+    def draw_programme(self, body: dict[str, Any]) -> dict[str, Any]:
+        drawn: dict[str, Any] = self._api.send("POST", "/programmes", body)
+        return drawn
+
+    def programme_stats(self, month: str) -> dict[str, Any]:
+        found: dict[str, Any] = self._api.get("/stats/programme", {"month": month})
+        return found
+
+    def allocations(
+        self, *, limit: int | None = None, offset: int = 0, **filters: Any
+    ) -> list[dict[str, Any]]:
+        """One page of the allocations the person may see."""
+        found: list[dict[str, Any]] = self._api.get(
+            "/allocations", {**filters, "limit": limit, "offset": offset or None}
+        )
+        return found
+
+    def allocation(self, allocation_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = self._api.get(f"/allocations/{allocation_id}")
+        return found
+
+    def save_draft(self, allocation_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        saved: dict[str, Any] = self._api.send("PUT", f"/allocations/{allocation_id}/draft", body)
+        return saved
+
+    def add_reflection(self, allocation_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        added: dict[str, Any] = self._api.send(
+            "POST", f"/allocations/{allocation_id}/reflections", body
+        )
+        return added
+
+    def submit_allocation(
+        self, allocation_id: str, body: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        """The allocated audit, recorded: {"allocation": ..., "audit": ...}."""
+        stored: dict[str, Any] = self._api.send(
+            "POST",
+            f"/allocations/{allocation_id}/submit",
+            body,
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return stored
+
+    def decline_allocation(self, allocation_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """{"declined": ..., "reallocated": ... or None}."""
+        answer: dict[str, Any] = self._api.send(
+            "POST", f"/allocations/{allocation_id}/decline", body
+        )
+        return answer
+
+    def exempt_allocation(self, allocation_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        exempted: dict[str, Any] = self._api.send(
+            "POST", f"/allocations/{allocation_id}/exempt", body
+        )
+        return exempted

@@ -283,6 +283,7 @@ def audit_page(request: Request, services: Services, audit_id: str) -> Response:
         team=team.name if team is not None else audit["team_id"],
         name=lambda staff_id: _name(organisation, staff_id),
         domains=audit_form.DOMAINS,
+        submitted=request.query_params.get("submitted") == "1",
         moderations=_of_audit(lambda: services.moderation.moderations(audit_id=audit_id), audit_id),
         followups=_of_audit(lambda: services.scheduler.followups(audit_id=audit_id), audit_id),
     )

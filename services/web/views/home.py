@@ -48,8 +48,11 @@ def _with_time_left(followups: Rows) -> Rows:
     return [{**f, "time_left": working_days_phrase(f["due_on"])} for f in followups or []]
 
 
-def sections_for(roles: frozenset[AccessRole], me: str, services: Backends) -> list[Section]:
-    """The sections a person's roles call for, in the order they are most likely to act."""
+def sections_for(
+    roles: frozenset[AccessRole], me: str, services: Backends, team: str | None = None
+) -> list[Section]:
+    """The sections a person's roles call for, in the order they are most likely to act;
+    `team` is the team a team manager manages."""
     audit, wanted = services.audit, []
     if AccessRole.HEAD_OF_SERVICE in roles:
         wanted.append(
@@ -80,7 +83,33 @@ def sections_for(roles: frozenset[AccessRole], me: str, services: Backends) -> l
         )
     if AccessRole.AUDITOR in roles:
         wanted.append(
+            _section(
+                "Audits allocated to you",
+                "allocations",
+                lambda: audit.allocations(auditor_id=me, limit=10),
+                more="/allocations?list=allocated",
+            )
+        )
+        wanted.append(
             _section("Your audits", "audits", lambda: audit.audits(auditor_id=me, limit=10))
+        )
+    if AccessRole.TEAM_MANAGER in roles and team:
+        wanted.append(
+            _section(
+                "Your team's cases chosen for audit",
+                "allocations",
+                lambda: audit.allocations(team_id=team, limit=10),
+                more="/allocations?list=cases",
+            )
+        )
+    elif AccessRole.PRACTITIONER in roles:
+        wanted.append(
+            _section(
+                "Your cases chosen for audit",
+                "allocations",
+                lambda: audit.allocations(limit=10),
+                more="/allocations?list=cases",
+            )
         )
     if AccessRole.TEAM_MANAGER in roles:
         wanted.append(
@@ -102,7 +131,9 @@ def my_work(request: Request, person: Person, services: Services) -> Response:
             raise
         unread = None  # the rest of My work still shows
     roles = roles_of(request, person)
-    sections = sections_for(roles, person.staff_id, services)
+    member = request.app.state.organisation.staff_by_id.get(person.staff_id)
+    team = member.team if member is not None else None
+    sections = sections_for(roles, person.staff_id, services, team)
     return render(
         request,
         "my_work.html",
@@ -111,4 +142,14 @@ def my_work(request: Request, person: Person, services: Services) -> Response:
         sections=sections,
         sets_rates=not roles.isdisjoint(RATE_SETTERS),
         staff=request.app.state.organisation.staff_by_id,
+        team_name=_team_name(request),
     )
+
+
+def _team_name(request: Request) -> Callable[[str], str]:
+    teams = request.app.state.organisation.teams_by_id
+
+    def name(team_id: str) -> str:
+        return teams[team_id].name if team_id in teams else team_id
+
+    return name

@@ -62,7 +62,10 @@ def audit_body(case_id: str, grade: str = "inadequate", **changes) -> dict:
 async def audit_service(kafka_bootstrap, postgres_url):
     await ensure_topics(kafka_bootstrap)
     settings = AuditSettings(
-        kafka_bootstrap_servers=kafka_bootstrap, database_url=postgres_url, outbox_poll_seconds=0.1
+        kafka_bootstrap_servers=kafka_bootstrap,
+        database_url=postgres_url,
+        outbox_poll_seconds=0.1,
+        audit_programme_draw_day=0,  # no programme drawn behind these tests' backs
     )
     app = create_app(settings, FixedClock(NOW))
     async with app.router.lifespan_context(app):

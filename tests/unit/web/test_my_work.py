@@ -111,18 +111,26 @@ def test_the_unread_count_links_to_the_inbox():
 def test_a_practitioner_sees_audits_of_their_cases_and_no_moderation_queue_or_follow_ups():
     fakes = FakeBackends(answers(**{"audit.audits": [audit(overall_grade="inadequate")]}))
     soup = my_work(fakes, PRACTITIONER)
-    assert headings(soup) == ["Audits of your cases"]
+    assert headings(soup) == ["Your cases chosen for audit", "Audits of your cases"]
     found = section(soup, "Audits of your cases")
     assert "Inadequate" in text(found, "tbody tr")
     assert found.select_one("a[href='/audits/A-1']") is not None
     assert ("audit.audits", (), {"practitioner_id": PRACTITIONER}) in fakes.calls
+    assert ("audit.allocations", (), {"limit": 10}) in fakes.calls
     assert not any(name.startswith(("moderation.", "scheduler.")) for name, _, _ in fakes.calls)
 
 
 def test_a_team_manager_sees_their_teams_audits_and_their_own_as_an_auditor():
     fakes = FakeBackends(answers(**{"audit.audits": [audit()]}))
     soup = my_work(fakes, TEAM_MANAGER)
-    assert headings(soup) == ["Your audits", "Audits of your cases"]
+    assert headings(soup) == [
+        "Audits allocated to you",
+        "Your audits",
+        "Your team's cases chosen for audit",
+        "Audits of your cases",
+    ]
+    assert ("audit.allocations", (), {"auditor_id": TEAM_MANAGER, "limit": 10}) in fakes.calls
+    assert ("audit.allocations", (), {"team_id": "EH-NORTH", "limit": 10}) in fakes.calls
     assert ("audit.audits", (), {"team_manager_id": TEAM_MANAGER}) in fakes.calls
     assert ("audit.audits", (), {"auditor_id": TEAM_MANAGER, "limit": 10}) in fakes.calls
 
