@@ -205,9 +205,16 @@ def auditor_area(auditor_id: str, fallback: str, organisation: Organisation) -> 
 
 def escalation_target(allocation: AllocationState, organisation: Organisation) -> str:
     """The auditor's line manager, as an action's owner's is decided (`line_manager_of`), in
-    the auditor's own area."""
-    area = auditor_area(allocation.auditor_id, allocation.service_area, organisation)
-    return line_manager_of(allocation.auditor_id, area, organisation)
+    the auditor's own area. An assistant director has nobody above them in the organisation
+    file, so their late audit goes to the QA lead who runs the programme (telling a Head of
+    Service who reports to them would be upside down)."""
+    auditor = allocation.auditor_id
+    area = auditor_area(auditor, allocation.service_area, organisation)
+    if organisation.leads_of(area).assistant_director == auditor:
+        leads = sorted(m.id for m in organisation.staff if m.qa_lead and m.id != auditor)
+        if leads:
+            return leads[0]
+    return line_manager_of(auditor, area, organisation)
 
 
 def fire_allocation_timer(

@@ -280,6 +280,8 @@ def test_no_timer_says_anything_once_the_audit_is_no_longer_awaited(kind):
         # A service manager in no team and leading no area: the case's Head of Service.
         (SERVICE_MANAGER, "early_help", EH_HEAD),
         (SERVICE_MANAGER, "family_safeguarding", FS_HEAD),
+        # An assistant director has nobody above them in the file: the QA lead (S0004).
+        (EH_DIRECTOR, "family_safeguarding", "S0004"),
     ],
 )
 def test_the_escalation_goes_to_the_auditors_line_manager(auditor, case_area, line_manager):
