@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.calendar import UK
+from shared.calendar import UK, month_bounds
 from shared.events import CaseOpenedV2, kafka_key, new_event, serialize
 from shared.events.topics import CASE_EVENTS
 from shared.organisation import load_organisation
@@ -91,7 +91,7 @@ def test_a_month_from_the_draw_to_its_last_audit_counts_every_step(system: Syste
         for i, team in enumerate(TEAMS)
         for n in (1, 2)
     }
-    month_end = datetime.now(UK).date().replace(day=28) + timedelta(days=4)
+    month_end = month_bounds(datetime.now(UK).date())[1]  # closing within the month
     closing = f"CASE-PRG-{run}-closing"
     audited = f"CASE-PRG-{run}-audited"
     events = [case_opened(case, team, plan) for case, (team, plan) in eligible.items()]
@@ -204,7 +204,7 @@ def test_a_month_from_the_draw_to_its_last_audit_counts_every_step(system: Syste
     stats = system.get("audit", "/stats/programme", as_=QA_LEAD, month=month).json()
     expected = {
         "target": 500,
-        "allocated": len(allocations),
+        "allocated": len(allocations) - 1,  # the exempted case is counted apart
         "submitted": len(allocations) - 1,
         "exempted": 1,
         "declined": 1,
