@@ -105,37 +105,56 @@ class CaseAllocated(CaseEventData):
     allocated_at: UtcDatetime
 
 
-class _CaseHeld(CaseEventData):
-    """Version 2 of who holds a case, with what a quality-assurance programme needs to choose
-    cases fairly. Field meanings follow the Standard Safeguarding Dataset (data-to-insight's
-    ssd-data-model): `team_id` is `invo_professional_team`, `practitioner_id` is
-    `invo_professional_id` (pseudonymous staff ids, as everywhere), `legal_status` is
-    `lega_legal_status` (the SSDA903 code, e.g. C2 or V2), `opened_on` is the episode's start
-    (`cine_referral_date` for children in need) and `closing_on` its planned close
-    (`cine_close_date`). v2 beside v1: v1 readers forbid the new fields, so adding them to v1
-    would break them."""
+_SSD_NOTE = (
+    "Version 2 of who holds a case, with what a quality-assurance programme needs to choose "
+    "cases fairly; v1 stays valid beside it (v1 readers forbid the new fields, so adding them "
+    "to v1 would break them). Field meanings follow the Standard Safeguarding Dataset "
+    "(data-to-insight's ssd-data-model), named in each field's description. Ids stay "
+    "pseudonymous: staff ids and case references, never a name."
+)
 
-    team_id: Identifier
-    practitioner_id: Identifier
-    team_manager_id: Identifier
-    plan_type: PlanType
-    legal_status: str | None = Field(
-        default=None, pattern=r"^[A-Z][0-9A-Z]{0,3}$", description="SSDA903 legal status code"
+
+class _CaseHeld(CaseEventData):
+    """Who holds a case and on what footing (version 2): see `_SSD_NOTE`."""
+
+    team_id: Identifier = Field(description="The allocated team (SSD invo_professional_team)")
+    practitioner_id: Identifier = Field(
+        description="The allocated worker's staff id (SSD invo_professional_id)"
     )
-    opened_on: date
+    team_manager_id: Identifier
+    plan_type: PlanType = Field(
+        description="What the case is: early help, child in need (SSD ssd_cin_episodes), child "
+        "protection (ssd_cp_plans), child we care for (ssd_cla_episodes) or care leaver "
+        "(ssd_care_leavers)"
+    )
+    legal_status: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z][0-9A-Z]{0,3}$",
+        description="The SSDA903 legal status code, e.g. C2 or V2 (SSD lega_legal_status)",
+    )
+    opened_on: date = Field(
+        description="When the episode began (SSD cine_referral_date for a child in need)"
+    )
     closing_on: date | None = Field(
-        default=None, description="When the case management system plans to close the case"
+        default=None,
+        description="When the case management system plans to close the case (SSD "
+        "cine_close_date); a case closing within a programme's month is not drawn",
     )
 
 
 class CaseOpenedV2(_CaseHeld):
+    __doc__ = "A case was opened. " + _SSD_NOTE
+
     topic = topics.CASE_EVENTS
     event_type = "qa.case.opened.v2"
     opened_at: UtcDatetime
 
 
 class CaseAllocatedV2(_CaseHeld):
-    """Sent whenever who holds the case or its plan changes: the whole current picture."""
+    __doc__ = (
+        "Sent whenever who holds the case or its plan changes: the whole current picture. "
+        + _SSD_NOTE
+    )
 
     topic = topics.CASE_EVENTS
     event_type = "qa.case.allocated.v2"
