@@ -27,7 +27,7 @@ EVERYONE = STAFF | {SERVICE}
 """Every caller; for audits and their records, which ones each sees is `shared.visibility`'s
 rule (the people an audit names, its area's leads, admins), checked where they are read."""
 STATISTICS = frozenset(
-    {AUDITOR, MODERATOR, TEAM_MANAGER, PRACTITIONER, HEAD, DIRECTOR, ADMIN, SERVICE}
+    {AUDITOR, MODERATOR, TEAM_MANAGER, PRACTITIONER, HEAD, DIRECTOR, ADMIN, QA_LEAD, SERVICE}
 )
 """Aggregates carry no case references; the report opens dashboards to practitioners too. Each
 caller's figures are computed over the audits they may see (`shared.visibility.visible_where`)."""

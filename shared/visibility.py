@@ -2,8 +2,12 @@
 
 The product's one rule: its auditor, the case's practitioner and team manager, the moderator
 assigned, the Head of Service and Assistant Director of its service area, and admins (machine
-callers too). `may_see` decides it for one record; `visible_where` says the same as a SQL
-condition, so that a list holds exactly the records `may_see` would let the caller open.
+callers too). The QA lead, who writes the monthly board pack, reads every audit and its records
+as an admin does: for reading only, since what anyone may change is checked where it is changed
+(`Caller.require_area`, `Caller.require_self`, each service's rules), never here.
+
+`may_see` decides it for one record; `visible_where` says the same as a SQL condition, so that
+a list holds exactly the records `may_see` would let the caller open.
 """
 
 from collections.abc import Sequence
@@ -13,7 +17,8 @@ from typing import Any
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from shared.auth import Caller, Forbidden
+from shared.auth import AccessRole, Caller, Forbidden
+from shared.events.vocabulary import ServiceArea
 
 
 @dataclass(frozen=True)
@@ -33,9 +38,27 @@ class AuditPeople:
         return frozenset(person for person in people if person) | self.moderator_ids
 
 
+def sees_every_audit(caller: Caller) -> bool:
+    """Admins, machine callers and the QA lead read every audit."""
+    return caller.sees_every_area or caller.has(AccessRole.QA_LEAD)
+
+
+def areas_in_view(caller: Caller) -> list[str]:
+    """The service areas whose figures a caller's statistics show even when nothing happened
+    (zero-filled): every area for those who see every audit, else the areas they lead."""
+    if sees_every_audit(caller):
+        return sorted(area.value for area in ServiceArea)
+    return sorted(caller.service_areas)
+
+
 def may_see(caller: Caller, people: AuditPeople) -> bool:
-    """Admins and machine callers see every audit; area leads their areas'; others their own."""
-    return caller.sees_area(people.service_area) or caller.id in people.named
+    """Admins, machine callers and the QA lead see every audit; area leads their areas'; others
+    their own."""
+    return (
+        sees_every_audit(caller)
+        or caller.sees_area(people.service_area)
+        or caller.id in people.named
+    )
 
 
 def require_visible(caller: Caller, people: AuditPeople, what: str) -> None:
@@ -63,7 +86,7 @@ class PeopleColumns:
 
 def visible_where(caller: Caller, columns: PeopleColumns) -> ColumnElement[bool]:
     """`may_see` as a SQL condition on the rows `columns` describe."""
-    if caller.sees_every_area:
+    if sees_every_audit(caller):
         return true()
     conditions: list[ColumnElement[bool]] = [column == caller.id for column in columns.named]
     if caller.service_areas:

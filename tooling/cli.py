@@ -1,6 +1,7 @@
 """`qa`: the project's command line: the local stack, the services, and the event schemas."""
 
 import argparse
+import json
 import os
 import shlex
 import signal
@@ -74,6 +75,7 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
         _describe(info, show_environment=not services)
         info = _start_services(info, services, root, state, started)
         _print_addresses(started)
+        _save_addresses(root, started)
         apis = {s.name: s.url for s in started if s.name in SERVICE_NAMES}
         if "audit" in apis and getattr(args, "demo", False):
             _seed_demo(apis, info.bootstrap_servers)
@@ -164,6 +166,41 @@ def _print_addresses(started: list[ServiceProcess]) -> None:
                 f"asyncapi {service.url}/asyncapi  "
                 f"metrics {service.url}/metrics  log {service.log_file}"
             )
+
+
+ADDRESSES_FILE = "addresses.json"
+"""Where `qa run` notes its services' addresses, for commands that call them (`qa board-pack`)."""
+
+
+def _save_addresses(root: Path, started: list[ServiceProcess]) -> None:
+    addresses = {service.name: service.url for service in started}
+    (root / ADDRESSES_FILE).write_text(json.dumps(addresses, indent=2) + "\n")
+
+
+def board_pack(args: argparse.Namespace) -> int:
+    """The month's board pack from the running stack, as the person asked (the QA lead by
+    default): HTML, PDF and workbook, through the web front's own `board_pack` code."""
+    from services.web.board_pack.cli import write_board_pack  # weasyprint: only when asked
+
+    organisation = load_organisation(
+        Path(os.environ.get("ORGANISATION_FILE", DEMO_ORGANISATION_FILE))
+    )
+    addresses_file = stack_root() / ADDRESSES_FILE
+    if not (state_file().exists() and addresses_file.exists()):
+        print("error: the local stack is not running: start it with `qa run`", file=sys.stderr)
+        return 1
+    addresses = json.loads(addresses_file.read_text())
+    try:
+        written = write_board_pack(
+            args.month, args.staff_id, organisation, addresses, local_issuer(stack_root()), args.out
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in written.files:
+        print(f"wrote {path}")
+    print(f"board pack {args.month}: {written.audits} audits, PDF of {written.pages} pages")
+    return 0
 
 
 def _seed_demo(apis: dict[str, str], bootstrap_servers: str) -> None:
@@ -415,6 +452,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--hours", type=_positive_hours, default=8, help="lifetime (default 8)"
     )
     token_command.set_defaults(func=token)
+    pack_command = commands.add_parser(
+        "board-pack", help="write a month's board pack (HTML, PDF, xlsx) from the running stack"
+    )
+    pack_command.add_argument("month", help="the month, YYYY-MM")
+    pack_command.add_argument(
+        "--as", dest="staff_id", default=None, help="whose figures (default: the QA lead)"
+    )
+    pack_command.add_argument(
+        "--out", type=Path, default=Path(".qa/board-pack"), help="where to write the files"
+    )
+    pack_command.set_defaults(func=board_pack)
     purge_command = commands.add_parser(
         "purge", help="delete what is past its retention period from a service's database"
     )

@@ -12,22 +12,10 @@ from services.audit.domain import AuditForm
 from services.audit.handlers import Submission, record_audit
 from services.audit.metrics import AUDITS_GRADED
 from services.audit.models import Audit
-from services.audit.queries import (
-    AuditFilter,
-    audit_by_id,
-    graded_rows,
-    learning_audits_in_month,
-    list_audits,
-)
-from services.audit.stats import (
-    GradeBucket,
-    Grouping,
-    TargetProgress,
-    grade_distribution,
-    target_progress,
-)
+from services.audit.queries import AuditFilter, audit_by_id, graded_rows, list_audits
+from services.audit.stats import GradeBucket, Grouping, grade_distribution
 from shared.access import CurrentCaller
-from shared.calendar import WorkingDayCalendar, month_start, months_span, uk_day
+from shared.calendar import WorkingDayCalendar, month_start, months_span
 from shared.clock import Clock
 from shared.errors import NotFound
 from shared.events.vocabulary import AuditKind, Grade
@@ -72,6 +60,8 @@ class AuditDependencies:
     clock: Clock
     calendar: WorkingDayCalendar
     monthly_target: int
+    small_number_threshold: int = 3
+    """Counts from 1 to this less one are hidden below a service area (services.audit.settings)."""
 
 
 @dataclass(frozen=True)
@@ -155,12 +145,5 @@ def audit_router(deps: AuditDependencies) -> APIRouter:
         if last < first:
             raise HTTPException(status_code=422, detail="to_month is before from_month")
         return grade_distribution(graded_rows(deps.engine, first, last, caller), by)
-
-    @router.get("/stats/target", response_model=TargetProgress)
-    def target(caller: CurrentCaller) -> TargetProgress:
-        """This month's learning audits, of those the caller may see, against the target."""
-        today = uk_day(deps.clock.now())
-        done = learning_audits_in_month(deps.engine, today, seen_by=caller)
-        return target_progress(done, deps.monthly_target, today, deps.calendar)
 
     return router

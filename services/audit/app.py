@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.audit.api import AuditDependencies, audit_router
+from services.audit.board_api import board_router
 from services.audit.handlers import case_registrar, learn_followup_step, learn_moderator
 from services.audit.metrics import LEARNING_AUDITS_MONTH_TO_DATE, MONTHLY_AUDIT_TARGET
 from services.audit.programme_api import programme_router
@@ -67,6 +68,7 @@ def create_app(settings: AuditSettings, clock: Clock | None = None) -> FastAPI:
         clock=clock,
         calendar=WorkingDayCalendar(),
         monthly_target=settings.monthly_audit_target,
+        small_number_threshold=settings.small_number_threshold,
     )
     MONTHLY_AUDIT_TARGET.set(settings.monthly_audit_target)
     programmes = Programmes(
@@ -97,11 +99,19 @@ def create_app(settings: AuditSettings, clock: Clock | None = None) -> FastAPI:
         title="Audit service",
         description=(
             "Records graded case audits and publishes AuditGraded and InadequateFound; runs the "
-            "monthly audit programme (the draw, allocations, drafts, reflections)."
+            "monthly audit programme (the draw, allocations, drafts, reflections); gives the "
+            "board's monthly figures (grades by domain, themes, learning, the target)."
         ),
         lifespan=lifespan,
     )
     app.include_router(runtime.ops_router())
-    runtime.secure(app, deps.organisation, clock, audit_router(deps), programme_router(deps))
+    runtime.secure(
+        app,
+        deps.organisation,
+        clock,
+        audit_router(deps),
+        board_router(deps),
+        programme_router(deps),
+    )
     app.state.runtime = runtime
     return app

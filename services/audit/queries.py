@@ -8,11 +8,12 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from services.audit.models import Audit, AuditModerator
+from services.audit.monthly_figures import AuditFacts
 from services.audit.stats import GradedRow
 from shared.auth import Caller
 from shared.calendar import month_bounds, uk_day_start
 from shared.db import where_equal
-from shared.events.vocabulary import AuditKind, Grade
+from shared.events.vocabulary import AuditDomain, AuditKind, Grade
 from shared.paging import PageQuery, one_page
 from shared.visibility import AuditPeople, PeopleColumns, visible_where
 
@@ -117,3 +118,38 @@ def learning_audits_in_month(engine: Engine, day: date, seen_by: Caller | None =
         query = query.where(visible_where(seen_by, PEOPLE))
     with Session(engine) as session:
         return session.exec(query).one()
+
+
+def audit_facts(engine: Engine, first: date, last: date, caller: Caller) -> list[AuditFacts]:
+    """The graded audits of the days `first`..`last` that the caller may see, as the monthly
+    figures count them (every kind, as `graded_rows`: the board's grades match the dashboards)."""
+    query = _graded_between(select(Audit).where(visible_where(caller, PEOPLE)), first, last)
+    with Session(engine) as session:
+        return [facts_of(audit) for audit in session.exec(query).all()]
+
+
+def facts_of(audit: Audit) -> AuditFacts:
+    domains = {d.value for d in AuditDomain}
+    return AuditFacts(
+        graded_at=audit.graded_at,
+        overall_grade=Grade(audit.overall_grade),
+        domain_grades={
+            AuditDomain(domain): Grade(grade)
+            for domain, grade in audit.domain_grades.items()
+            if domain in domains
+        },
+        themes=tuple(audit.themes),
+        team_id=audit.team_id,
+        service_area=audit.service_area,
+        area=audit.area,
+    )
+
+
+def learning_audits_of_month(engine: Engine, day: date, caller: Caller) -> list[Audit]:
+    """The learning audits graded in `day`'s month that the caller may see, oldest first."""
+    query = select(Audit).where(
+        visible_where(caller, PEOPLE), col(Audit.audit_kind) == AuditKind.LEARNING.value
+    )
+    query = _graded_between(query, *month_bounds(day))
+    with Session(engine) as session:
+        return list(session.exec(query.order_by(col(Audit.graded_at), col(Audit.id))).all())

@@ -47,8 +47,12 @@ SERVICE = ServiceDefinition(
         # scope: the audits the caller may see (shared.visibility)
         "GET /audits": EVERYONE,
         "GET /audits/{audit_id}": EVERYONE,
-        "GET /stats/grades": STATISTICS,
-        "GET /stats/target": STATISTICS,
+        "GET /stats/grades": STATISTICS | {QA_LEAD},
+        "GET /stats/target": STATISTICS | {QA_LEAD},
+        # The board's figures (services/audit/board_api.py), over the audits one may see.
+        "GET /stats/monthly": STATISTICS | {QA_LEAD},
+        # scope: the audits the caller may see; names cases, so trailed as any read
+        "GET /stats/learning": EVERYONE,
         # The monthly programme (services/audit/allocation_rules.py says each scope).
         "POST /programmes": frozenset({QA_LEAD}),
         # scope: HoS and AD see their areas' allocations and unallocated cases

@@ -16,4 +16,7 @@ class AuditSettings(ServiceSettings):
     the QA lead has not drawn it by then; 0 leaves every draw to the QA lead."""
     audit_programme_check_seconds: float = Field(default=300, gt=0)
     """How often the service looks whether the configured day has come."""
+    small_number_threshold: int = Field(default=3, ge=1)
+    """SMALL_NUMBER_THRESHOLD: in figures narrower than a service area (an area, a team), counts
+    from 1 to this less one are hidden, since a cell of one audit names a worker; 1 hides none."""
     http_port: int = 8001

@@ -81,18 +81,25 @@ class TargetProgress(BaseModel):
 
 
 def target_progress(
-    done: int, target: int, today: date, calendar: WorkingDayCalendar
+    done: int,
+    target: int,
+    today: date,
+    calendar: WorkingDayCalendar,
+    month: date | None = None,
 ) -> TargetProgress:
-    """How far the month's audits are from the target, and the pace needed from today on."""
-    first, last = month_bounds(today)
+    """How far `month`'s audits (today's month unless given) are from the target, and the pace
+    needed from today on: a month gone by has no working days left (what was not done is
+    still needed), a month to come has all of them."""
+    first, last = month_bounds(month or today)
     before_month = first - timedelta(days=1)
     in_month = calendar.working_days_between(before_month, last)
-    elapsed = calendar.working_days_between(before_month, today - timedelta(days=1))
+    upto = min(max(today, first), last + timedelta(days=1))
+    elapsed = calendar.working_days_between(before_month, upto - timedelta(days=1))
     left = in_month - elapsed
     remaining = max(0, target - done)
     expected = math.floor(target * elapsed / in_month) if in_month else target
     return TargetProgress(
-        month=today.strftime("%Y-%m"),
+        month=first.strftime("%Y-%m"),
         target=target,
         done=done,
         remaining=remaining,

@@ -48,6 +48,8 @@ class ModerationView(BaseModel):
     grade_difference: int | None
     rationale: str | None
     moderated_at: datetime | None
+    outstanding_practice: bool
+    """The moderator flagged the practice as outstanding (an example for the board)."""
 
     @classmethod
     def of(cls, moderation: Moderation) -> "ModerationView":

@@ -80,6 +80,8 @@ class Outcome:
     rationale: str | None
     moderated_at: datetime
     request_id: str | None
+    outstanding_practice: bool = False
+    """The moderator found the audited practice outstanding: an example for the board."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,9 @@ class ModerationForm(BaseModel):
     rationale: Rationale | None = None
     request_id: str = Field(min_length=8, max_length=128)
     confirmed: list[ConfirmedCode] = Field(default_factory=list, max_length=10)
+    outstanding_practice: bool = False
+    """The moderator flags the practice as outstanding, for the monthly board pack (kept in
+    this service: not on any event)."""
 
 
 @dataclass(frozen=True)
@@ -221,7 +226,14 @@ def record(moderation: Moderation, form: ModerationForm, now: datetime) -> Recor
         problem = FieldProblem("rationale", "required when the grade differs from the auditor's")
         raise RuleBroken("moderation_rule", [problem])
     require_confirmed(personal_data_cautions("rationale", form.rationale), form.confirmed)
-    outcome = Outcome(form.moderated_grade, difference, form.rationale, now, form.request_id)
+    outcome = Outcome(
+        form.moderated_grade,
+        difference,
+        form.rationale,
+        now,
+        form.request_id,
+        form.outstanding_practice,
+    )
     completed = replace(moderation, outcome=outcome)
     return Recorded(completed, outcome_events(completed))
 

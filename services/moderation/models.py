@@ -34,6 +34,8 @@ class Moderation(SQLModel, table=True):
     rationale: str | None = None
     moderated_at: datetime | None = timestamp_field(default=None, index=True)
     request_id: str | None = Field(default=None, max_length=128)
+    outstanding_practice: bool = False
+    """Flagged by the moderator as outstanding practice (False while open)."""
 
     @classmethod
     def of(cls, moderation: domain.Moderation) -> "Moderation":
@@ -73,13 +75,14 @@ class Moderation(SQLModel, table=True):
             rationale=self.rationale,
             moderated_at=self.moderated_at,
             request_id=self.request_id,
+            outstanding_practice=self.outstanding_practice,
         )
 
 
 def columns(moderation: domain.Moderation) -> dict[str, Any]:
     """The row's columns of a domain moderation; an open one has no outcome columns yet."""
     m, outcome = moderation, moderation.outcome
-    recorded = dict.fromkeys(_OUTCOME_COLUMNS) if outcome is None else asdict(outcome)
+    recorded = _NO_OUTCOME if outcome is None else asdict(outcome)
     return {
         "id": m.id,
         "audit_id": m.audit_id,
@@ -100,6 +103,7 @@ def columns(moderation: domain.Moderation) -> dict[str, Any]:
 
 
 _OUTCOME_COLUMNS = tuple(field.name for field in fields(domain.Outcome))
+_NO_OUTCOME = dict.fromkeys(_OUTCOME_COLUMNS) | {"outstanding_practice": False}
 
 
 class SamplingRate(SQLModel, table=True):

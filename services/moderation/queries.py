@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
@@ -18,8 +18,9 @@ from shared.auth import Caller
 from shared.calendar import months_span, uk_day_start, uk_month
 from shared.db import where_equal
 from shared.events.vocabulary import Grade, ServiceArea
+from shared.http import Month
 from shared.paging import PageQuery, one_page
-from shared.visibility import PeopleColumns, visible_where
+from shared.visibility import PeopleColumns, areas_in_view, visible_where
 
 COMPLETED = ModerationStatus.COMPLETED.value
 
@@ -59,8 +60,13 @@ class ModerationFilter:
     status: Literal["open", "completed"] | None = None
     service_area: ServiceArea | None = None
     audit_id: str | None = None
+    case_id: str | None = None
     first_for: str | None = None
     """A staff id whose open moderations come first (their queue), then every other open one."""
+    outstanding: bool | None = None
+    """Only those the moderator flagged as outstanding practice (true) or did not (false)."""
+    month: Month | None = None
+    """Only those moderated in this month (UK time), `YYYY-MM`."""
 
 
 def list_moderations(
@@ -77,8 +83,16 @@ def list_moderations(
             (col(ModerationRow.status), wanted.status),
             (col(ModerationRow.service_area), wanted.service_area),
             (col(ModerationRow.audit_id), wanted.audit_id),
+            (col(ModerationRow.case_id), wanted.case_id),
+            (col(ModerationRow.outstanding_practice), wanted.outstanding),
         ),
     )
+    if wanted.month is not None:
+        first, last = months_span(wanted.month, wanted.month)
+        query = query.where(
+            col(ModerationRow.moderated_at) >= uk_day_start(first),
+            col(ModerationRow.moderated_at) < uk_day_start(last + timedelta(days=1)),
+        )
     with Session(engine) as session:
         is_open = col(ModerationRow.status) == "open"
         mine_open = and_(is_open, col(ModerationRow.moderator_id) == (wanted.first_for or ""))
@@ -101,7 +115,9 @@ def consistency_by_month(
     engine: Engine, from_month: str, to_month: str, caller: Caller
 ) -> list[ConsistencyRow]:
     """Consistency figures for each month (of moderation) and service area, months inclusive,
-    over the moderations of the audits the caller may see."""
+    over the moderations of the audits the caller may see: every month for each area the
+    caller leads (every area for those who see every audit) or has figures in, zero when
+    nothing was moderated."""
     first, last = months_span(from_month, to_month)
     query = select(
         ModerationRow.moderated_at,
@@ -122,10 +138,21 @@ def consistency_by_month(
             pairs[(uk_month(moderated_at), area)].append(
                 (Grade(auditor_grade), Grade(moderated_grade))
             )
+    areas = set(areas_in_view(caller)) | {area for _month, area in pairs}
     return [
-        ConsistencyRow.of(month, area, consistency(found))
-        for (month, area), found in sorted(pairs.items())
+        ConsistencyRow.of(month, area, consistency(pairs.get((month, area), [])))
+        for month in _months(first, last)
+        for area in sorted(areas)
     ]
+
+
+def _months(first: date, last: date) -> list[str]:
+    """`YYYY-MM` of every month from `first`'s to `last`'s."""
+    months, day = [], first.replace(day=1)
+    while day <= last:
+        months.append(day.strftime("%Y-%m"))
+        day = (day + timedelta(days=32)).replace(day=1)
+    return months
 
 
 def grade_pair_counts(engine: Engine) -> dict[str, dict[tuple[Grade, Grade], int]]:

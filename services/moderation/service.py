@@ -4,7 +4,7 @@ from services.moderation.retention import purge_moderations
 from services.moderation.sampling import RATE_SETTERS
 from services.moderation.settings import ModerationSettings
 from shared.events import topics
-from shared.permissions import EVERYONE, MODERATOR, STATISTICS
+from shared.permissions import EVERYONE, MODERATOR, QA_LEAD, STATISTICS
 from shared.retention import MESSAGING_PURGES
 from shared.service import ServiceDefinition
 
@@ -25,7 +25,7 @@ SERVICE = ServiceDefinition(
         "GET /moderations": EVERYONE,
         "GET /moderations/{moderation_id}": EVERYONE,
         "POST /moderations/{moderation_id}": frozenset({MODERATOR}),  # scope: assigned to caller
-        "GET /stats/consistency": STATISTICS,
+        "GET /stats/consistency": STATISTICS | {QA_LEAD},
         "GET /sampling": STATISTICS,
         "PUT /sampling/{service_area}": RATE_SETTERS,
     },

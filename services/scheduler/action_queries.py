@@ -22,14 +22,14 @@ from services.scheduler.actions import (
     managers_of,
 )
 from services.scheduler.models import ActionRecord, AuditFact, ModeratorFact
-from services.scheduler.queries import audit_people
+from services.scheduler.queries import audit_people, months_between
 from shared.auth import Caller
 from shared.calendar import uk_day_start, uk_month
 from shared.db import where_equal
 from shared.events.vocabulary import ActionStatus, ServiceArea
 from shared.organisation import Organisation
 from shared.paging import PageQuery, one_page
-from shared.visibility import AuditPeople, PeopleColumns, may_see, visible_where
+from shared.visibility import AuditPeople, PeopleColumns, areas_in_view, may_see, visible_where
 
 PEOPLE = PeopleColumns(
     service_area=col(ActionRecord.service_area),
@@ -161,15 +161,6 @@ def action_figures(month: str, area: str, actions: list[ActionState], today: dat
     )
 
 
-def months_between(first: date, last: date) -> list[str]:
-    """`YYYY-MM` of every month from `first`'s to `last`'s."""
-    months, day = [], first.replace(day=1)
-    while day <= last:
-        months.append(day.strftime("%Y-%m"))
-        day = (day + timedelta(days=32)).replace(day=1)
-    return months
-
-
 def action_stats(
     engine: Engine,
     caller: Caller,
@@ -178,7 +169,8 @@ def action_stats(
     today: date,
 ) -> list[ActionFigures]:
     """Per month agreed (UK time) and service area, of the actions the caller may see; every
-    month of the span for each area the caller leads (every area for admins) or has figures in."""
+    month of the span for each area the caller leads (every area for those who see every audit:
+    admins, machine callers, the QA lead) or has figures in."""
     first, last = months
     query = visible_actions(caller, organisation).where(
         col(ActionRecord.agreed_at) >= uk_day_start(first),
@@ -189,8 +181,7 @@ def action_stats(
         for row in session.exec(query).all():
             action = action_state(row)
             groups[(uk_month(action.agreed_at), action.service_area.value)].append(action)
-    areas = {a.value for a in ServiceArea} if caller.sees_every_area else set(caller.service_areas)
-    areas |= {area for _month, area in groups}
+    areas = set(areas_in_view(caller)) | {area for _month, area in groups}
     return [
         action_figures(month, area, groups.get((month, area), []), today)
         for month in months_between(first, last)

@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
@@ -25,7 +25,7 @@ from shared.calendar import uk_day
 from shared.clock import Clock
 from shared.events.vocabulary import FollowUpAction, FollowUpOutcome, ServiceArea
 from shared.paging import PageQuery, one_page
-from shared.visibility import AuditPeople, PeopleColumns, visible_where
+from shared.visibility import AuditPeople, PeopleColumns, areas_in_view, visible_where
 
 GAUGE_REFRESH_SECONDS = 15.0
 Status = Literal["open", "overdue", "completed", "cancelled"]
@@ -57,6 +57,7 @@ class FollowUpFilter:
     owner: str | None = None
     service_area: ServiceArea | None = None
     audit_id: str | None = None
+    case_id: str | None = None
 
 
 PEOPLE = PeopleColumns(
@@ -89,6 +90,8 @@ def list_followups(
     query = visible_followups(caller)
     if wanted.audit_id is not None:
         query = query.where(FollowUp.audit_id == wanted.audit_id)
+    if wanted.case_id is not None:
+        query = query.where(FollowUp.case_id == wanted.case_id)
     if wanted.status == "overdue":  # `followup_overdue` in SQL: pages hold only overdue ones
         query = query.where(
             FollowUp.status == FollowUpStatus.OPEN,
@@ -161,7 +164,8 @@ def timeliness(
 ) -> list[Timeliness]:
     """Per month of grading and area, of the follow-ups the caller may see: conversations within
     5 working days, re-audits on time, and improvement at re-audit. A conversation counts once it
-    is held or its due date passed."""
+    is held or its due date passed. Every month of the span is there for each area the caller
+    leads (every area for those who see every audit) or has figures in, zero when none."""
     query = visible_followups(caller).where(
         col(FollowUp.grading_day) >= first,
         col(FollowUp.grading_day) <= last,
@@ -172,9 +176,21 @@ def timeliness(
         for row in session.exec(query).all():
             followup = state_of(row)
             groups[(followup.grading_day.strftime("%Y-%m"), followup.service_area)].append(followup)
+    areas = set(areas_in_view(caller)) | {area for _month, area in groups}
     return [
-        _timeliness(month, area, found, today) for (month, area), found in sorted(groups.items())
+        _timeliness(month, area, groups.get((month, area), []), today)
+        for month in months_between(first, last)
+        for area in sorted(areas)
     ]
+
+
+def months_between(first: date, last: date) -> list[str]:
+    """`YYYY-MM` of every month from `first`'s to `last`'s."""
+    months, day = [], first.replace(day=1)
+    while day <= last:
+        months.append(day.strftime("%Y-%m"))
+        day = (day + timedelta(days=32)).replace(day=1)
+    return months
 
 
 def _timeliness(month: str, area: str, found: list[FollowUpState], today: date) -> Timeliness:

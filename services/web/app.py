@@ -24,6 +24,8 @@ from services.web.views import (
     allocations,
     audits,
     auth,
+    board_pack,
+    cases,
     dashboards,
     followups,
     home,
@@ -49,6 +51,8 @@ ROUTERS = (
     action_rates.router,
     action_page.router,  # after the other /actions/... pages: its path matches any of them
     dashboards.router,
+    board_pack.router,
+    cases.router,  # the case timeline, and a worker's learning (views.learning)
     inbox.router,
     programme.router,
     allocations.router,

@@ -1,17 +1,19 @@
-"""The dashboards' figures, shaped from the statistics APIs' answers: pure, tested by hand.
+"""The dashboards' figures, shaped from the statistics APIs' answers: pure, tested by hand; and
+the one way every table of the web front downloads, as CSV or Excel (`download`).
 
 Months are `YYYY-MM`. A month the API has no figures for is kept, empty, so a chart or table
 shows it as such instead of dropping it.
 """
 
-import csv
-import io
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
+from fastapi.responses import Response
+
+from services.web.exports import Cell, Table, csv_response, xlsx_response
 from services.web.pages import GRADES, label
 
 GRADE_WORDS = {
@@ -172,17 +174,15 @@ def grades_description(rows: Sequence[MonthGrades], group: Group) -> str:
     return " ".join(parts)
 
 
-def grades_csv(rows: Sequence[MonthGrades], group: Group) -> str:
+def grades_table(rows: Sequence[MonthGrades], group: Group) -> Table:
     """The grade table: a month without audits has no percentages."""
     header = ["Month", "Group", "Audits"]
     header += [f"{label(g)} (%)" for g in GRADES] + [f"{label(g)} (number)" for g in GRADES]
-    body = [
-        [row.month, group.name, row.total]
-        + [figure(row.percentages[g]) if row.total else "" for g in GRADES]
-        + [row.counts[g] for g in GRADES]
-        for row in rows
-    ]
-    return csv_text(header, body)
+    body: list[list[Cell]] = []
+    for row in rows:
+        shares = [number(row.percentages[g]) if row.total else None for g in GRADES]
+        body.append([row.month, group.name, row.total, *shares, *(row.counts[g] for g in GRADES)])
+    return table(f"Grades by month, {group.name}", header, body)
 
 
 def by_month(rows: Iterable[Row], months: Sequence[str]) -> list[tuple[str, list[Row]]]:
@@ -263,22 +263,21 @@ CONSISTENCY_HEADER = (
 )  # fmt: skip
 
 
-def consistency_csv(months: Sequence[tuple[str, Sequence[Row]]]) -> str:
-    body: list[list[object]] = []
+def consistency_table(months: Sequence[tuple[str, Sequence[Row]]]) -> Table:
+    body: list[list[Cell]] = []
     for month, rows in months:
-        body += [[month, *_consistency_cells(row)] for row in rows] or [[month, "", 0]]
-    return csv_text(CONSISTENCY_HEADER, body)
+        body += [[month, *_consistency_cells(row)] for row in rows] or [[month, None, 0]]
+    return table("Moderation consistency", CONSISTENCY_HEADER, body)
 
 
-def _consistency_cells(row: Row) -> list[object]:
-    kappa = row["weighted_kappa"]
+def _consistency_cells(row: Row) -> list[Cell]:
     return [
         label(row["service_area"]),
         row["moderated"],
-        share(row["agreement_rate"]),
-        "" if kappa is None else kappa,
-        share(row["moderator_worse_share"]),
-        share(row["moderator_better_share"]),
+        percentage(row["agreement_rate"]),
+        row["weighted_kappa"],
+        percentage(row["moderator_worse_share"]),
+        percentage(row["moderator_better_share"]),
         row["mean_absolute_difference"],
     ]
 
@@ -296,30 +295,80 @@ TIMELINESS_COLUMNS = {
 }
 
 
-def timeliness_csv(months: Sequence[tuple[str, Sequence[Row]]]) -> str:
+def timeliness_table(months: Sequence[tuple[str, Sequence[Row]]]) -> Table:
     header = ["Month", "Service area", *TIMELINESS_COLUMNS.values()]
-    body: list[list[object]] = []
+    body: list[list[Cell]] = []
     for month, rows in months:
-        body += [[month, *_timeliness_cells(row)] for row in rows] or [[month, "", 0]]
-    return csv_text(header, body)
+        body += [[month, *_timeliness_cells(row)] for row in rows] or [[month, None, 0]]
+    return table("Follow-up timeliness", header, body)
 
 
-def _timeliness_cells(row: Row) -> list[object]:
+def _timeliness_cells(row: Row) -> list[Cell]:
     values = [row[column] for column in TIMELINESS_COLUMNS]
-    figures = ["" if v is None else figure(v) if isinstance(v, float) else v for v in values]
-    return [label(row["service_area"]), *figures]
+    return [label(row["service_area"]), *(number(v) if isinstance(v, float) else v for v in values)]
 
 
-def themes_csv(table: ThemeTable) -> str:
-    header = ["Theme", *table.months, "Total"]
-    body: list[list[object]] = [["Audits seen", *table.audits, sum(table.audits)]]
-    body += [[label(row.theme), *row.counts, row.total] for row in table.rows]
-    return csv_text(header, body)
+def themes_table(found: ThemeTable) -> Table:
+    header = ["Theme", *found.months, "Total"]
+    body: list[list[Cell]] = [["Audits seen", *found.audits, sum(found.audits)]]
+    body += [[label(row.theme), *row.counts, row.total] for row in found.rows]
+    return table("Themes per month", header, body)
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
+def number(value: float | None) -> int | float | None:
+    """A figure as a spreadsheet keeps it, one decimal at most as `figure` writes it: 60.0 is
+    60, 10.42 is 10.4 (so the CSV reads as the page and Excel sums it)."""
+    if value is None:
+        return None
+    rounded = round(float(value), 1)
+    return int(rounded) if rounded.is_integer() else rounded
+
+
+def percentage(rate: float | None) -> int | float | None:
+    """A 0..1 rate as a percentage figure, as `share` writes it: 0.8333 is 83.3."""
+    return None if rate is None else number(100 * rate)
+
+
+def table(title: str, header: Sequence[str], body: Iterable[Sequence[Cell]]) -> Table:
+    return Table(title, tuple(header), tuple(tuple(row) for row in body))
+
+
+# --- downloads: one table, as CSV or as Excel ----------------------------------------------
+
+Kind = Literal["csv", "xlsx"]
+"""The formats every table downloads in: the address's ending."""
+MOST_ROWS = 5000
+"""The most rows a list's download holds; a longer list is cut, and the file says so."""
+
+
+def download(kind: Kind, found: Table, stem: str) -> Response:
+    """The table as `stem.csv` or `stem.xlsx` (one sheet named by its title)."""
+    if kind == "csv":
+        return csv_response(found, f"{stem}.csv")
+    return xlsx_response([found], found.title, f"{stem}.xlsx")
+
+
+def every_row(
+    fetch: Callable[[int, int], list[dict[str, Any]]], most: int = MOST_ROWS, page: int = 500
+) -> tuple[list[dict[str, Any]], bool]:
+    """Every row of a list the API pages (`fetch(limit, offset)`), up to `most`; and whether
+    there were more than that (one row asked beyond says so)."""
+    found: list[dict[str, Any]] = []
+    while len(found) <= most:
+        asked = min(page, most + 1 - len(found))
+        rows = fetch(asked, len(found))
+        found += rows
+        if len(rows) < asked:
+            break
+    return found[:most], len(found) > most
+
+
+def list_table(
+    title: str, header: Sequence[str], body: Iterable[Sequence[Cell]], cut: bool
+) -> Table:
+    """A list as a table; when it was cut, a last row says so (a file read alone tells)."""
+    rows = [tuple(row) for row in body]
+    if cut:
+        note = f"Only the first {MOST_ROWS} rows are here: filter the list to download the rest."
+        rows.append((note, *([None] * (len(header) - 1))))
+    return table(title, header, rows)

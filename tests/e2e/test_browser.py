@@ -255,6 +255,32 @@ def test_the_dashboards_show_the_new_figures(browser, system, request):
     assert month.split()[0] in csv.text() or datetime.now(UTC).strftime("%Y-%m") in csv.text()
 
 
+def test_the_cases_timeline_and_the_workers_learning_are_shown_to_those_who_may_see_them(
+    browser, system, request
+):
+    head = person(browser, system, request)
+    head.sign_in(HEAD)
+    page = head.go(f"/cases/{CASE}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(CASE)
+    if MADE.get("audit"):  # the audit recorded through the form above, and what followed it
+        timeline = page.locator(".app-case-timeline")
+        expect(timeline).to_contain_text("Learning audit graded")
+        expect(timeline.locator(f"a[href='/audits/{MADE['audit']}']")).to_be_visible()
+    head.check("case-timeline")
+    page = head.go(f"/people/{PRACTITIONER}/learning")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Learning of Femi Fischer")
+    head.check("worker-learning")
+    worker = person(browser, system, request)
+    worker.sign_in(PRACTITIONER)
+    page = worker.go(f"/people/{PRACTITIONER}/learning")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your learning")
+    worker.check("own-learning")
+    stranger = person(browser, system, request)
+    stranger.sign_in(OTHER_TEAMS_PRACTITIONER)
+    page = stranger.go(f"/people/{PRACTITIONER}/learning")
+    expect(page.get_by_role("heading", level=1)).to_have_text("You cannot do this")
+
+
 def test_the_core_forms_work_without_javascript(browser, system, request):
     auditor = person(browser, system, request, javascript=False)
     auditor.sign_in(AUDITOR)

@@ -29,8 +29,22 @@ class AuditClient:
         )
         return found
 
-    def target(self) -> dict[str, Any]:
-        found: dict[str, Any] = self._api.get("/stats/target")
+    def target(self, month: str | None = None) -> dict[str, Any]:
+        """The month's audits against the target (this month when none is given)."""
+        found: dict[str, Any] = self._api.get("/stats/target", {"month": month})
+        return found
+
+    def monthly_stats(self, from_month: str, to_month: str, by: str) -> dict[str, Any]:
+        """Grades, grades by domain and themes per month and group, zero-filled, small numbers
+        hidden below a service area: {"grades", "domains", "themes", "threshold", ...}."""
+        found: dict[str, Any] = self._api.get(
+            "/stats/monthly", {"from_month": from_month, "to_month": to_month, "by": by}
+        )
+        return found
+
+    def learning(self, month: str) -> list[dict[str, Any]]:
+        """The month's learning audits with their themes and "could be better if" points."""
+        found: list[dict[str, Any]] = self._api.get("/stats/learning", {"month": month})
         return found
 
     # --- the monthly programme (issue 17) ----------------------------------------------------

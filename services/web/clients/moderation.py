@@ -4,6 +4,8 @@ from typing import Any
 
 from services.web.clients.api import Api
 
+PAGE = 500  # the API's largest page
+
 
 class ModerationClient:
     def __init__(self, api: Api) -> None:
@@ -12,6 +14,17 @@ class ModerationClient:
     def moderations(self, **filters: Any) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self._api.get("/moderations", filters)
         return found
+
+    def outstanding(self, month: str) -> list[dict[str, Any]]:
+        """Every moderation of the month that flagged outstanding practice, a page at a time."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.moderations(
+                outstanding="true", month=month, limit=PAGE, offset=len(found) or None
+            )
+            found += page
+            if len(page) < PAGE:
+                return found
 
     def moderation(self, moderation_id: str) -> dict[str, Any]:
         found: dict[str, Any] = self._api.get(f"/moderations/{moderation_id}")

@@ -9,13 +9,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from services.web import listing
+from services.web import figures, listing
 from services.web.clients.api import ApiError
 from services.web.clients.backends import Backends, Services
+from services.web.exports import Table
 from services.web.forms.audit_form import CASE_ID
 from services.web.listing import PageNumber, choices, page_from_api, working_days_phrase
 from services.web.pages import label, render
@@ -150,6 +152,7 @@ def _list_page(
         ),
         number,
     )
+    query = f"?{urlencode({'status': status})}" if status else ""
     return render(
         request,
         "actions/list.html",
@@ -160,7 +163,63 @@ def _list_page(
         statuses=choices(STATUSES, status, "Any status"),
         staff=request.app.state.organisation.staff_by_id,
         phrase=working_days_phrase,
+        downloads={kind: f"{request.url.path}.{kind}{query}" for kind in ("csv", "xlsx")},
     )
+
+
+ACTION_COLUMNS = (
+    "Reference", "Case", "Action", "Service area", "Team", "Owner", "Due", "Status", "Overdue",
+    "Agreed",
+)  # fmt: skip
+
+
+def actions_table(
+    organisation: Organisation, title: str, actions: list[dict[str, Any]], cut: bool = False
+) -> Table:
+    """Actions as a table to download: what the list shows, every row."""
+
+    def name(staff_id: str) -> str:
+        member = organisation.staff_by_id.get(staff_id)
+        return member.name if member is not None else staff_id
+
+    def team(team_id: str) -> str:
+        found = organisation.teams_by_id.get(team_id)
+        return found.name if found is not None else team_id
+
+    rows = (
+        [
+            action["id"],
+            action["case_id"],
+            action["what"],
+            label(action["service_area"]),
+            team(action["team_id"]),
+            name(action["owner_id"]),
+            str(action["due_on"]),
+            label(action["status"]),
+            "Yes" if action.get("overdue") else "No",
+            str(action["agreed_at"])[:10],
+        ]
+        for action in actions
+    )
+    return figures.list_table(title, ACTION_COLUMNS, rows, cut)
+
+
+def _download_list(
+    request: Request,
+    services: Services,
+    kind: figures.Kind,
+    title: str,
+    stem: str,
+    **filters: Any,
+) -> Response:
+    status = str(filters.pop("status", ""))
+    found, cut = figures.every_row(
+        lambda limit, offset: services.scheduler.actions(
+            **filters, **_status_filter(status), limit=limit, offset=offset
+        )
+    )
+    table = actions_table(request.app.state.organisation, title, found, cut)
+    return figures.download(kind, table, "-".join(part for part in (stem, status) if part))
 
 
 StatusAsked = Literal["", "open", "overdue", "done", "verified", "not_achieved", "cancelled"]
@@ -175,6 +234,39 @@ def my_actions(
     page: PageNumber = 1,
 ) -> Response:
     return _list_page(request, services, "Your actions", page, owner=person.staff_id, status=status)
+
+
+@router.get("/actions.{kind}")
+def my_actions_download(
+    request: Request,
+    person: Person,
+    services: Services,
+    kind: figures.Kind,
+    status: StatusAsked = "",
+) -> Response:
+    return _download_list(
+        request, services, kind, "Your actions", "actions", owner=person.staff_id, status=status
+    )
+
+
+@router.get("/cases/{case_id}/actions.{kind}")
+def case_actions_download(
+    request: Request,
+    _person: Person,
+    services: Services,
+    case_id: CaseId,
+    kind: figures.Kind,
+    status: StatusAsked = "",
+) -> Response:
+    return _download_list(
+        request,
+        services,
+        kind,
+        f"Actions for case {case_id}",
+        f"actions-{case_id}",
+        case_id=case_id,
+        status=status,
+    )
 
 
 @router.get("/cases/{case_id}/actions")
@@ -267,6 +359,7 @@ def overdue_actions(
             overdue=True, service_area=asked, limit=limit, offset=offset
         )
     )
+    query = f"?{urlencode({'service_area': asked})}" if asked else ""
     return render(
         request,
         "actions/overdue.html",
@@ -275,4 +368,32 @@ def overdue_actions(
         area_choices=choices(areas, asked, "All service areas"),
         staff=organisation.staff_by_id,
         phrase=working_days_phrase,
+        downloads={kind: f"/actions/overdue.{kind}{query}" for kind in ("csv", "xlsx")},
     )
+
+
+@router.get("/actions/overdue.{kind}")
+def overdue_actions_download(
+    request: Request,
+    _person: Person,
+    services: Services,
+    kind: figures.Kind,
+    service_area: str = "",
+) -> Response:
+    """The overdue actions by service area and team, in the page's order, every row."""
+    organisation: Organisation = request.app.state.organisation
+    areas = [str(leads.service_area) for leads in organisation.service_areas]
+    asked = service_area if service_area in areas else ""
+    found, cut = figures.every_row(
+        lambda limit, offset: services.scheduler.actions(
+            overdue=True, service_area=asked, limit=limit, offset=offset
+        )
+    )
+    ordered = [
+        action
+        for area in by_area_and_team(organisation, found)
+        for team in area.teams
+        for action in team.actions
+    ]
+    table = actions_table(organisation, "Overdue actions", ordered, cut)
+    return figures.download(kind, table, "-".join(p for p in ("overdue-actions", asked) if p))

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from services.web import figures
 from services.web.clients.api import ApiError
 from services.web.clients.backends import Services
 from services.web.figures import month_add, month_label
@@ -21,7 +22,7 @@ from services.web.forms import audit_form
 from services.web.forms.audit_form import Answers, Errors
 from services.web.pages import GRADES, label, render
 from services.web.session import CsrfChecked, Person, SignedIn
-from services.web.views import action_checks
+from services.web.views import action_checks, learning
 from services.web.views.action_checks import ReauditChecks
 from shared.calendar import uk_day
 from shared.organisation import Organisation, Role, StaffMember
@@ -271,7 +272,7 @@ def _name(organisation: Organisation, staff_id: str | None) -> str:
 
 
 @router.get("/audits/{audit_id}")
-def audit_page(request: Request, services: Services, audit_id: str) -> Response:
+def audit_page(request: Request, person: Person, services: Services, audit_id: str) -> Response:
     audit = services.audit.audit(audit_id)  # its 403 or 404 is the page's answer
     organisation: Organisation = request.app.state.organisation
     team = organisation.teams_by_id.get(audit["team_id"])
@@ -286,7 +287,21 @@ def audit_page(request: Request, services: Services, audit_id: str) -> Response:
         submitted=request.query_params.get("submitted") == "1",
         moderations=_of_audit(lambda: services.moderation.moderations(audit_id=audit_id), audit_id),
         followups=_of_audit(lambda: services.scheduler.followups(audit_id=audit_id), audit_id),
+        learning_link=_learning_link(organisation, person.staff_id, audit["practitioner_id"]),
     )
+
+
+def _learning_link(
+    organisation: Organisation, viewer_id: str, practitioner_id: str
+) -> dict[str, str] | None:
+    """The link to the practitioner's learning, for those offered it."""
+    worker = organisation.staff_by_id.get(practitioner_id)
+    if worker is None or not learning.may_see_learning(organisation, viewer_id, worker):
+        return None
+    href = f"/people/{worker.id}/learning"
+    if viewer_id == worker.id:
+        return {"href": href, "text": "Your learning: every audit of your cases"}
+    return {"href": href, "text": f"The learning of {worker.name}: every audit of their cases"}
 
 
 def _of_audit(
@@ -342,7 +357,59 @@ def audits(
         next=_page_link(filters, query.page + 1) if len(found) > PAGE_SIZE else None,
         options=options,
         team_names={team.id: team.name for team in organisation.teams},
+        downloads=_downloads("/audits", filters),
     )
+
+
+def _downloads(path: str, filters: dict[str, str]) -> dict[str, str]:
+    query = f"?{urlencode(filters)}" if filters else ""
+    return {"csv": f"{path}.csv{query}", "xlsx": f"{path}.xlsx{query}"}
+
+
+@router.get("/audits.{kind}")
+def audits_download(
+    request: Request,
+    services: Services,
+    query: Annotated[ListQuery, Depends()],
+    kind: figures.Kind,
+) -> Response:
+    """The list as filtered, every page of it (up to `figures.MOST_ROWS`), as CSV or Excel."""
+    organisation: Organisation = request.app.state.organisation
+    options = _list_options(
+        organisation, [month_add(f"{uk_day(now()):%Y-%m}", -back) for back in range(12)]
+    )
+    filters = query.filters({name: [o["value"] for o in found] for name, found in options.items()})
+    found, cut = figures.every_row(
+        lambda limit, offset: services.audit.audits(**filters, limit=limit, offset=offset)
+    )
+    teams = {team.id: team.name for team in organisation.teams}
+    table = figures.list_table(
+        "Audits",
+        AUDIT_COLUMNS,
+        (
+            [
+                audit["id"],
+                audit["case_id"],
+                label(audit["audit_kind"]),
+                label(audit["service_area"]),
+                teams.get(audit["team_id"], audit["team_id"]),
+                _name(organisation, audit["practitioner_id"]),
+                _name(organisation, audit["auditor_id"]),
+                str(audit["graded_at"])[:10],
+                label(audit["overall_grade"]),
+                ", ".join(label(theme) for theme in audit.get("themes") or ()),
+            ]
+            for audit in found
+        ),
+        cut,
+    )
+    return figures.download(kind, table, "-".join(["audits", *filters.values()]))
+
+
+AUDIT_COLUMNS = (
+    "Reference", "Case", "Kind", "Service area", "Team", "Practitioner", "Auditor",
+    "Date graded", "Overall grade", "Themes",
+)  # fmt: skip
 
 
 def _list_options(organisation: Organisation, months: list[str]) -> dict[str, list[dict[str, str]]]:

@@ -1,4 +1,5 @@
-"""Dashboards: the council report's charts over the statistics APIs, each with its table and CSV.
+"""Dashboards: the council report's charts over the statistics APIs, each with its table, and
+that table as CSV and Excel (one `exports.Table` each, so both files hold the same cells).
 
 Figures are shaped in `figures` and drawn in `charts`; a route asks the APIs as the signed-in
 person, so a dashboard counts what the APIs let that person see.
@@ -14,6 +15,7 @@ from fastapi.responses import Response
 from services.web import figures
 from services.web.charts import Panel, Words, grade_bars, line_panels, target_bar
 from services.web.clients.backends import Backends, Services
+from services.web.exports import Table
 from services.web.figures import Group, Period, Row, month_label
 from services.web.pages import GRADES, label, render
 from services.web.session import Person
@@ -74,12 +76,15 @@ def grades(request: Request, _person: Person, services: Services, asked: Grades)
     return _page(request, "grades", chosen, rows=rows, chart=grade_bars(rows, words))
 
 
-@router.get("/grades.csv")
-def grades_csv(request: Request, _person: Person, services: Services, asked: Grades) -> Response:
+@router.get("/grades.{kind}")
+def grades_download(
+    request: Request, _person: Person, services: Services, asked: Grades, kind: figures.Kind
+) -> Response:
     chosen = _chosen_or_refused(request, asked)
     group = chosen.group
     name = "grades" if group.by == "county" else f"grades-{group.key}"
-    return _csv(name, chosen.period, figures.grades_csv(_grade_rows(services, chosen), group))
+    table = figures.grades_table(_grade_rows(services, chosen), group)
+    return _download(kind, name, chosen.period, table)
 
 
 @router.get("/target")
@@ -120,14 +125,14 @@ def consistency(request: Request, _person: Person, services: Services, asked: Mo
     return _lines_page(request, "consistency", chosen, rows, panels, (title, intro))
 
 
-@router.get("/consistency.csv")
-def consistency_csv(
-    request: Request, _person: Person, services: Services, asked: Months
+@router.get("/consistency.{kind}")
+def consistency_download(
+    request: Request, _person: Person, services: Services, asked: Months, kind: figures.Kind
 ) -> Response:
     chosen = _chosen_or_refused(request, asked)
     rows = services.moderation.consistency(chosen.period.first, chosen.period.last)
-    table = figures.consistency_csv(figures.by_month(rows, chosen.period.months))
-    return _csv("consistency", chosen.period, table)
+    table = figures.consistency_table(figures.by_month(rows, chosen.period.months))
+    return _download(kind, "consistency", chosen.period, table)
 
 
 @router.get("/timeliness")
@@ -158,14 +163,14 @@ def _lines_page(
     return _page(request, name, chosen, months=figures.by_month(rows, months), chart=chart)
 
 
-@router.get("/timeliness.csv")
-def timeliness_csv(
-    request: Request, _person: Person, services: Services, asked: Months
+@router.get("/timeliness.{kind}")
+def timeliness_download(
+    request: Request, _person: Person, services: Services, asked: Months, kind: figures.Kind
 ) -> Response:
     chosen = _chosen_or_refused(request, asked)
     rows = services.scheduler.timeliness(chosen.period.first, chosen.period.last)
-    table = figures.timeliness_csv(figures.by_month(rows, chosen.period.months))
-    return _csv("timeliness", chosen.period, table)
+    table = figures.timeliness_table(figures.by_month(rows, chosen.period.months))
+    return _download(kind, "timeliness", chosen.period, table)
 
 
 @router.get("/themes")
@@ -195,10 +200,13 @@ def themes(request: Request, _person: Person, services: Services, asked: Months)
     return _page(request, "themes", chosen, table=table, chart=chart)
 
 
-@router.get("/themes.csv")
-def themes_csv(request: Request, _person: Person, services: Services, asked: Months) -> Response:
+@router.get("/themes.{kind}")
+def themes_download(
+    request: Request, _person: Person, services: Services, asked: Months, kind: figures.Kind
+) -> Response:
     chosen = _chosen_or_refused(request, asked)
-    return _csv("themes", chosen.period, figures.themes_csv(_theme_table(services, chosen.period)))
+    table = figures.themes_table(_theme_table(services, chosen.period))
+    return _download(kind, "themes", chosen.period, table)
 
 
 TITLES = {
@@ -334,6 +342,7 @@ def _page(request: Request, name: str, chosen: Chosen, **context: Any) -> Respon
         to_items=_month_items(offered, asked.to_month or period.last),
         group_items=groups,
         csv_link=f"/dashboards/{name}.csv" + (f"?{query}" if query else ""),
+        xlsx_link=f"/dashboards/{name}.xlsx" + (f"?{query}" if query else ""),
         **_errors(chosen.errors),
         **HELPERS,
         **context,
@@ -361,10 +370,7 @@ def _items(options: dict[str, str], selected: str | None) -> list[dict[str, Any]
     return [{"value": v, "text": text, "selected": v == selected} for v, text in options.items()]
 
 
-def _csv(name: str, period: Period, text: str) -> Response:
-    filename = f"{name}-{period.first}-to-{period.last}.csv"
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+def _download(kind: figures.Kind, name: str, period: Period, table: Table) -> Response:
+    """The dashboard's table, the same cells as CSV or as an Excel workbook."""
+    titled = Table(f"{table.title}, {period.name}", table.columns, table.rows)
+    return figures.download(kind, titled, f"{name}-{period.first}-to-{period.last}")

@@ -4,12 +4,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.web import listing
+from services.web import figures, listing
 from services.web.clients.api import ApiError
 from services.web.clients.backends import Services
 from services.web.listing import (
@@ -118,6 +119,65 @@ def followups_list(
         statuses=choices(STATUSES, status, "Any status"),
         areas=choices(areas, service_area, "All your service areas"),
         staff=organisation.staff_by_id,
+        downloads=_downloads(status=status, service_area=service_area),
+    )
+
+
+def _downloads(**filters: str) -> dict[str, str]:
+    asked = {name: value for name, value in filters.items() if value}
+    query = f"?{urlencode(asked)}" if asked else ""
+    return {kind: f"/followups.{kind}{query}" for kind in ("csv", "xlsx")}
+
+
+FOLLOWUP_COLUMNS = (
+    "Reference", "Case", "Audit", "Service area", "Team", "Graded on", "Status", "Overdue",
+    "Step", "Owner", "Due", "Conversation held on", "Re-audit due", "Outcome",
+)  # fmt: skip
+
+
+@router.get("/followups.{kind}")
+def followups_download(
+    request: Request,
+    _person: Person,
+    services: Services,
+    kind: figures.Kind,
+    status: Literal["", "open", "overdue", "completed", "cancelled"] = "",
+    service_area: str = "",
+) -> Response:
+    """The list as filtered, every page of it (up to `figures.MOST_ROWS`), as CSV or Excel."""
+    found, cut = figures.every_row(
+        lambda limit, offset: services.scheduler.followups(
+            status=status, service_area=service_area, limit=limit, offset=offset
+        )
+    )
+    organisation: Organisation = request.app.state.organisation
+
+    def team(team_id: str) -> str:
+        known = organisation.teams_by_id.get(team_id)
+        return known.name if known is not None else team_id
+
+    rows = (
+        [
+            f["id"],
+            f["case_id"],
+            f["audit_id"],
+            label(f["service_area"]),
+            team(f["team_id"]),
+            str(f["grading_day"]),
+            label(f["status"]),
+            "Yes" if f.get("overdue") else "No",
+            label(f["step"]) if f["status"] == "open" else None,
+            _name(organisation, f["owner_id"]),
+            str(f["due_on"]) if f["status"] == "open" else None,
+            f.get("conversation_held_on"),
+            f.get("reaudit_due_on"),
+            label(f["outcome"]) if f.get("outcome") else None,
+        ]
+        for f in found
+    )
+    table = figures.list_table("Follow-ups", FOLLOWUP_COLUMNS, rows, cut)
+    return figures.download(
+        kind, table, "-".join(p for p in ("followups", status, service_area) if p)
     )
 
 

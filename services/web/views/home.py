@@ -18,6 +18,7 @@ from services.web.pages import render
 from services.web.people import RATE_SETTERS, roles_of
 from services.web.session import Person
 from shared.auth import AccessRole
+from shared.organisation import Organisation
 
 router = APIRouter()
 
@@ -143,7 +144,23 @@ def my_work(request: Request, person: Person, services: Services) -> Response:
         sets_rates=not roles.isdisjoint(RATE_SETTERS),
         staff=request.app.state.organisation.staff_by_id,
         team_name=_team_name(request),
+        own_learning=f"/people/{person.staff_id}/learning"
+        if AccessRole.PRACTITIONER in roles
+        else None,
+        team_learning=_team_learning(request, person.staff_id)
+        if AccessRole.TEAM_MANAGER in roles
+        else [],
     )
+
+
+def _team_learning(request: Request, me: str) -> list[tuple[str, str]]:
+    """The staff of the teams a team manager manages, by name, each with their learning page."""
+    organisation: Organisation = request.app.state.organisation
+    teams = {team.id for team in organisation.teams if team.team_manager == me}
+    staff = sorted(
+        (m for m in organisation.staff if m.team in teams and m.id != me), key=lambda m: m.name
+    )
+    return [(member.name, f"/people/{member.id}/learning") for member in staff]
 
 
 def _team_name(request: Request) -> Callable[[str], str]:

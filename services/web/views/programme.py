@@ -15,11 +15,11 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.web import listing
+from services.web import figures, listing
 from services.web.clients.api import ApiError
 from services.web.clients.backends import Services
 from services.web.figures import month_add, month_label
-from services.web.pages import render
+from services.web.pages import label, render
 from services.web.people import roles_of
 from services.web.session import CsrfChecked, Person
 from services.web.views.action_checks import refusal_words
@@ -239,4 +239,49 @@ def programme(request: Request, person: Person, services: Services, month: Month
         colours=STATUS_COLOURS,
         drawn=request.query_params.get("drawn") == "1",
         may_draw=may_draw(roles_of(request, person)),
+        downloads={k: f"/programme/{month}/allocations.{k}" for k in ("csv", "xlsx")},
     )
+
+
+ALLOCATION_COLUMNS = (
+    "Reference", "Case", "Service area", "Team", "Auditor", "Due", "Status", "Late", "Audit",
+    "Why this case", "Why this auditor",
+)  # fmt: skip
+
+
+@router.get("/programme/{month}/allocations.{kind}")
+def allocations_download(
+    request: Request, _person: Person, services: Services, month: Month, kind: figures.Kind
+) -> Response:
+    """The month's allocations the person may see (those its page lists), as CSV or Excel."""
+    found = services.audit.programme(month)
+    organisation: Organisation = request.app.state.organisation
+
+    def team(team_id: str) -> str:
+        known = organisation.teams_by_id.get(team_id)
+        return known.name if known is not None else team_id
+
+    def name(staff_id: str) -> str:
+        member = organisation.staff_by_id.get(staff_id)
+        return member.name if member is not None else staff_id
+
+    rows = (
+        [
+            a["id"],
+            a["case_id"],
+            label(a["service_area"]),
+            team(a["team_id"]),
+            name(a["auditor_id"]),
+            str(a["due_on"]),
+            label(a["status"]),
+            "Yes" if a.get("late") else "No",
+            a.get("audit_id"),
+            a.get("why_case"),
+            a.get("why_auditor"),
+        ]
+        for a in found.get("allocations", [])
+    )
+    table = figures.list_table(
+        f"Allocations, {month_label(month)}", ALLOCATION_COLUMNS, rows, cut=False
+    )
+    return figures.download(kind, table, f"allocations-{month}")

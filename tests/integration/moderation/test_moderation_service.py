@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.moderation.app import create_app
 from services.moderation.settings import ModerationSettings
+from shared.calendar import uk_month
 from shared.events import kafka_key, new_event, serialize
 from shared.events.topics import (
     AUDIT_GRADED,
@@ -114,10 +115,16 @@ async def test_inadequate_audit_is_moderated_and_a_disagreement_is_published(
         "moderated_grade": "requires_improvement",
         "rationale": "Risk was managed; planning needs work",
         "request_id": str(uuid.uuid4()),
+        "outstanding_practice": True,
     }
     recorded = await moderation_service.post(f"/moderations/{moderation['id']}", json=body)
     assert recorded.status_code == 200, recorded.text
     assert recorded.json()["grade_difference"] == -1
+    assert recorded.json()["outstanding_practice"] is True
+    month = {"outstanding": "true", "month": uk_month(datetime.now(UTC))}
+    flagged = (await moderation_service.get("/moderations", params=month)).json()
+    assert moderation["id"] in {m["id"] for m in flagged}
+    assert all(m["outstanding_practice"] for m in flagged)
     again = await moderation_service.post(f"/moderations/{moderation['id']}", json=body)
     assert again.status_code == 200
     other = await moderation_service.post(
@@ -136,7 +143,7 @@ async def test_inadequate_audit_is_moderated_and_a_disagreement_is_published(
             "auditor_grade": "inadequate",
             "moderated_grade": "requires_improvement",
             "grade_difference": -1,
-            "moderated_at": None,  # and no rationale: free text stays off Kafka
+            "moderated_at": None,  # no rationale (free text) and no flag: they stay off Kafka
         }
     assert await events_for(kafka_bootstrap, AUDIT_INADEQUATE_FOUND, case, 0) == []
 

@@ -1,5 +1,6 @@
 """Consistency statistics count the moderations of the audits the caller may see: two service
-areas, one completed moderation each, read by people of each, admins and a machine caller."""
+areas, one completed moderation each, read by people of each, admins, the QA lead and a machine
+caller; every month of the span is there for the areas the caller leads, zero when none."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -53,7 +54,7 @@ def client(tmp_path) -> Iterator[TestClient]:
                 auditor_id="S0009",
                 practitioner_id="S0006",
                 team_manager_id="S0005",
-                moderator_id="S0004",
+                moderator_id="S0018",
             )
         )
         session.add(
@@ -75,7 +76,11 @@ def areas(client: TestClient, headers: dict[str, str]) -> dict[str, tuple[int, f
     params = {"from_month": "2026-11", "to_month": "2026-11"}
     answer = client.get("/stats/consistency", params=params, headers=headers)
     assert answer.status_code == 200, answer.text
-    return {row["service_area"]: (row["moderated"], row["agreement_rate"]) for row in answer.json()}
+    return {
+        row["service_area"]: (row["moderated"], row["agreement_rate"])
+        for row in answer.json()
+        if row["moderated"]
+    }
 
 
 BOTH = {"early_help": (1, 1.0), "family_safeguarding": (1, 0.0)}
@@ -87,7 +92,8 @@ BOTH = {"early_help": (1, 1.0), "family_safeguarding": (1, 0.0)}
         ("S9001", BOTH),  # an admin
         ("S0003", {"early_help": (1, 1.0)}),  # Head of Service, early help
         ("S0031", {"family_safeguarding": (1, 0.0)}),  # Head of Service, family safeguarding
-        ("S0004", {"early_help": (1, 1.0)}),  # EH-1's moderator
+        ("S0018", {"early_help": (1, 1.0)}),  # EH-1's moderator
+        ("S0004", BOTH),  # the QA lead reads every moderation
         ("S0006", {"early_help": (1, 1.0)}),  # EH-1's practitioner
         ("S0007", {}),  # a practitioner neither names
     ],
@@ -98,3 +104,44 @@ def test_consistency_counts_only_the_moderations_of_audits_the_caller_may_see(cl
 
 def test_a_machine_caller_counts_every_moderation(client):
     assert areas(client, service_bearer()) == BOTH
+
+
+def test_months_and_areas_with_no_moderations_are_there_with_zeros(client):
+    params = {"from_month": "2026-10", "to_month": "2026-11"}
+
+    def rows(who: str) -> list[tuple[str, str, int]]:
+        answer = client.get("/stats/consistency", params=params, headers=bearer(who))
+        assert answer.status_code == 200, answer.text
+        return [(r["month"], r["service_area"], r["moderated"]) for r in answer.json()]
+
+    every = rows("S9001")
+    assert len(every) == 2 * 5  # October and November, each of the five service areas
+    assert [row for row in every if row[0] == "2026-10"] == [
+        ("2026-10", area, 0)
+        for area in sorted(
+            [
+                "early_help",
+                "assessment_intervention",
+                "family_safeguarding",
+                "children_we_care_for",
+                "care_leavers",
+            ]
+        )
+    ]
+    assert ("2026-11", "family_safeguarding", 1) in every
+    # The assistant director of early help and of assessment and intervention: their two areas.
+    assert rows("S0001") == [
+        ("2026-10", "assessment_intervention", 0),
+        ("2026-10", "early_help", 0),
+        ("2026-11", "assessment_intervention", 0),
+        ("2026-11", "early_help", 1),
+    ]
+    # A practitioner leads none: the months of the areas they have figures in.
+    assert rows("S0006") == [("2026-10", "early_help", 0), ("2026-11", "early_help", 1)]
+    assert rows("S0007") == []
+    empty = next(
+        r
+        for r in client.get("/stats/consistency", params=params, headers=bearer("S9001")).json()
+        if r["moderated"] == 0
+    )
+    assert (empty["agreement_rate"], empty["weighted_kappa"]) == (0.0, None)

@@ -128,9 +128,10 @@ def early_help(client) -> dict:
     return found
 
 
-SEE_IT = ("S0001", "S0006", "S0005", "S0002", "S0003", "S9001")
-"""Its auditor (and the area's AD), practitioner, team manager, moderator, HoS, an admin."""
-DO_NOT = ("S0007", "S0004", "S0009", "S0045")
+SEE_IT = ("S0001", "S0006", "S0005", "S0002", "S0003", "S9001", "S0004")
+"""Its auditor (and the area's AD), practitioner, team manager, moderator, HoS, an admin, the
+QA lead (who reads every audit's records)."""
+DO_NOT = ("S0007", "S0018", "S0009", "S0045")
 """Another practitioner, a moderator not assigned, another team's manager, another area's HoS."""
 
 
@@ -152,6 +153,7 @@ def test_the_queue_holds_only_the_moderations_the_caller_may_see(client, moderat
     assert listed("S0002") == {"AUD-1", "AUD-EH"}  # leads family_safeguarding; moderates AUD-EH
     assert listed("S0006") == listed("S0005") == {"AUD-EH"}
     assert listed("S0003") == {"AUD-1", "AUD-EH"}  # audited AUD-1; leads early_help
-    assert listed("S0004") == listed("S0045") == set()
+    assert listed("S0018") == listed("S0045") == set()
+    assert listed("S0004") == {"AUD-1", "AUD-EH"}  # the QA lead
     assert listed("S0001", audit_id="AUD-1") == {"AUD-1"}
     assert listed("S0006", audit_id="AUD-1") == set()

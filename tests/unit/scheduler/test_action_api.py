@@ -219,6 +219,13 @@ def test_monthly_figures_are_zero_filled_and_count_what_happened(agreed):
         headers=bearer("S0010"),
     ).json()
     assert practitioner == []  # sees no action, leads no area
+    lead = scheduler.client.get(
+        "/stats/actions",
+        params={"from_month": "2026-11", "to_month": "2026-11"},
+        headers=bearer("S0004"),
+    ).json()
+    assert len(lead) == 5  # the QA lead reads every area's, zeros included
+    assert {f["service_area"]: f["agreed"] for f in lead}["early_help"] == 2
 
 
 def test_reading_an_action_is_written_to_the_access_trail_with_its_case(agreed):

@@ -171,14 +171,16 @@ def test_a_followup_opens_for_the_people_of_its_audit_and_no_one_else(scheduler)
 
 
 def test_before_the_audits_people_are_known_only_its_areas_leads_see_the_followup(scheduler):
-    assert opened(scheduler, "S0003", "S0001", "S0004", "S0006") == {
+    # S0004 audited it, and is the QA lead too, who reads every audit's records from the start.
+    assert opened(scheduler, "S0003", "S0001", "S0004", "S0006", "S0005") == {
         "S0003": 200,
         "S0001": 200,
-        "S0004": 403,
+        "S0004": 200,
         "S0006": 403,
+        "S0005": 403,
     }
     scheduler.deliver(graded())
-    assert opened(scheduler, "S0004", "S0006") == {"S0004": 200, "S0006": 200}
+    assert opened(scheduler, "S0006", "S0005") == {"S0006": 200, "S0005": 200}
 
 
 def test_the_list_holds_only_the_followups_the_caller_may_see(scheduler):
@@ -357,12 +359,59 @@ def test_timeliness_counts_only_the_followups_the_caller_may_see(scheduler):
             params={"from_month": "2026-11", "to_month": "2026-11"},
             headers=bearer(who),
         )
-        return {row["service_area"]: row["followups"] for row in answer.json()}
+        return {row["service_area"]: row["followups"] for row in answer.json() if row["followups"]}
 
-    assert counted("S9001") == {"early_help": 1, "care_leavers": 1}
+    assert counted("S9001") == counted("S0004") == {"early_help": 1, "care_leavers": 1}
     assert counted("S0003") == counted("S0006") == {"early_help": 1}  # lead; named by the audit
     assert counted("S0059") == {"care_leavers": 1}
     assert counted("S0007") == {}  # another practitioner
+
+
+def test_timeliness_has_every_month_for_the_areas_in_view_with_zeros(scheduler):
+    scheduler.deliver(graded())
+
+    def rows(who: str) -> list[tuple[str, str, int]]:
+        answer = scheduler.client.get(
+            "/stats/timeliness",
+            params={"from_month": "2026-10", "to_month": "2026-11"},
+            headers=bearer(who),
+        )
+        assert answer.status_code == 200, answer.text
+        return [(r["month"], r["service_area"], r["followups"]) for r in answer.json()]
+
+    every = rows("S9001")
+    assert len(every) == 2 * 5
+    assert sum(count for *_, count in every) == 1
+    assert ("2026-10", "early_help", 0) in every
+    assert ("2026-11", "early_help", 1) in every
+    assert rows("S0003") == [("2026-10", "early_help", 0), ("2026-11", "early_help", 1)]
+    assert rows("S0006") == [("2026-10", "early_help", 0), ("2026-11", "early_help", 1)]
+    assert rows("S0007") == []
+    [empty] = list(
+        scheduler.client.get(
+            "/stats/timeliness",
+            params={"from_month": "2026-10", "to_month": "2026-10"},
+            headers=bearer("S0003"),
+        ).json()
+    )
+    assert (empty["followups"], empty["conversations_on_time_pct"], empty["improved_pct"]) == (
+        0,
+        None,
+        None,
+    )
+
+
+def test_the_list_finds_a_cases_followups(scheduler):
+    scheduler.deliver(found("AUD-2", "CASE-2", "early_help", "EH-NORTH"))
+
+    def listed(**params: str) -> list[str]:
+        answer = scheduler.client.get("/followups", params=params, headers=bearer("S9001"))
+        assert answer.status_code == 200, answer.text
+        return [f["case_id"] for f in answer.json()]
+
+    assert sorted(listed()) == ["CASE-1", "CASE-2"]
+    assert listed(case_id="CASE-2") == ["CASE-2"]
+    assert listed(case_id="CASE-9") == []
 
 
 def test_the_list_answers_one_page_at_a_time_soonest_due_first(scheduler):

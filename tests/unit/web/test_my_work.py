@@ -128,6 +128,7 @@ def test_a_team_manager_sees_their_teams_audits_and_their_own_as_an_auditor():
         "Your audits",
         "Your team's cases chosen for audit",
         "Audits of your cases",
+        "Your team's learning",
     ]
     assert ("audit.allocations", (), {"auditor_id": TEAM_MANAGER, "limit": 10}) in fakes.calls
     assert ("audit.allocations", (), {"team_id": "EH-NORTH", "limit": 10}) in fakes.calls
