@@ -194,5 +194,6 @@ def _note(eligible: int, size: int) -> str | None:
     if eligible == 0:
         return "No case is eligible: nothing was drawn"
     if eligible <= size:
-        return f"Only {eligible} eligible cases for a programme of {size}: all were drawn"
+        cases = "case" if eligible == 1 else "cases"
+        return f"Only {eligible} eligible {cases} for a programme of {size}: all were drawn"
     return None

@@ -228,3 +228,9 @@ def test_every_eligible_case_is_drawn_with_the_chance_its_teams_quota_implies() 
         # fails.
         tolerance = 5 * math.sqrt(p * (1 - p) / DRAWS)
         assert abs(times_drawn[case.case_id] / DRAWS - p) <= tolerance, case.case_id
+
+
+def test_the_note_counts_one_case_in_the_singular():
+    from services.audit.programme_draw import _note
+
+    assert _note(1, 500) == "Only 1 eligible case for a programme of 500: all were drawn"
