@@ -206,6 +206,9 @@ def _followup_entries(followup: dict[str, Any], name: Name) -> list[Entry]:
     entries = [Entry(when, order, "Follow-up opened", now, who, href, link)]
     if followup.get("conversation_held_on"):
         held, order = _day(followup["conversation_held_on"], time.min, CONVERSATION)
+        # Held early in its day, but never before the follow-up opened: on the grading day
+        # itself it follows the opening (which is placed at the day's end).
+        order = max(order, (when, time.max, CONVERSATION))
         late = " (late)" if followup.get("conversation_late") else ""
         entries.append(
             Entry(held, order, f"Reflective conversation held{late}", "", "", href, link)

@@ -221,3 +221,22 @@ def test_the_follow_up_page_links_its_case_reference_to_the_case():
         soup = page(client.get("/followups/F-1"))
     link = soup.select_one("a.app-case-link")
     assert link["href"] == "/cases/CASE-101"
+
+
+def test_a_conversation_held_on_the_grading_day_comes_after_the_follow_up_opened():
+    from services.web.views.cases import Found, timeline
+    from shared.organisation import load_organisation
+
+    followup = {
+        "id": "FU-1",
+        "owner_id": "S0003",
+        "status": "open",
+        "step": "reaudit",
+        "due_on": "2026-11-10",
+        "grading_day": "2026-10-01",
+        "conversation_held_on": "2026-10-01",
+    }
+    found = {name: Found([]) for name in ("audits", "moderations", "actions")}
+    found["followups"] = Found([followup])
+    entries = timeline(load_organisation(), found)
+    assert [e.what for e in entries] == ["Follow-up opened", "Reflective conversation held"]
