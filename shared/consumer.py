@@ -1,24 +1,27 @@
 """The one way every service consumes events: parse, apply once, retry, dead-letter, commit.
 
-For each message: the CloudEvent is parsed (malformed → dead letter at once, retrying cannot
-help) and vetted (an event of another topic's type, keyed by anything but its subject, or from
-a source that does not produce the topic → dead letter: see shared.events.trust); the handler
-for its type runs through `process_once`, so the effect and the processed-event record commit
-together. A handler that fails because of the event (a broken rule, bad data) is retried with
-backoff up to `max_attempts`, then the original message and the reason go to `<topic>.dlq` and
-the partition moves on. A failure of the infrastructure
-(database or broker unreachable) is not the event's fault: the subscriber raises, the offset
-is not committed and the message is read again after a pause, so an outage delays events and
-never dead-letters good ones. The same happens when the dead-letter publish itself fails.
+Records come from Kafka in batches (up to `CONSUMER_BATCH_SIZE`, as many as are waiting). Each
+record's CloudEvent is parsed (malformed → dead letter at once, retrying cannot help) and vetted
+(an event of another topic's type, keyed by anything but its subject, or from a source that
+does not produce the topic → dead letter: see shared.events.trust). The good ones are applied
+in order in one transaction with their processed-event records (`process_batch`), so a batch
+costs one commit and one offset commit, not one of each per event. When a handler fails because
+of its event, the events before it are committed, and it alone is retried with backoff up to
+`max_attempts` (`process_once`); then the original message and the reason go to `<topic>.dlq`
+and the rest of the batch goes on, in order: one poison record never holds back the others.
+A failure of the infrastructure (database or broker unreachable) is not the event's fault: the
+subscriber raises, no offset is committed and the batch is read again after a pause (what was
+committed of it is then a duplicate, and changes nothing), so an outage delays events and never
+dead-letters good ones. The same happens when the dead-letter publish itself fails.
 """
 
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
@@ -32,7 +35,7 @@ from shared.events.data import EventData
 from shared.events.envelope import CloudEvent, EventParseError, parse_event
 from shared.events.topics import dead_letter_topic
 from shared.events.trust import EventTrust
-from shared.inbox import EventHandler, process_once
+from shared.inbox import EventHandler, Handled, HandlerFailed, process_batch, process_once
 from shared.kafka import EventPublisher
 from shared.logging import correlated
 from shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_RETRIES, HANDLER_SECONDS
@@ -41,6 +44,12 @@ log = logging.getLogger(__name__)
 
 REASON_MAX_CHARS = 500
 REDELIVERY_PAUSE_SECONDS = 2.0
+CONSUMER_BATCH_SIZE = 200
+BATCH_WAIT_MS = 50
+"""How long a consumer waits for records before it looks again: the longest an event waits
+after a quiet spell (FastStream sleeps as long again after an empty fetch)."""
+
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 
 class DeliveryDeferred(Exception):
@@ -68,67 +77,119 @@ class EventConsumer:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
 
-    async def consume(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Process one Kafka record to the end: applied, duplicate, or dead-lettered.
+    async def consume(self, record: Record) -> None:
+        """Process one Kafka record to the end: applied, duplicate, or dead-lettered."""
+        await self.consume_batch([record])
 
-        Raises `DeliveryDeferred` when it must be delivered again later.
+    async def consume_batch(self, records: Sequence[Record]) -> None:
+        """Process Kafka records, in order, to the end: applied, duplicates, or dead-lettered.
+
+        Raises `DeliveryDeferred` when they must be delivered again later.
         """
+        vetted: list[tuple[Record, CloudEvent[EventData], EventHandler]] = []
+        for record in records:
+            accepted = await self._vet(record)
+            if accepted is not None:
+                vetted.append((record, *accepted))
+        start, end = 0, len(vetted)
+        while start < len(vetted):
+            failed = await self._apply_together(vetted[start:end])
+            if failed is None:
+                start, end = end, len(vetted)
+            elif failed.index > 0:  # commit the events before it first
+                end = start + failed.index
+            else:
+                record, event, handler = vetted[start]
+                with correlated(event.correlationid or event.id):
+                    await self._apply(record, event, handler, failed.error)
+                start, end = start + 1, len(vetted)
+
+    async def _vet(self, record: Record) -> tuple[CloudEvent[EventData], EventHandler] | None:
+        """The record's event and its handler; None when the record was dead-lettered."""
         try:
             event: CloudEvent[EventData] = parse_event(record.value or b"")
         except EventParseError as exc:
             await self._dead_letter(record, "malformed", f"malformed event: {exc}")
-            return
+            return None
         refusal = self.trust.refusal(record.topic, record.key, event)
         if refusal is not None:
             await self._dead_letter(record, "untrusted", refusal)
-            return
+            return None
         handler = self.handlers.get(type(event.data))
         if handler is None:
             await self._dead_letter(record, "unhandled", f"no handler for {event.type}")
-            return
-        with correlated(event.correlationid or event.id):
-            await self._apply(record, event, handler)
+            return None
+        return event, handler
+
+    async def _apply_together(
+        self, batch: Sequence[tuple[Record, CloudEvent[EventData], EventHandler]]
+    ) -> HandlerFailed | None:
+        """Apply `batch` in one transaction; else, which event failed (nothing committed)."""
+        handled: list[Handled] = [(event, handler) for _, event, handler in batch]
+        started = time.perf_counter()
+        try:
+            applied = await asyncio.to_thread(process_batch, self.engine, self.name, handled)
+        except HandlerFailed as failed:
+            return failed
+        except Exception as exc:  # noqa: BLE001 (the commit failed: the first event, alone, finds out why)
+            return HandlerFailed(0, exc)
+        each = (time.perf_counter() - started) / len(batch)
+        for (record, _, _), now in zip(batch, applied, strict=True):
+            HANDLER_SECONDS.labels(self.name, record.topic).observe(each)
+            EVENTS_CONSUMED.labels(
+                self.name, record.topic, "processed" if now else "duplicate"
+            ).inc()
+        return None
 
     async def _apply(
         self,
-        record: ConsumerRecord[bytes, bytes],
+        record: Record,
         event: CloudEvent[EventData],
         handler: EventHandler,
+        first_failure: Exception,
     ) -> None:
+        """Apply one event alone after it failed in its batch (that was its first attempt)."""
+        failure = first_failure
         for attempt in range(1, self.max_attempts + 1):
-            started = time.perf_counter()
-            try:
-                applied = await asyncio.to_thread(
-                    process_once, self.engine, self.name, event, handler
-                )
-            except Exception as exc:  # noqa: BLE001 (classified below: retried, deferred or dead-lettered)
-                failure = exc
-                HANDLER_RETRIES.labels(self.name, record.topic).inc()
-                log.warning(
-                    "handler failed",
-                    extra={
-                        "event_id": event.id,
-                        "event_type": event.type,
-                        "attempt": attempt,
-                        "error": type(exc).__name__,
-                    },
-                )
-                if attempt < self.max_attempts:
-                    await asyncio.sleep(self.retry_backoff_seconds * 2 ** (attempt - 1))
-                continue
-            HANDLER_SECONDS.labels(self.name, record.topic).observe(time.perf_counter() - started)
-            EVENTS_CONSUMED.labels(
-                self.name, record.topic, "processed" if applied else "duplicate"
-            ).inc()
-            return
+            if attempt > 1:
+                started = time.perf_counter()
+                try:
+                    applied = await asyncio.to_thread(
+                        process_once, self.engine, self.name, event, handler
+                    )
+                except Exception as exc:  # noqa: BLE001 (classified below: retried, deferred or dead-lettered)
+                    failure = exc
+                else:
+                    HANDLER_SECONDS.labels(self.name, record.topic).observe(
+                        time.perf_counter() - started
+                    )
+                    EVENTS_CONSUMED.labels(
+                        self.name, record.topic, "processed" if applied else "duplicate"
+                    ).inc()
+                    return
+            self._count_failure(record, event, attempt, failure)
+            if attempt < self.max_attempts:
+                await asyncio.sleep(self.retry_backoff_seconds * 2 ** (attempt - 1))
         if is_infrastructure_failure(failure):
             await self._defer(f"{type(failure).__name__} while applying {event.type}")
         reason = f"handler failed {self.max_attempts} times: {type(failure).__name__}: {failure}"
         await self._dead_letter(record, "handler_failed", reason)
 
-    async def _dead_letter(
-        self, record: ConsumerRecord[bytes, bytes], kind: str, reason: str
+    def _count_failure(
+        self, record: Record, event: CloudEvent[EventData], attempt: int, failure: Exception
     ) -> None:
+        HANDLER_RETRIES.labels(self.name, record.topic).inc()
+        log.warning(
+            "handler failed",
+            extra={
+                "event_id": event.id,
+                "event_type": event.type,
+                "attempt": attempt,
+                "error": type(failure).__name__,
+            },
+        )
+
+    async def _dead_letter(self, record: Record, kind: str, reason: str) -> None:
         headers = {key: (value or b"").decode(errors="replace") for key, value in record.headers}
         headers.update(
             {
@@ -169,11 +230,17 @@ async def raw_body(message: StreamMessage[Any]) -> bytes:
     return message.body
 
 
-def subscribe(broker: KafkaBroker, consumer: EventConsumer, *topics: str) -> None:
-    """Register `consumer` on `topics`: offsets are committed only after it returns."""
+def subscribe(
+    broker: KafkaBroker,
+    consumer: EventConsumer,
+    *topics: str,
+    batch_size: int = CONSUMER_BATCH_SIZE,
+) -> None:
+    """Register `consumer` on `topics`: offsets are committed only after a batch is processed."""
 
-    async def on_message(message: KafkaMessage) -> None:
-        await consumer.consume(message.raw_message)
+    async def on_batch(message: KafkaMessage) -> None:
+        records = message.raw_message
+        await consumer.consume_batch(records if isinstance(records, tuple) else (records,))
 
     broker.subscriber(
         *topics,
@@ -181,4 +248,7 @@ def subscribe(broker: KafkaBroker, consumer: EventConsumer, *topics: str) -> Non
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=raw_body,
-    )(on_message)
+        batch=True,
+        max_records=batch_size,
+        batch_timeout_ms=BATCH_WAIT_MS,
+    )(on_batch)

@@ -100,9 +100,30 @@ class UtcDateTime(TypeDecorator[datetime]):
         return None if value is None else _in_utc(value)
 
 
-def after_commit(session: Session, action: Callable[[], None]) -> None:
-    """Run `action` once `session` commits, never if it rolls back (e.g. metrics of a change)."""
-    event.listen(session, "after_commit", lambda _session: action(), once=True)
+AFTER_COMMIT = "after_commit_actions"
+
+
+def after_commit(session: Session, action: Callable[[], None], key: object = None) -> bool:
+    """Run `action` once `session` commits, never if it rolls back: e.g. metrics of a change.
+
+    With a `key`, an action of the same key already waiting for this commit stands for this
+    one. Returns whether `action` was added."""
+    actions: list[tuple[object, Callable[[], None]]] | None = session.info.get(AFTER_COMMIT)
+    if actions is None:
+        actions = session.info[AFTER_COMMIT] = []
+        event.listen(session, "after_commit", _run_after_commit)
+        event.listen(session, "after_rollback", lambda s: s.info[AFTER_COMMIT].clear())
+    if key is not None and any(waiting == key for waiting, _ in actions):
+        return False
+    actions.append((key, action))
+    return True
+
+
+def _run_after_commit(session: Session) -> None:
+    actions = session.info[AFTER_COMMIT]
+    waiting, actions[:] = list(actions), []
+    for _key, action in waiting:
+        action()
 
 
 def timestamp_field(**options: Any) -> Any:

@@ -2,18 +2,23 @@
 
 Running a handler for an event this consumer has already processed changes nothing. An event
 is known by its CloudEvents `source` and `id` together, the pair the spec makes unique.
+
+Events come in batches: `process_batch` applies a batch in one transaction (one commit, one
+query for the events already processed), or tells which event failed, so that the caller can
+commit those before it and give that one its own retries (`process_once`).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from shared.db import timestamp_field, transaction
 from shared.events.envelope import CloudEvent
+from shared.logging import correlated
 
 EventHandler = Callable[[Session, CloudEvent[Any]], None]
 """Applies one event's effect inside the given session, which commits afterwards."""
@@ -51,3 +56,52 @@ def process_once(
 
 def _already_processed(session: Session, consumer: str, event: CloudEvent[Any]) -> bool:
     return session.get(ProcessedEvent, (consumer, event.source, event.id)) is not None
+
+
+Handled = tuple[CloudEvent[Any], EventHandler]
+
+
+class HandlerFailed(Exception):
+    """The handler of the batch's event at `index` raised; the whole batch was rolled back."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(f"event {index} of the batch failed: {type(error).__name__}")
+        self.index = index
+        self.error = error
+
+
+def process_batch(engine: Engine, consumer: str, batch: Sequence[Handled]) -> list[bool]:
+    """Apply every event of `batch`, in order, in one transaction; for each, True when it was
+    applied now, False when `consumer` had already processed it.
+
+    Raises `HandlerFailed` (nothing committed) when a handler fails; a failure of the commit
+    itself is raised as it is.
+    """
+    applied: list[bool] = []
+    with transaction(engine) as session:
+        done = _processed(session, consumer, [event for event, _ in batch])
+        for index, (event, handler) in enumerate(batch):
+            known = (event.source, event.id)
+            if known in done:
+                applied.append(False)
+                continue
+            try:
+                with correlated(event.correlationid or event.id):
+                    handler(session, event)
+            except Exception as exc:
+                raise HandlerFailed(index, exc) from exc
+            session.add(ProcessedEvent(consumer=consumer, event_source=known[0], event_id=known[1]))
+            done.add(known)
+            applied.append(True)
+    return applied
+
+
+def _processed(
+    session: Session, consumer: str, events: Sequence[CloudEvent[Any]]
+) -> set[tuple[str, str]]:
+    """Which of `events` `consumer` has processed: one query for a whole batch."""
+    query = select(ProcessedEvent.event_source, ProcessedEvent.event_id).where(
+        ProcessedEvent.consumer == consumer,
+        col(ProcessedEvent.event_id).in_({event.id for event in events}),
+    )
+    return {(source, event_id) for source, event_id in session.exec(query)}

@@ -1,8 +1,10 @@
 """The Kafka adapter: one way to build a broker and to publish, for every service."""
 
+import asyncio
 import logging
 import ssl
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.security import parse_security
@@ -13,12 +15,35 @@ from shared.settings import KafkaSecurity, SettingsError
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 
 
+class Outgoing(NamedTuple):
+    topic: str
+    key: bytes
+    value: bytes
+
+
 class EventPublisher(Protocol):
-    """Publishes one message and returns only once the broker has acknowledged it."""
+    """Publishes messages and returns only once the broker has acknowledged them."""
 
     async def publish(
         self, topic: str, key: bytes, value: bytes, headers: dict[str, str] | None = None
     ) -> None: ...
+
+    async def publish_many(self, messages: Sequence[Outgoing]) -> None:
+        """All of `messages`, in order per partition; returns when every one is acknowledged."""
+        ...
+
+
+class OneAtATime:
+    """`publish_many` as one `publish` after another: for publishers that send nothing at once."""
+
+    async def publish(
+        self, topic: str, key: bytes, value: bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        raise NotImplementedError
+
+    async def publish_many(self, messages: Sequence[Outgoing]) -> None:
+        for message in messages:
+            await self.publish(*message)
 
 
 def broker_security(security: KafkaSecurity | None) -> BaseSecurity | None:
@@ -83,3 +108,18 @@ class BrokerPublisher:
             key=key,
             headers={"content-type": CLOUDEVENTS_CONTENT_TYPE, **(headers or {})},
         )
+
+    async def publish_many(self, messages: Sequence[Outgoing]) -> None:
+        # Handed to the producer without waiting for each acknowledgement, so a batch travels in
+        # a few requests; the idempotent producer keeps each partition's order across retries.
+        sent = [
+            await self._broker.publish(
+                value,
+                topic=topic,
+                key=key,
+                headers={"content-type": CLOUDEVENTS_CONTENT_TYPE},
+                no_confirm=True,
+            )
+            for topic, key, value in messages
+        ]
+        await asyncio.gather(*sent)

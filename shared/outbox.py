@@ -1,7 +1,8 @@
 """Transactional outbox: events are rows written in the same transaction as the state change.
 
-`add_event` is all a handler calls; `OutboxRelay` (shared.relay) later publishes the rows to
-Kafka and marks them sent, so a crash between commit and publish delays an event, never loses it.
+`add_event` is all a handler calls; `OutboxRelay` (shared.relay), woken as soon as the
+transaction commits, publishes the rows to Kafka and marks them sent, so a crash between commit
+and publish delays an event, never loses it.
 """
 
 from datetime import UTC, datetime
@@ -12,6 +13,9 @@ from sqlmodel import Field, Session, SQLModel
 
 from shared.db import timestamp_field
 from shared.events.envelope import CloudEvent, kafka_key, serialize
+from shared.wakeup import wake_after_commit
+
+OUTBOX_CHANNEL = "outbox"
 
 
 def _now() -> datetime:
@@ -42,3 +46,4 @@ def add_event(session: Session, event: CloudEvent[Any]) -> None:
             event_id=event.id, topic=event.topic, key=kafka_key(event), value=serialize(event)
         )
     )
+    wake_after_commit(session, OUTBOX_CHANNEL)

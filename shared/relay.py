@@ -1,6 +1,9 @@
 """The outbox relay: publishes committed outbox rows to Kafka, oldest first, then marks them sent.
 
-A batch is marked sent only after every message in it was acknowledged (acks=all), so a relay
+It runs as soon as a transaction that added rows commits (shared.wakeup: in this process, and
+from other replicas by PostgreSQL's NOTIFY); its poll is only a safety net. A batch goes to the
+producer at once, without waiting for each acknowledgement before sending the next, and is
+marked sent by one statement only after every message in it was acknowledged (acks=all), so a relay
 killed mid-batch republishes the unmarked rest on restart: at-least-once, and the consumers'
 processed-event records make the duplicates harmless.
 
@@ -15,13 +18,13 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from shared.db import is_postgresql
-from shared.kafka import EventPublisher
+from shared.kafka import EventPublisher, Outgoing
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
-from shared.outbox import OutboxMessage
+from shared.outbox import OUTBOX_CHANNEL, OutboxMessage
 from shared.workers import Worker
 
 log = logging.getLogger(__name__)
@@ -39,11 +42,10 @@ class OutboxRelay:
         """Publish up to one batch of pending rows; returns how many were published."""
         with Session(self._engine, expire_on_commit=False) as session:
             batch = await asyncio.to_thread(self._claim_batch, session)
-            for message in batch:
-                await self._publisher.publish(message.topic, message.key, message.value)
             if batch:
-                await asyncio.to_thread(self._mark_sent, session, batch)
-        for message in batch:
+                await self._publisher.publish_many([message for _, message in batch])
+                await asyncio.to_thread(self._mark_sent, session, [row for row, _ in batch])
+        for _, message in batch:
             OUTBOX_PUBLISHED.labels(message.topic).inc()
         return len(batch)
 
@@ -55,21 +57,23 @@ class OutboxRelay:
         return total
 
     async def step(self) -> bool:
-        """Publish one batch and report the backlog; True when rows may still be waiting."""
-        published = await self.publish_batch()
-        OUTBOX_BACKLOG.set(await asyncio.to_thread(self.backlog))
-        return published > 0
+        """Publish one batch and report the backlog; True when a full batch suggests more."""
+        try:
+            published = await self.publish_batch()
+        finally:  # what waits is worth knowing most when the broker is away
+            OUTBOX_BACKLOG.set(await asyncio.to_thread(self.backlog))
+        return published >= self._batch_size
 
-    async def run(self, stop: asyncio.Event, poll_seconds: float = 0.5) -> None:
-        """Relay until `stop` is set; a failed batch is retried after the poll interval."""
-        await Worker("outbox-relay", poll_seconds, self.step).run(stop)
+    async def run(self, stop: asyncio.Event, poll_seconds: float = 5.0) -> None:
+        """Relay until `stop` is set: on every commit that adds rows, and every `poll_seconds`."""
+        await Worker("outbox-relay", poll_seconds, self.step, wake_on=OUTBOX_CHANNEL).run(stop)
 
     def backlog(self) -> int:
         with Session(self._engine) as session:
             query = select(func.count()).where(col(OutboxMessage.published_at).is_(None))
             return session.exec(query).one()
 
-    def _claim_batch(self, session: Session) -> list[OutboxMessage]:
+    def _claim_batch(self, session: Session) -> list[tuple[int, Outgoing]]:
         postgres = is_postgresql(self._engine)
         if (
             postgres
@@ -77,20 +81,22 @@ class OutboxRelay:
         ):
             return []  # another replica is relaying; its transaction ends its turn
         query = (
-            select(OutboxMessage)
+            select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.key, OutboxMessage.value)
             .where(col(OutboxMessage.published_at).is_(None))
             .order_by(col(OutboxMessage.id))
             .limit(self._batch_size)
         )
-        batch = list(session.exec(query).all())
+        batch = [
+            (row, Outgoing(topic, key, value))
+            for row, topic, key, value in session.exec(query)
+            if row is not None  # a primary key; never None once stored
+        ]
         if not postgres:
             session.commit()  # release SQLite's write lock before talking to Kafka
         return batch
 
     @staticmethod
-    def _mark_sent(session: Session, batch: list[OutboxMessage]) -> None:
-        now = datetime.now(UTC)
-        for message in batch:
-            message.published_at = now
-            session.add(message)
+    def _mark_sent(session: Session, rows: list[int]) -> None:
+        sent = update(OutboxMessage).where(col(OutboxMessage.id).in_(rows))
+        session.execute(sent.values(published_at=datetime.now(UTC)))
         session.commit()

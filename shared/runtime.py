@@ -33,9 +33,11 @@ from shared.lag import ConsumerLag, kafka_consumers
 from shared.logging import configure_logging
 from shared.migrations import upgrade
 from shared.organisation import Organisation
+from shared.outbox import OUTBOX_CHANNEL
 from shared.relay import OutboxRelay
 from shared.service import ServiceDefinition
 from shared.settings import ProcessSettings, S, ServiceSettings, SettingsError, load_settings
+from shared.wakeup import listen
 from shared.workers import Step, Worker
 
 
@@ -86,12 +88,18 @@ class ServiceRuntime:
             max_attempts=self.settings.consumer_max_attempts,
             retry_backoff_seconds=self.settings.consumer_retry_backoff_seconds,
         )
-        subscribe(self.broker, consumer, *self.definition.consumes)
+        subscribe(
+            self.broker,
+            consumer,
+            *self.definition.consumes,
+            batch_size=self.settings.consumer_batch_size,
+        )
         return consumer
 
-    def every(self, name: str, seconds: float, step: Step) -> Worker:
-        """Run `step` in the background every `seconds` while the service runs (see Worker)."""
-        worker = Worker(name, seconds, step)
+    def every(self, name: str, seconds: float, step: Step, wake_on: str | None = None) -> Worker:
+        """Run `step` in the background while the service runs (see Worker): every `seconds`,
+        and at once when a transaction commits work on the `wake_on` channel."""
+        worker = Worker(name, seconds, step, wake_on)
         self.workers.append(worker)
         return worker
 
@@ -138,7 +146,9 @@ class ServiceRuntime:
         await self.broker.start()
         self._stop.clear()
         lag = ConsumerLag(kafka_consumers(self.broker))
+        channels = {OUTBOX_CHANNEL, *(w.wake_on for w in self.workers if w.wake_on)}
         tasks = [
+            asyncio.create_task(listen(self.engine, channels, self._stop)),
             asyncio.create_task(self.relay.run(self._stop, self.settings.outbox_poll_seconds)),
             asyncio.create_task(lag.run(self._stop)),
             *(asyncio.create_task(worker.run(self._stop)) for worker in self.workers),

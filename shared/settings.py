@@ -120,7 +120,10 @@ class ServiceSettings(ProcessSettings):
     case_management_source: str = "/case-management"
     """The CloudEvents `source` of the case management system, the only writer of case events."""
     consumer_retry_backoff_seconds: float = 0.2
-    outbox_poll_seconds: float = 0.5
+    outbox_poll_seconds: float = Field(default=5.0, gt=0)
+    """The relay's safety net: it runs when a transaction adds events, and at least this often."""
+    consumer_batch_size: int = Field(default=200, ge=1, le=10_000)
+    """The most records a consumer applies in one transaction and one offset commit."""
     outbox_batch_size: int = 100
     # Bearer tokens: the issuer's JWKS URL in production, a JWKS file for local running.
     auth_issuer: str = "qa-platform-local"

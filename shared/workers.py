@@ -1,21 +1,35 @@
 """The one loop every background worker runs in: do a step, wait, repeat until stopped.
 
 A step returns whether more work is waiting right now (a full batch, say): then it runs again
-at once instead of waiting. A failing step is logged and tried again after the wait, so one bad
-pass never stops the worker. Blocking steps (database work) run in a thread, off the event loop.
+at once instead of waiting. It may instead return the seconds until it next has work (the next
+timer falls due in 42 s): then the worker waits no longer than that. A worker `wake_on` a
+channel (shared.wakeup) is woken as soon as a transaction commits work for it, so its period is
+only a safety net. A failing step is logged and tried again after the wait, so one bad pass
+never stops the worker. Blocking steps (database work) run in a thread, off the event loop.
 `ServiceRuntime.every` starts workers for the life of the service.
 """
 
 import asyncio
-import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from shared.wakeup import WAKEUPS
+
 log = logging.getLogger(__name__)
 
-Step = Callable[[], Awaitable[bool]] | Callable[[], bool]
+StepResult = bool | float
+Step = Callable[[], Awaitable[StepResult]] | Callable[[], StepResult]
+
+
+def seconds_to_wait(result: StepResult, every_seconds: float) -> float:
+    """How long to wait after a step that returned `result` (0: run again at once)."""
+    if result is True:
+        return 0.0
+    if result is False:
+        return every_seconds
+    return min(max(float(result), 0.0), every_seconds)
 
 
 @dataclass(frozen=True)
@@ -23,21 +37,24 @@ class Worker:
     name: str
     every_seconds: float
     step: Step
+    wake_on: str | None = None
 
-    async def run_once(self) -> bool:
-        """One step; True when more work is waiting."""
+    async def run_once(self) -> StepResult:
+        """One step; True when more work is waiting, or the seconds until there is."""
         if inspect.iscoroutinefunction(self.step):
-            return bool(await self.step())
-        return bool(await asyncio.to_thread(self.step))
+            return await self.step()  # type: ignore[no-any-return]
+        return await asyncio.to_thread(self.step)  # type: ignore[arg-type]
 
     async def run(self, stop: asyncio.Event) -> None:
         """Repeat the step until `stop` is set."""
+        channel = self.wake_on or f"worker:{self.name}"  # a channel nobody wakes: a plain poll
         while not stop.is_set():
+            seen = WAKEUPS.count(channel)
             try:
-                more = await self.run_once()
+                result = await self.run_once()
             except Exception:
                 log.exception("background step failed; will retry", extra={"worker": self.name})
-                more = False
-            if not more:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.every_seconds)
+                result = False
+            wait = seconds_to_wait(result, self.every_seconds)
+            if wait > 0:
+                await WAKEUPS.wait(channel, seen, wait, stop)

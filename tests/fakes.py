@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from shared.kafka import OneAtATime
+
 
 @dataclass
 class PublishedMessage:
@@ -12,7 +14,7 @@ class PublishedMessage:
 
 
 @dataclass
-class RecordingPublisher:
+class RecordingPublisher(OneAtATime):
     """An `EventPublisher` that keeps what it was given; can be told to fail."""
 
     messages: list[PublishedMessage] = field(default_factory=list)

@@ -18,9 +18,9 @@ class SlowPublisher(BrokerPublisher):
         super().__init__(broker)
         self.delay = delay
 
-    async def publish(self, topic, key, value, headers=None) -> None:
-        await super().publish(topic, key, value, headers)
-        await asyncio.sleep(self.delay)
+    async def publish_many(self, messages) -> None:
+        await super().publish_many(messages)
+        await asyncio.sleep(self.delay * len(messages))
 
 
 async def main(database_url: str, bootstrap: str, delay: float) -> None:

@@ -1,0 +1,75 @@
+"""Batches: one transaction for many events, a poison event isolated, order kept (SQLite)."""
+
+from sqlalchemy import event as sa_event
+from sqlmodel import Session
+
+from shared.db import after_commit
+from shared.events import serialize
+from tests.factories import audit_graded
+from tests.fakes import RecordingPublisher
+from tests.support import from_producer, receipts, record_receipt
+from tests.unit.test_consumer import consumer, engine, record
+
+__all__ = ["engine"]  # the fixture, shared with test_consumer
+
+
+def events(count: int) -> list:
+    return [from_producer(audit_graded()) for _ in range(count)]
+
+
+def records(batch: list) -> list:
+    return [record(serialize(e), offset=i) for i, e in enumerate(batch)]
+
+
+def commits_of(engine) -> list[int]:
+    seen: list[int] = []
+    sa_event.listen(engine, "commit", lambda _connection: seen.append(1))
+    return seen
+
+
+async def test_a_batch_is_applied_in_order_with_one_commit(engine):
+    batch = events(20)
+    commits = commits_of(engine)
+    await consumer(engine, RecordingPublisher()).consume_batch(records(batch))
+    assert len(commits) == 1
+    with Session(engine) as session:
+        assert [r.event_id for r in receipts(session)] == [e.id for e in batch]
+
+
+async def test_a_poison_event_is_dead_lettered_and_the_rest_of_its_batch_applied_in_order(engine):
+    batch = events(6)
+    poison = batch[2].id
+    applied: list[str] = []
+
+    def handler(session, event):
+        if event.id == poison:
+            raise ValueError("a rule this event breaks")
+        record_receipt(session, event)
+        after_commit(session, lambda: applied.append(event.id))
+
+    publisher = RecordingPublisher()
+    await consumer(engine, publisher, handler, max_attempts=2).consume_batch(records(batch))
+    wanted = [e.id for e in batch if e.id != poison]
+    with Session(engine) as session:
+        assert [r.event_id for r in receipts(session)] == wanted
+    # What ran in a rolled-back attempt was not counted: each effect once, in order.
+    assert applied == wanted
+    [dead] = publisher.messages
+    assert dead.headers["dlq-original-offset"] == "2"
+    assert dead.headers["dlq-reason"].startswith("handler failed 2 times: ValueError")
+
+
+async def test_the_same_event_twice_in_a_batch_is_applied_once(engine):
+    [one] = events(1)
+    await consumer(engine, RecordingPublisher()).consume_batch(records([one, one]))
+    with Session(engine) as session:
+        assert [r.event_id for r in receipts(session)] == [one.id]
+
+
+async def test_a_batch_redelivered_after_a_partial_commit_changes_nothing(engine):
+    batch = events(4)
+    subject = consumer(engine, RecordingPublisher())
+    await subject.consume_batch(records(batch[:2]))
+    await subject.consume_batch(records(batch))  # Kafka gives the whole batch again
+    with Session(engine) as session:
+        assert [r.event_id for r in receipts(session)] == [e.id for e in batch]
