@@ -111,7 +111,8 @@ class BrokerPublisher:
 
     async def publish_many(self, messages: Sequence[Outgoing]) -> None:
         # Handed to the producer without waiting for each acknowledgement, so a batch travels in
-        # a few requests; the idempotent producer keeps each partition's order across retries.
+        # a few requests. Order per partition holds: aiokafka keeps one request in flight per
+        # partition, and the idempotent producer keeps it across retries.
         sent = [
             await self._broker.publish(
                 value,

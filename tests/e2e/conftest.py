@@ -74,8 +74,14 @@ class System:
     def links(self) -> dict[str, str]:
         # A refused email is given up after three tries, not ten: tests/e2e/test_timers.py. The
         # month's programme is drawn by the tests that need one (test_programme.py), not on its
-        # configured day, which would take the other tests' cases.
-        return {"DELIVERY_MAX_ATTEMPTS": "3", "AUDIT_PROGRAMME_DRAW_DAY": "0"} | (
+        # configured day, which would take the other tests' cases. Timers and retries sleep until
+        # they fall due by the clock; a test that moves the clock is seen within a second.
+        return {
+            "DELIVERY_MAX_ATTEMPTS": "3",
+            "AUDIT_PROGRAMME_DRAW_DAY": "0",
+            "TIMER_POLL_SECONDS": "1",
+            "DELIVERY_POLL_SECONDS": "1",
+        } | (
             {"RECORD_BASE_URL": self.web.url} if self.web else {}
         )
 
