@@ -7,9 +7,12 @@ import pytest
 from sqlmodel import Session, select
 
 from shared.db import transaction
+from shared.events import new_event
+from shared.metrics import OUTBOX_BACKLOG
 from shared.migrations import upgrade
-from shared.outbox import OutboxMessage
+from shared.outbox import OutboxMessage, add_event
 from shared.relay import OutboxRelay
+from tests.factories import audit_graded
 from tests.fakes import RecordingPublisher
 
 
@@ -57,3 +60,34 @@ async def test_a_failed_publish_leaves_the_batch_pending(sqlite_engine):
     with Session(sqlite_engine) as session:
         assert all(m.published_at is None for m in session.exec(select(OutboxMessage)))
     assert relay.backlog() == 5
+
+
+async def test_the_relay_publishes_as_soon_as_an_event_is_committed_not_at_its_poll(sqlite_engine):
+    upgrade("audit", str(sqlite_engine.url))
+    publisher = RecordingPublisher()
+    stop = asyncio.Event()
+    relay = asyncio.create_task(OutboxRelay(sqlite_engine, publisher).run(stop, poll_seconds=60))
+    await asyncio.sleep(0.2)  # the first pass found nothing; the next poll is a minute away
+
+    def commit_an_event() -> None:
+        with transaction(sqlite_engine) as session:
+            add_event(session, new_event(audit_graded(), source="/qa/audit"))
+
+    await asyncio.to_thread(commit_an_event)
+    for _ in range(50):
+        if publisher.messages:
+            break
+        await asyncio.sleep(0.01)
+    assert len(publisher.messages) == 1
+    stop.set()
+    await asyncio.wait_for(relay, 2)
+    assert OUTBOX_BACKLOG._value.get() == 0
+
+
+async def test_while_the_broker_is_away_the_backlog_gauge_shows_what_waits(sqlite_engine):
+    upgrade("audit", str(sqlite_engine.url))
+    queue(sqlite_engine, 4)
+    relay = OutboxRelay(sqlite_engine, RecordingPublisher(fail_after=0))
+    with pytest.raises(ConnectionError):
+        await relay.step()
+    assert OUTBOX_BACKLOG._value.get() == 4
