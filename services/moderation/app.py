@@ -30,9 +30,13 @@ def create_app(settings: ModerationSettings, clock: Clock | None = None) -> Fast
     )
     context = ModerationContext(organisation, policy, clock)
     runtime.consume(event_handlers(context))
-    # Kappa over every moderation so far: refreshed from an aggregate, not on each request.
+    # Kappa over every moderation so far: counted by an aggregate at start and whenever a
+    # moderation commits, not on each request nor on a tick.
     runtime.every(
-        "consistency-gauges", 15, partial(metrics.refresh_consistency_gauges, runtime.engine)
+        "consistency-gauges",
+        metrics.GAUGES_SAFETY_NET_SECONDS,
+        partial(metrics.refresh_consistency_gauges, runtime.engine),
+        wake_on=metrics.CONSISTENCY_CHANNEL,
     )
     deps = ModerationDependencies(runtime.engine, context)
 

@@ -1,5 +1,9 @@
 """How consistent grading is: agreement, mean difference, direction and weighted kappa of
 (auditor grade, moderated grade) pairs. Pure; the numbers are checked by hand in tests.
+
+Every figure depends only on how often each pair occurred, so the database counts pairs
+(`GROUP BY`) and `consistency_of_counts` turns the counts into figures: the same numbers as
+from the pairs themselves, without loading a row per moderation.
 """
 
 from collections import Counter
@@ -21,17 +25,26 @@ class Consistency:
 
 def consistency(pairs: Sequence[tuple[Grade, Grade]]) -> Consistency:
     """Agreement between (auditor grade, moderated grade) pairs; kappa is quadratic-weighted."""
-    if not pairs:
+    return consistency_of_counts(Counter(pairs))
+
+
+def consistency_of_counts(counts: Mapping[tuple[Grade, Grade], int]) -> Consistency:
+    """The same figures from how often each (auditor grade, moderated grade) pair occurred.
+
+    Each share is a whole number of moderations over the total, so it is exactly the share
+    counted pair by pair (no sum of fractions whose order could change the last digit).
+    """
+    count = sum(counts.values())
+    if count == 0:
         return Consistency(0, 0.0, 0.0, 0.0, 0.0, None)
-    differences = [grade_difference(auditor, moderated) for auditor, moderated in pairs]
-    count = len(pairs)
+    differences = [(grade_difference(a, m), n) for (a, m), n in counts.items()]
     return Consistency(
         moderated=count,
-        agreement_rate=round(sum(d == 0 for d in differences) / count, 4),
-        mean_absolute_difference=round(sum(abs(d) for d in differences) / count, 4),
-        moderator_worse_share=round(sum(d > 0 for d in differences) / count, 4),
-        moderator_better_share=round(sum(d < 0 for d in differences) / count, 4),
-        weighted_kappa=quadratic_weighted_kappa(pairs),
+        agreement_rate=round(sum(n for d, n in differences if d == 0) / count, 4),
+        mean_absolute_difference=round(sum(abs(d) * n for d, n in differences) / count, 4),
+        moderator_worse_share=round(sum(n for d, n in differences if d > 0) / count, 4),
+        moderator_better_share=round(sum(n for d, n in differences if d < 0) / count, 4),
+        weighted_kappa=weighted_kappa(counts),
     )
 
 

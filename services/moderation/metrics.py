@@ -38,3 +38,9 @@ def refresh_consistency_gauges(engine: Engine) -> bool:
         if kappa is not None:
             WEIGHTED_KAPPA.labels(area).set(kappa)
     return False
+
+
+CONSISTENCY_CHANNEL = "consistency"
+"""Woken when a moderation commits (here or in another replica): the kappa gauges count again."""
+GAUGES_SAFETY_NET_SECONDS = 600.0
+"""The gauges are counted at least this often: `qa purge` deletes moderations and wakes nobody."""

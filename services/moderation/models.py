@@ -4,6 +4,7 @@ from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from services.moderation import domain
@@ -14,6 +15,27 @@ from shared.events.vocabulary import Grade, ModerationReason, SamplingChangeReas
 
 class Moderation(SQLModel, table=True):
     __tablename__ = "moderations"
+    # Reads that must not grow with history (migration 0006 says which read uses which).
+    __table_args__ = (
+        Index(
+            "ix_moderations_grade_pairs",
+            "status",
+            "moderated_at",
+            "service_area",
+            "auditor_grade",
+            "moderated_grade",
+        ),
+        Index(
+            "ix_moderations_area_latest",
+            "service_area",
+            "status",
+            "moderated_at",
+            "id",
+            "grade_difference",
+        ),
+        Index("ix_moderations_moderator_queue", "status", "moderator_id", "requested_at", "id"),
+        Index("ix_moderations_queue", "status", "requested_at", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
     audit_id: str = Field(unique=True, max_length=64)

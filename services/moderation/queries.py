@@ -6,23 +6,25 @@ from datetime import date, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, and_, case, func
+from sqlalchemy import Engine, and_, case, func, literal, union_all
+from sqlalchemy import select as select_columns
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from services.moderation.consistency import Consistency, consistency
+from services.moderation.consistency import Consistency, consistency_of_counts
 from services.moderation.domain import Moderation, ModerationStatus
 from services.moderation.models import Moderation as ModerationRow
 from services.moderation.models import SamplingRate
 from services.moderation.sampling import SamplingPolicy
 from shared.auth import Caller
-from shared.calendar import months_span, uk_day_start, uk_month
-from shared.db import where_equal
+from shared.calendar import month_bounds, month_start, months_span, uk_day_start
 from shared.events.vocabulary import Grade, ServiceArea
 from shared.http import Month
 from shared.paging import PageQuery, one_page
 from shared.visibility import PeopleColumns, areas_in_view, visible_where
 
 COMPLETED = ModerationStatus.COMPLETED.value
+OPEN = ModerationStatus.OPEN.value
 
 
 class ConsistencyRow(BaseModel):
@@ -74,35 +76,59 @@ def list_moderations(
 ) -> list[Moderation]:
     """One page of the moderations asked for, of those the caller may see: open before
     completed (`first_for`'s own open ones before all), each oldest request first (a queue:
-    what waits longest comes first)."""
-    query = select(ModerationRow).where(visible_where(caller, PEOPLE))
-    query = where_equal(
-        query,
-        (
-            (col(ModerationRow.moderator_id), wanted.moderator),
-            (col(ModerationRow.status), wanted.status),
-            (col(ModerationRow.service_area), wanted.service_area),
-            (col(ModerationRow.audit_id), wanted.audit_id),
-            (col(ModerationRow.case_id), wanted.case_id),
-            (col(ModerationRow.outstanding_practice), wanted.outstanding),
-        ),
+    what waits longest comes first).
+
+    Each of the three groups is read in index order and cut at the page's end before they are
+    put together, so a page costs about its offset plus its size, not the whole history."""
+    mine = col(ModerationRow.moderator_id) == (wanted.first_for or "")
+    status = col(ModerationRow.status)
+    groups = (
+        and_(status == OPEN, mine),
+        and_(status == OPEN, ~mine),
+        # Every other status: there is only one (ModerationStatus), and `==` reads an index.
+        status == COMPLETED,
     )
+    requested_at, moderation_id = col(ModerationRow.requested_at), col(ModerationRow.id)
+    enough = paging.offset + paging.limit
+    conditions = _wanted(caller, wanted)
+    heads = [
+        select_columns(literal(rank).label("rank"), requested_at, moderation_id)
+        .where(*conditions, group)
+        .order_by(requested_at, moderation_id)
+        .limit(enough)
+        .subquery()
+        for rank, group in enumerate(groups)
+    ]
+    page = union_all(*(select(head) for head in heads)).subquery()
+    query = (
+        select(ModerationRow)
+        .join(page, moderation_id == page.c.id)
+        .order_by(page.c.rank, page.c.requested_at, page.c.id)
+    )
+    with Session(engine) as session:
+        rows = session.exec(one_page(query, paging)).all()
+        return [row.to_domain() for row in rows]
+
+
+def _wanted(caller: Caller, wanted: ModerationFilter) -> list[ColumnElement[bool]]:
+    """The conditions of the moderations asked for, of those the caller may see."""
+    conditions = [visible_where(caller, PEOPLE)]
+    equal = (
+        (col(ModerationRow.moderator_id), wanted.moderator),
+        (col(ModerationRow.status), wanted.status),
+        (col(ModerationRow.service_area), wanted.service_area),
+        (col(ModerationRow.audit_id), wanted.audit_id),
+        (col(ModerationRow.case_id), wanted.case_id),
+        (col(ModerationRow.outstanding_practice), wanted.outstanding),
+    )
+    conditions += [column == value for column, value in equal if value is not None]
     if wanted.month is not None:
         first, last = months_span(wanted.month, wanted.month)
-        query = query.where(
+        conditions += [
             col(ModerationRow.moderated_at) >= uk_day_start(first),
             col(ModerationRow.moderated_at) < uk_day_start(last + timedelta(days=1)),
-        )
-    with Session(engine) as session:
-        is_open = col(ModerationRow.status) == "open"
-        mine_open = and_(is_open, col(ModerationRow.moderator_id) == (wanted.first_for or ""))
-        ordered = query.order_by(
-            case((mine_open, 0), (is_open, 1), else_=2),
-            col(ModerationRow.requested_at),
-            col(ModerationRow.id),
-        )
-        rows = session.exec(one_page(ordered, paging)).all()
-        return [row.to_domain() for row in rows]
+        ]
+    return conditions
 
 
 def find_moderation(engine: Engine, moderation_id: str) -> Moderation | None:
@@ -117,33 +143,70 @@ def consistency_by_month(
     """Consistency figures for each month (of moderation) and service area, months inclusive,
     over the moderations of the audits the caller may see: every month for each area the
     caller leads (every area for those who see every audit) or has figures in, zero when
-    nothing was moderated."""
+    nothing was moderated.
+
+    The database counts each (auditor grade, moderated grade) pair per month and area, which
+    is all the figures need: one small row per pair, however many moderations there are."""
     first, last = months_span(from_month, to_month)
-    query = select(
-        ModerationRow.moderated_at,
-        ModerationRow.service_area,
-        ModerationRow.auditor_grade,
-        ModerationRow.moderated_grade,
-    ).where(
-        ModerationRow.status == COMPLETED,
-        col(ModerationRow.moderated_at) >= uk_day_start(first),
-        col(ModerationRow.moderated_at) < uk_day_start(last + timedelta(days=1)),
-        visible_where(caller, PEOPLE),
-    )
-    pairs: dict[tuple[str, str], list[tuple[Grade, Grade]]] = defaultdict(list)
-    with Session(engine) as session:
-        for moderated_at, area, auditor_grade, moderated_grade in session.exec(query).all():
-            if moderated_at is None or moderated_grade is None:
-                continue
-            pairs[(uk_month(moderated_at), area)].append(
-                (Grade(auditor_grade), Grade(moderated_grade))
-            )
-    areas = set(areas_in_view(caller)) | {area for _month, area in pairs}
+    months = _months(first, last)
+    if not months:
+        return []
+    counts = grade_pair_counts_by_month(engine, months, visible_where(caller, PEOPLE))
+    areas = set(areas_in_view(caller)) | {area for _month, area in counts}
     return [
-        ConsistencyRow.of(month, area, consistency(pairs.get((month, area), [])))
-        for month in _months(first, last)
+        ConsistencyRow.of(month, area, consistency_of_counts(counts.get((month, area), {})))
+        for month in months
         for area in sorted(areas)
     ]
+
+
+PairCounts = dict[tuple[Grade, Grade], int]
+"""How often each (auditor grade, moderated grade) pair occurred."""
+
+
+def grade_pair_counts_by_month(
+    engine: Engine, months: list[str], visible: ColumnElement[bool]
+) -> dict[tuple[str, str], PairCounts]:
+    """Pair counts of the completed moderations moderated in `months` (consecutive `YYYY-MM`,
+    UK time) that `visible` lets through, per (month, service area)."""
+    starts = [uk_day_start(month_start(month)) for month in months]
+    end = uk_day_start(month_bounds(month_start(months[-1]))[1] + timedelta(days=1))
+    moderated_at = col(ModerationRow.moderated_at)
+    # UK months as ranges of instants, worked out here (zoneinfo), so that SQLite and
+    # PostgreSQL bucket alike and the range stays a plain index range.
+    month = case(
+        *(
+            (moderated_at < next_start, label)
+            for next_start, label in zip([*starts[1:], end], months, strict=True)
+        )
+    ).label("month")
+    query = (
+        select_columns(
+            month,
+            col(ModerationRow.service_area),
+            col(ModerationRow.auditor_grade),
+            col(ModerationRow.moderated_grade),
+            func.count(),
+        )
+        .where(
+            col(ModerationRow.status) == COMPLETED,
+            moderated_at >= starts[0],
+            moderated_at < end,
+            col(ModerationRow.moderated_grade).is_not(None),
+            visible,
+        )
+        .group_by(
+            month,
+            col(ModerationRow.service_area),
+            col(ModerationRow.auditor_grade),
+            col(ModerationRow.moderated_grade),
+        )
+    )
+    counts: dict[tuple[str, str], PairCounts] = defaultdict(dict)
+    with Session(engine) as session:
+        for label, area, auditor_grade, moderated_grade, count in session.execute(query).all():
+            counts[(label, area)][(Grade(auditor_grade), Grade(moderated_grade))] = count
+    return dict(counts)
 
 
 def _months(first: date, last: date) -> list[str]:

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from services.moderation.app import create_app
 from services.moderation.handlers import ModerationContext, event_handlers
+from services.moderation.metrics import CONSISTENCY_CHANNEL
 from services.moderation.sampling import SamplingPolicy
 from services.moderation.settings import ModerationSettings
 from shared.clock import FixedClock
@@ -15,6 +16,7 @@ from shared.events import new_event
 from shared.inbox import process_once
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
+from shared.wakeup import WAKEUPS
 from tests.factories import audit_graded
 from tests.tokens import bearer, service_bearer
 
@@ -157,3 +159,16 @@ def test_the_queue_holds_only_the_moderations_the_caller_may_see(client, moderat
     assert listed("S0004") == {"AUD-1", "AUD-EH"}  # the QA lead
     assert listed("S0001", audit_id="AUD-1") == {"AUD-1"}
     assert listed("S0006", audit_id="AUD-1") == set()
+
+
+def test_a_recorded_moderation_wakes_the_kappa_gauges_and_a_refused_one_does_not(
+    client, moderation
+):
+    before = WAKEUPS.count(CONSISTENCY_CHANNEL)
+    other = next(
+        m.id for m in load_organisation().moderators() if m.id != moderation["moderator_id"]
+    )
+    assert post(client, moderation, other).status_code == 403
+    assert WAKEUPS.count(CONSISTENCY_CHANNEL) == before
+    assert post(client, moderation, moderation["moderator_id"]).status_code == 200
+    assert WAKEUPS.count(CONSISTENCY_CHANNEL) == before + 1
