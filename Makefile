@@ -6,7 +6,7 @@ WEB := services/web
 WEB_INPUTS := $(WEB)/package-lock.json $(WEB)/build-assets.mjs $(wildcard $(WEB)/assets/*)
 WEB_STAMP := $(WEB)/static/.built-$(shell cat $(WEB_INPUTS) | cksum | cut -d' ' -f1)
 
-.PHONY: install run stack test test-unit test-integration lint fmt schemas clean
+.PHONY: install run stack test test-unit test-integration lint fmt schemas bench clean
 
 install: $(STAMP) $(WEB_STAMP)
 
@@ -52,6 +52,12 @@ fmt: install
 
 schemas: install
 	$(BIN)/qa schemas
+
+# The benchmark (issue 19) on a stack it starts itself: `make bench` is the quick version (under
+# 3 minutes; CI runs it through tests/e2e/test_bench.py), `make bench ARGS=--full` the long one
+# (about 15 minutes). `ARGS="--out FILE"` also writes the figures to FILE.
+bench: install
+	$(BIN)/python -m tooling.bench $(ARGS)
 
 clean:
 	rm -rf $(VENV) .qa .mypy_cache .ruff_cache .pytest_cache $(WEB)/node_modules $(WEB)/static

@@ -9,9 +9,9 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from services.notifications.api import notifications_router
-from services.notifications.context import NotifyContext
+from services.notifications.context import DELIVERIES, NotifyContext
 from services.notifications.delivery import DeliveryWorker, RetryPolicy
-from services.notifications.digest import digest_step, measure_backlog
+from services.notifications.digest import BACKLOG_EVERY_SECONDS, DigestWorker, measure_backlog
 from services.notifications.handlers import on_audit_graded, on_event
 from services.notifications.routing import ROUTED
 from services.notifications.senders import Sender, SmtpMailer, SmtpSettings, WebhookPoster
@@ -49,7 +49,7 @@ def delivery_worker(
         settings.smtp_ssl_cafile,
     )
     senders: dict[NotificationChannel, Sender] = {
-        NotificationChannel.EMAIL: mailer or SmtpMailer(smtp),
+        NotificationChannel.EMAIL: mailer or SmtpMailer(smtp, settings.smtp_connections),
         NotificationChannel.WEBHOOK: WebhookPoster(),
     }
     policy = RetryPolicy(
@@ -71,19 +71,25 @@ def create_app(
     runtime.consume(event_handlers(ctx))
     worker = delivery_worker(runtime.engine, ctx, settings, mailer)
     poll = settings.delivery_poll_seconds
-    # Separate workers, so a failing digest never holds back an escalation email.
-    runtime.every("notification-delivery", poll, worker.step)
+    # Separate workers, so a failing digest never holds back an escalation email. None of
+    # them scans on a short timer: deliveries are woken by the commit that queues them, the
+    # digests sleep until the digest time, the backlog gauge counts every 15 s.
+    runtime.every("notification-delivery", poll, worker.step, wake_on=DELIVERIES)
+    digests = DigestWorker(runtime.engine, ctx, settings.digest_time)
+    runtime.every("notification-digests", poll, digests.step)
     runtime.every(
-        "notification-digests",
-        poll,
-        partial(digest_step, runtime.engine, ctx, settings.digest_time),
+        "notification-digest-backlog",
+        BACKLOG_EVERY_SECONDS,
+        partial(measure_backlog, runtime.engine),
     )
-    runtime.every("notification-digest-backlog", poll, partial(measure_backlog, runtime.engine))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.running():
-            yield
+        try:
+            async with runtime.running():
+                yield
+        finally:
+            worker.close()  # its SMTP session and send threads
 
     app = FastAPI(
         title="Notifications service",

@@ -14,6 +14,9 @@ from shared.organisation import Organisation
 from shared.outbox import add_event
 
 SOURCE = "/qa/notifications"
+DELIVERIES = "deliveries"
+"""The wake-up channel (shared.wakeup) of the delivery worker: a transaction that makes a
+notification to send wakes it on commit."""
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,29 @@
-"""Daily digests: after the day's digest time, each person's held notifications go in one email."""
+"""Daily digests: after the day's digest time, each person's held notifications go in one email.
+
+Nothing is scanned on a timer: the digest worker gathers at the day's digest time (and once
+more a minute later) and otherwise sleeps until then.
+"""
 
 import uuid
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from services.notifications import metrics
-from services.notifications.context import NotifyContext
+from services.notifications.context import DELIVERIES, NotifyContext
 from services.notifications.messages import render_digest
 from services.notifications.models import Notification
 from services.notifications.routing import Kind, Status
 from shared.calendar import UK, uk_day
 from shared.db import transaction
 from shared.events.vocabulary import NotificationChannel
+from shared.wakeup import wake_after_commit
+
+SETTLE = timedelta(minutes=1)
+"""Digests are gathered again this long after the digest time: a notification held just before
+it, whose transaction committed just after the first gathering, still goes in today's."""
+BACKLOG_EVERY_SECONDS = 15.0
 
 
 def digest_cutoff(now: datetime, send_at: time) -> datetime | None:
@@ -43,10 +53,42 @@ def send_digests(engine: Engine, ctx: NotifyContext, send_at: time) -> int:
         return len(by_person)
 
 
-def digest_step(engine: Engine, ctx: NotifyContext, send_at: time) -> bool:
-    """One pass of the digest worker; what it gathered goes out with the delivery worker."""
-    send_digests(engine, ctx, send_at)
-    return False
+def _gathering_times(day_of: datetime, send_at: time) -> tuple[datetime, datetime]:
+    cutoff = datetime.combine(day_of.astimezone(UK).date(), send_at, tzinfo=UK)
+    return cutoff, cutoff + SETTLE
+
+
+def digest_due(last_gathered: datetime | None, now: datetime, send_at: time) -> bool:
+    """Whether one of today's gathering times (the digest time, and SETTLE after it) has come
+    since the last gathering (none yet: since the day began)."""
+    return any(
+        moment <= now and (last_gathered is None or last_gathered < moment)
+        for moment in _gathering_times(now, send_at)
+    )
+
+
+def next_gathering(now: datetime, send_at: time) -> datetime:
+    """The first gathering time after `now`: today's digest time, SETTLE after it, or
+    tomorrow's digest time (in UK time, so across a clock change too)."""
+    tomorrow = now.astimezone(UK) + timedelta(days=1)
+    moments = (*_gathering_times(now, send_at), _gathering_times(tomorrow, send_at)[0])
+    return min(moment for moment in moments if moment > now)
+
+
+class DigestWorker:
+    """Gathers the digests when they are due; its step says how long until next time."""
+
+    def __init__(self, engine: Engine, ctx: NotifyContext, send_at: time) -> None:
+        self._engine, self._ctx, self._send_at = engine, ctx, send_at
+        self._last_gathered: datetime | None = None
+
+    def step(self) -> float:
+        """One pass; what it gathered goes out with the delivery worker."""
+        now = self._ctx.clock.now()
+        if digest_due(self._last_gathered, now, self._send_at):
+            send_digests(self._engine, self._ctx, self._send_at)
+            self._last_gathered = now
+        return (next_gathering(now, self._send_at) - now).total_seconds()
 
 
 def _digest(
@@ -75,6 +117,7 @@ def _digest(
         next_attempt_at=now,
     )
     session.add(digest)
+    wake_after_commit(session, DELIVERIES)
     for item in items:
         item.status, item.digest_id = Status.DIGESTED, digest.id
         session.add(item)
@@ -90,6 +133,6 @@ def digest_backlog(engine: Engine) -> int:
 
 
 def measure_backlog(engine: Engine) -> bool:
-    """One pass of the backlog gauge's worker."""
+    """One pass of the backlog gauge's worker (every BACKLOG_EVERY_SECONDS: one indexed count)."""
     metrics.DIGEST_BACKLOG.set(digest_backlog(engine))
     return False

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from services.notifications.context import NotifyContext, announce_delivery
+from services.notifications.context import DELIVERIES, NotifyContext, announce_delivery
 from services.notifications.messages import Rendered, compose, render
 from services.notifications.models import AuditPeopleRow, Notification, ParkedEvent, Preference
 from services.notifications.queries import preferences_of
@@ -29,6 +29,7 @@ from shared.db import lock_for, transaction
 from shared.errors import NotFound
 from shared.events import AuditGraded, CloudEvent, EventData, parse_event
 from shared.events.vocabulary import NotificationChannel
+from shared.wakeup import wake_after_commit
 
 
 def on_event(session: Session, event: CloudEvent[EventData], ctx: NotifyContext) -> None:
@@ -97,6 +98,8 @@ def notify(
         session.add(notification)
         if delivery.status is Status.DELIVERED:
             announce_delivery(session, notification, now)
+        if delivery.status is Status.PENDING:
+            wake_after_commit(session, DELIVERIES)  # sent the moment this commits
 
 
 def _source_event_id(event: CloudEvent[EventData]) -> str:

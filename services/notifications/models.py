@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.db import timestamp_field
@@ -13,7 +13,11 @@ class Notification(SQLModel, table=True):
     """One message to one person on one channel; unique per source event, person and channel."""
 
     __tablename__ = "notifications"
-    __table_args__ = (UniqueConstraint("source_event_id", "recipient_id", "channel"),)
+    __table_args__ = (
+        UniqueConstraint("source_event_id", "recipient_id", "channel"),
+        # the delivery worker's claim and its "when is the next one due" look-up
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
     source_event_id: str = Field(max_length=160)

@@ -1,20 +1,50 @@
-"""The ways a notification leaves the service: email over SMTP and a JSON webhook POST."""
+"""The ways a notification leaves the service: email over SMTP and a JSON webhook POST.
 
+Both keep their connections open between messages: an SMTP session (connect, TLS, login)
+costs several round trips that one message on an open session does not, so a batch of mail
+goes over one session, reopened when it fails and closed once it has been idle a while.
+"""
+
+import queue
 import smtplib
 import ssl
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import httpx
 from pydantic import SecretStr
 
 from services.notifications.models import Notification
 
+IDLE_SECONDS = 20.0
+"""An SMTP session unused this long is closed by us, well before servers drop idle ones
+(RFC 5321 lets them after 5 minutes), so we never hold a server's connection for nothing."""
+CHECK_AFTER_SECONDS = 2.0
+"""A session unused this long is checked (NOOP) before a message: the server may have closed
+it meanwhile, and finding that out before MAIL FROM, not during DATA, sends nothing twice."""
+WEBHOOK_CONCURRENCY = 8
+
 
 class Sender(Protocol):
     def send(self, notification: Notification, address: str) -> None: ...
+
+
+@runtime_checkable
+class KeepsConnections(Protocol):
+    """A sender that keeps connections open: how many messages it can send at once, and how
+    the delivery worker closes what has been idle long enough (and everything at the end)."""
+
+    concurrency: int
+
+    def close_idle(self) -> float | None:
+        """Close idle connections; seconds until the next one is due to close, None if none."""
+        ...
+
+    def close(self) -> None: ...
 
 
 SmtpSecurity = Literal["starttls", "tls", "none"]
@@ -41,13 +71,60 @@ class SmtpMailer:
 
     With TLS the server's certificate and host name are verified before anything is sent, and
     a server that does not offer STARTTLS when it is required is refused, so credentials and
-    messages never cross the network in clear.
+    messages never cross the network in clear. Messages go over `connections` sessions kept
+    open between them (one by default); each session sends one message at a time.
     """
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        connections: int = 1,
+        idle_seconds: float = IDLE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._settings = settings
+        self.concurrency = connections
+        self._idle_seconds, self._monotonic = idle_seconds, monotonic
+        self._free: queue.Queue[_Session] = queue.Queue()
+        for _ in range(connections):
+            self._free.put(_Session(self._connect, monotonic))
 
     def send(self, notification: Notification, address: str) -> None:
+        settings = self._settings
+        if settings.username and settings.security == "none":
+            raise PlainTextLoginRefused("SMTP login refused without TLS (SMTP_SECURITY=none)")
+        message = self._message(notification, address)
+        session = self._free.get()  # waits while every session is sending
+        try:
+            session.send(message)
+        finally:
+            self._free.put(session)
+
+    def close_idle(self) -> float | None:
+        """Close the sessions idle for `idle_seconds`; seconds until the next one is due."""
+        due: list[float] = []
+        for session in self._sessions_not_sending():
+            left = session.close_if_idle(self._idle_seconds)
+            if left is not None:
+                due.append(left)
+        return min(due, default=None)
+
+    def close(self) -> None:
+        for session in self._sessions_not_sending():
+            session.close()
+
+    def _sessions_not_sending(self) -> list["_Session"]:
+        taken: list[_Session] = []
+        try:
+            while len(taken) < self.concurrency:
+                taken.append(self._free.get_nowait())
+        except queue.Empty:
+            pass  # the rest are sending now: not idle
+        for session in taken:
+            self._free.put(session)
+        return taken
+
+    def _message(self, notification: Notification, address: str) -> EmailMessage:
         message = EmailMessage()
         message["Subject"] = notification.subject
         message["From"] = self._settings.mail_from
@@ -59,16 +136,22 @@ class SmtpMailer:
         message["X-QA-Notification"] = notification.id
         message.set_content(notification.body_text)
         message.add_alternative(notification.body_html, subtype="html")
+        return message
+
+    def _connect(self) -> smtplib.SMTP:
+        """A new session: connected, encrypted as the settings say, and logged in."""
         settings = self._settings
-        if settings.username and settings.security == "none":
-            raise PlainTextLoginRefused("SMTP login refused without TLS (SMTP_SECURITY=none)")
-        with self._connect() as smtp:
+        smtp = self._open()
+        try:
             if settings.username:
                 password = settings.password.get_secret_value() if settings.password else ""
                 smtp.login(settings.username, password)
-            smtp.send_message(message)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
 
-    def _connect(self) -> smtplib.SMTP:
+    def _open(self) -> smtplib.SMTP:
         settings = self._settings
         cafile = str(settings.cafile) if settings.cafile else None
         context = ssl.create_default_context(cafile=cafile)  # verifies chain and host name
@@ -84,8 +167,88 @@ class SmtpMailer:
         return smtp
 
 
+class _Session:
+    """One SMTP session, opened on first use and reopened after it failed; used by one
+    thread at a time (the mailer hands it out from its queue)."""
+
+    def __init__(self, connect: Callable[[], smtplib.SMTP], monotonic: Callable[[], float]) -> None:
+        self._connect, self._monotonic = connect, monotonic
+        self._smtp: smtplib.SMTP | None = None
+        self._last_used = 0.0
+
+    def send(self, message: EmailMessage) -> None:
+        if self._smtp is not None and self._idle_for() >= CHECK_AFTER_SECONDS:
+            self._drop_if_dead()
+        if self._smtp is None:
+            self._smtp = self._connect()
+        try:
+            self._smtp.send_message(message)
+        except BaseException as exc:
+            if not still_usable(exc, self._smtp):
+                self._close()
+            raise
+        finally:
+            self._last_used = self._monotonic()
+
+    def close_if_idle(self, idle_seconds: float) -> float | None:
+        if self._smtp is None:
+            return None
+        left = idle_seconds - self._idle_for()
+        if left > 0:
+            return left
+        self._close()
+        return None
+
+    def close(self) -> None:
+        self._close()
+
+    def _idle_for(self) -> float:
+        return self._monotonic() - self._last_used
+
+    def _drop_if_dead(self) -> None:
+        assert self._smtp is not None
+        try:
+            alive = self._smtp.noop()[0] == 250
+        except (smtplib.SMTPException, OSError):
+            alive = False
+        if not alive:
+            self._close()
+
+    def _close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+
+def still_usable(error: BaseException, smtp: smtplib.SMTP) -> bool:
+    """Whether a session can carry the next message after `error`: yes when the server
+    answered (refused a recipient or the message) and kept the connection; smtplib resets
+    the transaction itself then, and closes the socket on 421."""
+    answered = isinstance(error, smtplib.SMTPRecipientsRefused | smtplib.SMTPResponseException)
+    return answered and smtp.sock is not None
+
+
 class WebhookPoster:
-    """POSTs a notification as JSON; `text` makes it readable in Teams/Slack-style channels."""
+    """POSTs a notification as JSON; `text` makes it readable in Teams/Slack-style channels.
+
+    One HTTP client for all calls, so connections to the same host are kept and reused.
+    """
+
+    concurrency = WEBHOOK_CONCURRENCY
+
+    def __init__(self) -> None:
+        limits = httpx.Limits(max_connections=WEBHOOK_CONCURRENCY)
+        self._client = httpx.Client(timeout=10, limits=limits)
+
+    def close_idle(self) -> float | None:
+        return None  # the client closes idle connections itself (keep-alive expiry)
+
+    def close(self) -> None:
+        self._client.close()
 
     def send(self, notification: Notification, address: str) -> None:
         payload = {
@@ -97,7 +260,7 @@ class WebhookPoster:
             "link": notification.link,
             "recipient_id": notification.recipient_id,
         }
-        httpx.post(address, json=payload, timeout=10).raise_for_status()
+        self._client.post(address, json=payload).raise_for_status()
 
 
 def lasting(error: Exception) -> bool:

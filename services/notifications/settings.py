@@ -33,7 +33,11 @@ class NotificationSettings(ServiceSettings):
     """UK local time at which daily digests of information notifications go out."""
     delivery_max_attempts: int = Field(default=10, ge=1)
     delivery_backoff_seconds: float = Field(default=30.0, gt=0)
-    delivery_poll_seconds: float = Field(default=1.0, gt=0)
+    delivery_poll_seconds: float = Field(default=30.0, gt=0)
+    """Only a safety net: a new delivery wakes the worker as its transaction commits (on
+    PostgreSQL other replicas too) and a retry wakes it when due; this bounds a lost wake-up."""
+    smtp_connections: int = Field(default=1, ge=1, le=8)
+    """SMTP sessions kept open and sending at once; one suffices for a council's mail."""
 
     @model_validator(mode="after")
     def _no_login_over_a_plain_connection(self) -> Self:

@@ -1,1 +1,1 @@
-"""`make bench`: the platform's speed and costs, measured against baselines started in the same run."""
+"""`make bench`: the platform's speed and costs, against baselines measured in the same run."""
