@@ -12,8 +12,8 @@ from services.audit.domain import AuditForm
 from services.audit.handlers import Submission, record_audit
 from services.audit.metrics import AUDITS_GRADED
 from services.audit.models import Audit
-from services.audit.queries import AuditFilter, audit_by_id, graded_rows, list_audits
-from services.audit.stats import GradeBucket, Grouping, grade_distribution
+from services.audit.queries import AuditFilter, audit_by_id, grade_counts, list_audits
+from services.audit.stats import GradeBucket, Grouping, grade_buckets, tallies_of
 from shared.access import CurrentCaller
 from shared.calendar import WorkingDayCalendar, month_start, months_span
 from shared.clock import Clock
@@ -144,6 +144,6 @@ def audit_router(deps: AuditDependencies) -> APIRouter:
         first, last = months_span(from_month, to_month)
         if last < first:
             raise HTTPException(status_code=422, detail="to_month is before from_month")
-        return grade_distribution(graded_rows(deps.engine, first, last, caller), by)
+        return grade_buckets(tallies_of(grade_counts(deps.engine, first, last, caller, by)))
 
     return router

@@ -14,14 +14,22 @@ from services.audit.monthly_figures import (
     GradeCounts,
     Suppression,
     ThemeCount,
-    domains_by_month,
-    grades_by_month,
+    domain_tallies_of,
+    domains_from_counts,
+    grades_from_counts,
     groups_of,
     months_between,
-    themes_by_month,
+    theme_tallies_of,
+    themes_from_counts,
 )
-from services.audit.queries import audit_facts, learning_audits_in_month, learning_audits_of_month
-from services.audit.stats import Grouping, TargetProgress, target_progress
+from services.audit.queries import (
+    domain_grade_counts,
+    grade_counts,
+    learning_audits_in_month,
+    learning_audits_of_month,
+    theme_counts,
+)
+from services.audit.stats import Grouping, TargetProgress, tallies_of, target_progress
 from shared.access import CurrentCaller
 from shared.calendar import month_start, months_span, uk_day
 from shared.events.vocabulary import Grade
@@ -76,16 +84,18 @@ def board_router(deps: AuditDependencies) -> APIRouter:
             raise HTTPException(status_code=422, detail=f"at most {MAX_MONTHS} months at a time")
         # The first month's theme trend needs the month before it: counted, then dropped.
         before = (first - timedelta(days=1)).replace(day=1)
-        facts = audit_facts(deps.engine, before, last, caller)
         groups = groups_of(deps.organisation, by)
-        themes = themes_by_month(facts, [before.strftime("%Y-%m"), *months], groups, by, hide)
+        grades = tallies_of(grade_counts(deps.engine, first, last, caller, by))
+        domains = domain_tallies_of(domain_grade_counts(deps.engine, first, last, caller, by))
+        tagged = theme_tallies_of(theme_counts(deps.engine, before, last, caller, by))
+        themes = themes_from_counts(tagged, [before.strftime("%Y-%m"), *months], groups, by, hide)
         return MonthlyFigures(
             from_month=from_month,
             to_month=to_month,
             by=by,
             threshold=hide.threshold,
-            grades=grades_by_month(facts, months, groups, by, hide),
-            domains=domains_by_month(facts, months, groups, by, hide),
+            grades=grades_from_counts(grades, months, groups, by, hide),
+            domains=domains_from_counts(domains, months, groups, by, hide),
             themes=[row for row in themes if row.month in months],
         )
 
@@ -109,9 +119,9 @@ def board_router(deps: AuditDependencies) -> APIRouter:
                 case_id=audit.case_id,
                 service_area=audit.service_area,
                 team_id=audit.team_id,
-                overall_grade=Grade(audit.overall_grade),
-                themes=list(audit.themes),
-                could_be_better_if=list(audit.could_be_better_if),
+                overall_grade=audit.overall_grade,
+                themes=audit.themes,
+                could_be_better_if=audit.could_be_better_if,
             )
             for audit in learning_audits_of_month(deps.engine, first, caller)
         ]

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shared.db import timestamp_field
@@ -15,6 +15,18 @@ def _now() -> datetime:
 
 class Audit(SQLModel, table=True):
     __tablename__ = "audits"
+    # For the statistics (migration 0008): grade counts by month and group from the index alone.
+    __table_args__ = (
+        Index(
+            "ix_audits_graded_at_grade_groups",
+            "graded_at",
+            "overall_grade",
+            "service_area",
+            "area",
+            "team_id",
+        ),
+        Index("ix_audits_audit_kind_graded_at", "audit_kind", "graded_at", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
     case_id: str = Field(index=True, max_length=64)

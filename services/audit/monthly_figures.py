@@ -5,17 +5,19 @@ Hiding: in any breakdown narrower than a service area (an area or a team), a cou
 and below the threshold is not shown, since a cell of one audit in a team names a worker. The
 county and service area figures are shown whole. Zeros are shown: they say nobody was graded so.
 
-Pure functions over the facts the repository hands in, so every figure is tested by hand.
+Pure functions over the counts the database hands in (`*_from_counts`), or over audits one by
+one, tallied here the same way (what the database's counts must equal), so every figure is
+tested by hand.
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from pydantic import BaseModel
 
-from services.audit.stats import Grouping
+from services.audit.stats import GradeCount, GradeTallies, Grouping, tallies_of
 from shared.calendar import uk_month
 from shared.events.vocabulary import AuditDomain, Grade
 from shared.organisation import Organisation
@@ -122,10 +124,8 @@ def _counts(
     }
 
 
-def _tally(
-    facts: Iterable[AuditFacts], by: Grouping, grade_of: "GradeOf"
-) -> dict[tuple[str, str], Counter[Grade]]:
-    tallies: dict[tuple[str, str], Counter[Grade]] = {}
+def _tally(facts: Iterable[AuditFacts], by: Grouping, grade_of: "GradeOf") -> GradeTallies:
+    tallies: GradeTallies = {}
     for fact in facts:
         if (grade := grade_of(fact)) is not None:
             tallies.setdefault((fact.month, fact.group(by)), Counter())[grade] += 1
@@ -144,6 +144,46 @@ class GradeOf:
         return fact.domain_grades.get(self.domain)
 
 
+@dataclass(frozen=True)
+class DomainGradeCount:
+    """How many audits of a UK month and group graded one domain `grade`."""
+
+    domain: AuditDomain
+    month: str
+    group: str
+    grade: Grade
+    count: int
+
+
+@dataclass(frozen=True)
+class ThemeTally:
+    """How many audits of a UK month and group were tagged with `theme` (each audit once)."""
+
+    month: str
+    group: str
+    theme: str
+    audits: int
+
+
+DomainTallies = dict[AuditDomain, GradeTallies]
+ThemeTallies = Counter[tuple[str, str, str]]
+"""Audits tagged, by (UK month, group, theme)."""
+
+
+def domain_tallies_of(counts: Iterable[DomainGradeCount]) -> DomainTallies:
+    by_domain: dict[AuditDomain, list[GradeCount]] = defaultdict(list)
+    for c in counts:
+        by_domain[c.domain].append(GradeCount(c.month, c.group, c.grade, c.count))
+    return {domain: tallies_of(rows) for domain, rows in by_domain.items()}
+
+
+def theme_tallies_of(counts: Iterable[ThemeTally]) -> ThemeTallies:
+    tally: ThemeTallies = Counter()
+    for c in counts:
+        tally[(c.month, c.group, c.theme)] += c.audits
+    return tally
+
+
 def grades_by_month(
     facts: Iterable[AuditFacts],
     months: Sequence[str],
@@ -152,7 +192,17 @@ def grades_by_month(
     hide: Suppression,
 ) -> list[GradeCounts]:
     """Overall grades for every month and group, zero-filled."""
-    tallies = _tally(facts, by, GradeOf())
+    return grades_from_counts(_tally(facts, by, GradeOf()), months, groups, by, hide)
+
+
+def grades_from_counts(
+    tallies: GradeTallies,
+    months: Sequence[str],
+    groups: Sequence[str],
+    by: Grouping,
+    hide: Suppression,
+) -> list[GradeCounts]:
+    """Overall grades for every month and group, zero-filled, from the audits' counts."""
     return [
         GradeCounts.model_validate(_counts(m, g, tallies.get((m, g), Counter()), by, hide))
         for m in months
@@ -169,12 +219,24 @@ def domains_by_month(
 ) -> list[DomainGrades]:
     """Each domain's grades for every month and group, zero-filled."""
     facts = list(facts)
+    tallies = {domain: _tally(facts, by, GradeOf(domain)) for domain in AuditDomain}
+    return domains_from_counts(tallies, months, groups, by, hide)
+
+
+def domains_from_counts(
+    tallies: DomainTallies,
+    months: Sequence[str],
+    groups: Sequence[str],
+    by: Grouping,
+    hide: Suppression,
+) -> list[DomainGrades]:
+    """Each domain's grades for every month and group, zero-filled, from the audits' counts."""
     rows = []
     for domain in AuditDomain:
-        tallies = _tally(facts, by, GradeOf(domain))
+        domain_tallies = tallies.get(domain, {})
         for m in months:
             for g in groups:
-                counts = _counts(m, g, tallies.get((m, g), Counter()), by, hide)
+                counts = _counts(m, g, domain_tallies.get((m, g), Counter()), by, hide)
                 rows.append(DomainGrades.model_validate(counts | {"domain": domain}))
     return rows
 
@@ -188,10 +250,23 @@ def themes_by_month(
 ) -> list[ThemeCount]:
     """How many audits of each month and group were tagged with each theme seen in the span,
     with the month before's count for the trend."""
-    tally: Counter[tuple[str, str, str]] = Counter()
+    tally: ThemeTallies = Counter()
     for fact in facts:
         for theme in set(fact.themes):
             tally[(fact.month, fact.group(by), theme)] += 1
+    return themes_from_counts(tally, months, groups, by, hide)
+
+
+def themes_from_counts(
+    tally: ThemeTallies,
+    months: Sequence[str],
+    groups: Sequence[str],
+    by: Grouping,
+    hide: Suppression,
+) -> list[ThemeCount]:
+    """`themes_by_month` from the audits' counts: every theme seen in the tallies (of every
+    group, the month before included), for every month and group, with the month before's
+    count."""
     themes = sorted({theme for (_m, _g, theme) in tally})
     rows = []
     for theme in themes:

@@ -31,14 +31,14 @@ from services.audit.programme_handlers import (
 from services.audit.programme_queries import (
     AllocationFilter,
     allocation,
-    allocation_figures,
+    allocation_tallies,
     allocation_view,
     list_allocations,
     programme_size,
     programme_summaries,
     programme_view,
 )
-from services.audit.programme_stats import ProgrammeFigures, programme_figures
+from services.audit.programme_stats import ProgrammeFigures, figures_from_tallies
 from services.audit.programme_store import people_of
 from services.audit.programme_views import AllocationView, ProgrammeSummary, ProgrammeView
 from shared.access import CurrentCaller
@@ -216,9 +216,9 @@ def programme_router(deps: AuditDependencies) -> APIRouter:  # noqa: C901 - one 
         day = today()
         chosen = month or day.strftime("%Y-%m")
         target = programme_size(deps.engine, chosen) or deps.monthly_target
-        rows = allocation_figures(deps.engine, chosen, caller)
-        return programme_figures(
-            month_start(chosen), target, rows, deps.organisation, day, deps.calendar
+        tallies = allocation_tallies(deps.engine, chosen, caller, day)
+        return figures_from_tallies(
+            month_start(chosen), target, tallies, deps.organisation, day, deps.calendar
         )
 
     return router

@@ -1,17 +1,19 @@
 """Read side of the programme: programmes, allocations and their figures as the caller may see
 them (`allocation_rules`: the audits' rule, and the QA lead sees all)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, true
+from sqlalchemy import Engine, and_, case, func, literal_column, true
+from sqlalchemy import select as select_columns
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from services.audit.allocation_rules import sees_every_allocation
+from services.audit.allocation_rules import COUNTED, LIVE, sees_every_allocation
 from services.audit.models import AllocationRow, ProgrammeRow
-from services.audit.programme_stats import AllocationFigure
+from services.audit.programme_stats import AllocationTally, ProgrammeTallies
 from services.audit.programme_store import programme_of, reflections_of
 from services.audit.programme_views import AllocationView, ProgrammeSummary, ProgrammeView
 from shared.auth import Caller
@@ -125,13 +127,47 @@ def programme_size(engine: Engine, month: str) -> int | None:
         return row.size if row else None
 
 
-def allocation_figures(engine: Engine, month: str, caller: Caller) -> list[AllocationFigure]:
-    """The month's allocations the caller may see, as the figures count them."""
-    query = select(AllocationRow).where(AllocationRow.month == month, visible_allocations(caller))
-    with Session(engine) as session:
-        return [
-            AllocationFigure(
-                row.case_id, row.team_id, row.auditor_id, AllocationStatus(row.status), row.due_on
-            )
-            for row in session.exec(query)
-        ]
+def _statuses(statuses: frozenset[AllocationStatus]) -> ColumnElement[bool]:
+    return col(AllocationRow.status).in_(sorted(status.value for status in statuses))
+
+
+def _tally_columns(today: date) -> tuple[ColumnElement[int], ...]:
+    """`programme_stats._tally` in SQL, in `AllocationTally`'s order: cases counted once each,
+    declined and late allocations each."""
+
+    def cases(statuses: frozenset[AllocationStatus]) -> ColumnElement[int]:
+        return func.count(func.distinct(case((_statuses(statuses), col(AllocationRow.case_id)))))
+
+    def allocations(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.count(case((condition, literal_column("1"))))
+
+    return (
+        cases(COUNTED),
+        cases(frozenset({AllocationStatus.IN_PROGRESS})),
+        cases(frozenset({AllocationStatus.SUBMITTED})),
+        cases(frozenset({AllocationStatus.EXEMPTED})),
+        allocations(_statuses(frozenset({AllocationStatus.DECLINED}))),
+        # allocation_rules.is_late: still live after its due day.
+        allocations(and_(_statuses(LIVE), col(AllocationRow.due_on) < today)),
+    )
+
+
+def allocation_tallies(engine: Engine, month: str, caller: Caller, today: date) -> ProgrammeTallies:
+    """The month's tallies over the allocations the caller may see, counted by the database:
+    the county's, each team's and each auditor's (three aggregates on the month's index)."""
+    seen = (col(AllocationRow.month) == month, visible_allocations(caller))
+    measures = _tally_columns(today)
+    team, auditor = col(AllocationRow.team_id), col(AllocationRow.auditor_id)
+    with engine.connect() as connection:
+        whole = connection.execute(select_columns(*measures).where(*seen)).one()
+        teams = connection.execute(select_columns(team, *measures).where(*seen).group_by(team))
+        by_team = {row[0]: _tally_of(row[1:]) for row in teams}
+        auditors = select_columns(auditor, *measures).where(*seen).group_by(auditor)
+        by_auditor = {row[0]: _tally_of(row[1:]) for row in connection.execute(auditors)}
+    return ProgrammeTallies(_tally_of(whole), by_team, by_auditor)
+
+
+def _tally_of(measured: Sequence[Any]) -> AllocationTally:
+    """A row of `_tally_columns`."""
+    allocated, in_progress, submitted, exempted, declined, late = measured
+    return AllocationTally(allocated, in_progress, submitted, exempted, declined, late)

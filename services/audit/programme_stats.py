@@ -1,13 +1,15 @@
 """A month's programme against its target: allocated, in progress, submitted, exempted,
 declined and late, for the county, each team and each auditor. Pure: the repository hands in
-the allocations the caller may see, so the counting is tested by hand.
+the tallies the database counted over the allocations the caller may see (or the allocations,
+tallied here the same way: what the database's tallies must equal), so the counting is tested
+by hand.
 
 "Allocated" counts the cases with a live or done allocation (allocated, in progress or
 submitted): a declined allocation was reallocated, whose new allocation counts instead, and an
 exempted case is counted apart, as the target counts exemptions separately.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -61,20 +63,32 @@ class ProgrammeFigures(BaseModel):
 
 
 @dataclass(frozen=True)
-class _Tally:
-    allocated: int
-    in_progress: int
-    submitted: int
-    exempted: int
-    declined: int
-    late: int
+class AllocationTally:
+    """Cases (allocated, in progress, submitted, exempted: each case once) and allocations
+    (declined, late) of some allocations."""
+
+    allocated: int = 0
+    in_progress: int = 0
+    submitted: int = 0
+    exempted: int = 0
+    declined: int = 0
+    late: int = 0
 
 
-def _tally(rows: list[AllocationFigure], today: date) -> _Tally:
+@dataclass(frozen=True)
+class ProgrammeTallies:
+    """A month's tallies for the county, each team and each auditor that has allocations."""
+
+    whole: AllocationTally
+    by_team: Mapping[str, AllocationTally]
+    by_auditor: Mapping[str, AllocationTally]
+
+
+def _tally(rows: list[AllocationFigure], today: date) -> AllocationTally:
     def count(status: AllocationStatus) -> int:
         return len({row.case_id for row in rows if row.status is status})
 
-    return _Tally(
+    return AllocationTally(
         allocated=len({row.case_id for row in rows if row.status in COUNTED}),
         in_progress=count(AllocationStatus.IN_PROGRESS),
         submitted=count(AllocationStatus.SUBMITTED),
@@ -91,6 +105,22 @@ def remaining_working_days(month: date, today: date, calendar: WorkingDayCalenda
     return calendar.working_days_between(start - timedelta(days=1), last) if start <= last else 0
 
 
+def tallies_of(rows: Iterable[AllocationFigure], today: date) -> ProgrammeTallies:
+    """The tallies of allocations one by one."""
+    seen = list(rows)
+    return ProgrammeTallies(
+        whole=_tally(seen, today),
+        by_team={
+            team_id: _tally([row for row in seen if row.team_id == team_id], today)
+            for team_id in {row.team_id for row in seen}
+        },
+        by_auditor={
+            auditor_id: _tally([row for row in seen if row.auditor_id == auditor_id], today)
+            for auditor_id in {row.auditor_id for row in seen}
+        },
+    )
+
+
 def programme_figures(
     month: date,
     target: int,
@@ -100,11 +130,24 @@ def programme_figures(
     calendar: WorkingDayCalendar,
 ) -> ProgrammeFigures:
     """The month's figures over `rows`; every team of the organisation appears, zeros too."""
-    seen = list(rows)
-    whole = _tally(seen, today)
+    return figures_from_tallies(
+        month, target, tallies_of(rows, today), organisation, today, calendar
+    )
+
+
+def figures_from_tallies(
+    month: date,
+    target: int,
+    tallies: ProgrammeTallies,
+    organisation: Organisation,
+    today: date,
+    calendar: WorkingDayCalendar,
+) -> ProgrammeFigures:
+    """The month's figures from its tallies; every team of the organisation appears, zeros
+    too, and every auditor with an allocation, in order."""
     by_team = []
     for team in sorted(organisation.teams, key=lambda t: t.id):
-        tally = _tally([row for row in seen if row.team_id == team.id], today)
+        tally = tallies.by_team.get(team.id, AllocationTally())
         by_team.append(
             TeamFigures(
                 team_id=team.id,
@@ -115,17 +158,16 @@ def programme_figures(
                 late=tally.late,
             )
         )
-    by_auditor = []
-    for auditor_id in sorted({row.auditor_id for row in seen}):
-        tally = _tally([row for row in seen if row.auditor_id == auditor_id], today)
-        by_auditor.append(
-            AuditorFigures(
-                auditor_id=auditor_id,
-                allocated=tally.allocated,
-                submitted=tally.submitted,
-                late=tally.late,
-            )
+    by_auditor = [
+        AuditorFigures(
+            auditor_id=auditor_id,
+            allocated=tally.allocated,
+            submitted=tally.submitted,
+            late=tally.late,
         )
+        for auditor_id, tally in sorted(tallies.by_auditor.items())
+    ]
+    whole = tallies.whole
     return ProgrammeFigures(
         month=month.strftime("%Y-%m"),
         target=target,

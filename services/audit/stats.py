@@ -1,6 +1,7 @@
 """Grade distribution (the report's chart, section 2.4) and progress against the monthly target.
 
-Pure functions over rows the repository hands in, so the arithmetic is tested by hand.
+Pure functions over the counts the database hands in (or rows, tallied here the same way), so
+the arithmetic is tested by hand.
 """
 
 import math
@@ -40,6 +41,34 @@ class GradedRow:
         }[by]
 
 
+@dataclass(frozen=True)
+class GradeCount:
+    """How many audits of a UK month and group were graded `grade` (what a GROUP BY gives)."""
+
+    month: str
+    group: str
+    grade: Grade
+    count: int
+
+
+GradeTallies = dict[tuple[str, str], Counter[Grade]]
+"""Audits by grade, for each (UK month, group) that has any."""
+
+
+def tallies_of(counts: Iterable[GradeCount]) -> GradeTallies:
+    tallies: GradeTallies = defaultdict(Counter)
+    for count in counts:
+        tallies[(count.month, count.group)][count.grade] += count.count
+    return tallies
+
+
+def tallies_of_rows(rows: Iterable[GradedRow], by: Grouping) -> GradeTallies:
+    tallies: GradeTallies = defaultdict(Counter)
+    for row in rows:
+        tallies[(uk_month(row.graded_at), row.group(by))][row.overall_grade] += 1
+    return tallies
+
+
 class GradeBucket(BaseModel):
     month: str
     group: str
@@ -49,10 +78,13 @@ class GradeBucket(BaseModel):
 
 
 def grade_distribution(rows: Iterable[GradedRow], by: Grouping) -> list[GradeBucket]:
-    """Count and % of audits per overall grade, for each month and group (best grade first)."""
-    tallies: dict[tuple[str, str], Counter[Grade]] = defaultdict(Counter)
-    for row in rows:
-        tallies[(uk_month(row.graded_at), row.group(by))][row.overall_grade] += 1
+    """`grade_buckets` of audits one by one (what the counts the database gives must equal)."""
+    return grade_buckets(tallies_of_rows(rows, by))
+
+
+def grade_buckets(tallies: GradeTallies) -> list[GradeBucket]:
+    """Count and % of audits per overall grade, for each month and group that has audits
+    (months then groups in order, best grade first)."""
     buckets = []
     for (month, group), tally in sorted(tallies.items()):
         total = sum(tally.values())
