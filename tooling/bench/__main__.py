@@ -51,6 +51,8 @@ async def measure(bench: Bench, plan: Plan, emit: Emit) -> None:
         for each in (figure, *ratios(figure, raw, durable)):
             emit(each)
     await all_services_up(bench)
+    progress("end to end: warming the services up (not measured)")
+    await e2e_latency(bench, 2, 2, plan.deadline_seconds, progress)
     for rate in plan.rates:
         progress(f"end to end: {rate} audits/s for {plan.load_seconds:.0f}s")
         for each in await e2e_latency(
