@@ -2,10 +2,11 @@
 
 - `raw_relay`: a plain aiokafka consumer -> producer relay (acks=all), one offset commit per
   fetched batch; the most a Kafka-to-Kafka hop can do here.
-- `durable_relay`: the same hop done as the services promise it, one event at a time: one
-  PostgreSQL transaction inserts a processed-id row and an outbox row and commits, then the
-  Kafka offset is committed (awaited); the outbox row is published (acks=all, all awaited before
-  the clock stops). Marking outbox rows sent is left out, which flatters it slightly.
+- `durable_relay`: the same hop done durably by hand, the yardstick of issue 19: per event, one
+  PostgreSQL transaction inserts a processed-id row and an outbox row and commits; the Kafka
+  offsets are committed (awaited) after each fetched batch's transactions; each outbox row is
+  published (acks=all, all awaited before the clock stops). Marking outbox rows sent is left
+  out, which flatters it slightly.
 
 Both read with a manual assignment, so no group join (3 s of the broker's rebalance delay) is
 timed; the clock runs from the first message fetched until the last is acked and committed.
@@ -138,6 +139,12 @@ async def _relay_one_by_one(
                         "INSERT INTO outbox (topic, key, value) VALUES (%s, %s, %s)",
                         (out, message.key, message.value),
                     )
-                await consumer.commit({TopicPartition(tp.topic, tp.partition): message.offset + 1})
                 sent.append(await sender.send(out, message.value, key=message.key))
+        if batches:
+            await consumer.commit(
+                {
+                    TopicPartition(tp.topic, tp.partition): m[-1].offset + 1
+                    for tp, m in batches.items()
+                }
+            )
     return sent
