@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from services.scheduler.action_decisions import ActionDecision
 from services.scheduler.actions import ACTION_STEP, ActionState, Line
 from services.scheduler.models import ActionRecord, ActionRequest, Timer
-from services.scheduler.store import SOURCE
+from services.scheduler.store import SOURCE, plan_timer
 from shared.db import lock_for
 from shared.errors import Conflict, NotFound
 from shared.events import new_event
@@ -80,7 +80,8 @@ def save_action(
             .values(cancelled=True)
         )
     for timer in decision.timers:
-        session.add(
+        plan_timer(
+            session,
             Timer(
                 followup_id=after.origin_id,
                 step=ACTION_STEP,
@@ -88,7 +89,7 @@ def save_action(
                 kind=timer.kind,
                 sequence=_next_sequence(session, after.id, timer.kind),
                 fire_at=timer.fire_at,
-            )
+            ),
         )
     for data in decision.events:
         add_event(session, new_event(data, source=SOURCE, correlation_id=after.audit_id))

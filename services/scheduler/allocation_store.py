@@ -9,7 +9,7 @@ from sqlmodel import Session, col
 from services.scheduler import metrics
 from services.scheduler.allocations import ALLOCATION_STEP, AllocationDecision, AllocationState
 from services.scheduler.models import AllocationRecord, Timer
-from services.scheduler.store import SOURCE
+from services.scheduler.store import SOURCE, plan_timer
 from shared.db import after_commit, lock_for
 from shared.events import new_event
 from shared.events.vocabulary import AllocationStatus, ServiceArea
@@ -60,7 +60,8 @@ def save_allocation(
             .values(cancelled=True)
         )
     for timer in decision.timers:
-        session.add(
+        plan_timer(
+            session,
             Timer(
                 followup_id="",
                 step=ALLOCATION_STEP,
@@ -68,7 +69,7 @@ def save_allocation(
                 kind=timer.kind,
                 sequence=timer.sequence,
                 fire_at=timer.fire_at,
-            )
+            ),
         )
     for data in decision.events:
         add_event(session, new_event(data, source=SOURCE, correlation_id=after.id))

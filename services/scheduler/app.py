@@ -2,17 +2,19 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
 from services.scheduler.action_api import action_router
 from services.scheduler.api import scheduler_router
 from services.scheduler.decisions import Rules
+from services.scheduler.gauges import CHECK_SECONDS, GaugeWorker
 from services.scheduler.handlers import event_handlers
-from services.scheduler.queries import GAUGE_REFRESH_SECONDS, refresh_gauges
+from services.scheduler.queries import refresh_gauges
 from services.scheduler.service import SERVICE
 from services.scheduler.settings import SchedulerSettings
-from services.scheduler.store import SchedulerContext
+from services.scheduler.store import TIMERS_CHANNEL, SchedulerContext
 from services.scheduler.timers import TimerService
 from shared.calendar import WorkingDayCalendar
 from shared.clock import Clock
@@ -32,13 +34,10 @@ def create_app(settings: SchedulerSettings, clock: Clock | None = None) -> FastA
 
     runtime.consume(event_handlers(ctx))
     timers = TimerService(runtime.engine, ctx, settings.timer_batch_size)
-    runtime.every("timers", settings.timer_poll_seconds, timers.step)
-
-    def refresh_gauges_step() -> bool:
-        refresh_gauges(runtime.engine, ctx.clock)
-        return False  # nothing waits: the next refresh is one period away
-
-    runtime.every("followup-gauges", GAUGE_REFRESH_SECONDS, refresh_gauges_step)
+    # Woken when a timer is planned, asleep until the next is due: the poll is a safety net.
+    runtime.every("timers", settings.timer_poll_seconds, timers.step, wake_on=TIMERS_CHANNEL)
+    gauges = GaugeWorker(partial(refresh_gauges, runtime.engine, ctx.clock), ctx.clock)
+    runtime.every("followup-gauges", CHECK_SECONDS, gauges.step)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -4,8 +4,8 @@ durable timers, and facts it learns."""
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, Column, ColumnElement, Index, UniqueConstraint, and_, not_
+from sqlmodel import Field, SQLModel, col
 
 from shared.db import timestamp_field
 
@@ -21,7 +21,7 @@ class FollowUp(SQLModel, table=True):
     service_area: str = Field(index=True, max_length=64)
     team_id: str = Field(max_length=64)
     found_by: str = Field(max_length=16)
-    grading_day: date
+    grading_day: date = Field(index=True)  # /stats/timeliness reads the months asked for
     status: str = Field(index=True, max_length=16)  # open, completed, cancelled
     step: str = Field(max_length=32)  # reflective_conversation, reaudit
     owner_id: str = Field(index=True, max_length=64)
@@ -84,6 +84,24 @@ class Timer(SQLModel, table=True):
     fire_at: datetime = timestamp_field(index=True)
     fired_at: datetime | None = timestamp_field(default=None)
     cancelled: bool = False
+
+
+def still_due() -> tuple[ColumnElement[bool], ...]:
+    """A timer neither fired nor cancelled: the condition of `ix_timers_still_due`, which the
+    queries of timers still to fire must state as it is written here (a partial index is used
+    only by a query that states its condition)."""
+    return (col(Timer.fired_at).is_(None), not_(col(Timer.cancelled)))
+
+
+# The timers still to fire, soonest first: the due-timer scan and the look-up of the next one
+# read one end of it, not the fired and cancelled timers kept as history (migration 0008).
+Index(
+    "ix_timers_still_due",
+    col(Timer.fire_at),
+    col(Timer.id),
+    postgresql_where=and_(*still_due()),
+    sqlite_where=and_(*still_due()),
+)
 
 
 class AuditFact(SQLModel, table=True):
@@ -165,7 +183,7 @@ class ActionRecord(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     agreed_by: str = Field(max_length=64)
-    agreed_at: datetime = timestamp_field()
+    agreed_at: datetime = timestamp_field(index=True)  # /stats/actions reads its months
     done_on: date | None = None
     reaudit_id: str | None = Field(default=None, max_length=64)
 

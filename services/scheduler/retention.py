@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from services.scheduler.followup import FollowUpStatus
+from services.scheduler.gauges import CHANGES
 from services.scheduler.models import (
     ActionRecord,
     ActionRequest,
@@ -68,5 +69,7 @@ def purge_followups(engine: Engine, now: datetime, settings: ServiceSettings) ->
         purge_expired(engine, expiry, cutoff)
         for expiry in (FOLLOWUPS, AUDIT_FACTS, MODERATION_FACTS, ALLOCATIONS)
     )
+    if gone:
+        CHANGES.note()  # follow-ups went: the gauges count again (services/scheduler/gauges.py)
     what = "follow-ups closed, audit facts graded and allocations settled"
     return f"{what} more than {days} days ago", gone

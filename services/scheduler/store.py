@@ -1,7 +1,9 @@
 """Follow-ups in and out of the database: load the state and facts, save a `Decision`.
 
 What the event handlers and the timers share. Saving writes the follow-up, its timeline lines
-and timers, and queues its events in the outbox, all in the caller's transaction.
+and timers, and queues its events in the outbox, all in the caller's transaction; once that
+commits, the timers worker wakes for the new timers (`plan_timer`) and the gauges know to count
+again (services/scheduler/gauges.py).
 """
 
 from dataclasses import asdict, dataclass
@@ -13,6 +15,7 @@ from sqlmodel import Session, col, select
 from services.scheduler import metrics
 from services.scheduler.decisions import Decision, Facts, Moderation, Reaudit, Rules
 from services.scheduler.followup import FollowUpState, FollowUpStatus
+from services.scheduler.gauges import followups_changed
 from services.scheduler.models import (
     ActionRecord,
     AuditFact,
@@ -34,8 +37,11 @@ from shared.events.vocabulary import (
     ServiceArea,
 )
 from shared.outbox import add_event
+from shared.wakeup import wake_after_commit
 
 SOURCE = "/qa/scheduler"
+TIMERS_CHANNEL = "timers"
+"""The wake-up channel of the timers worker (shared.wakeup, services/scheduler/timers.py)."""
 
 
 @dataclass(frozen=True)
@@ -133,19 +139,21 @@ def save(session: Session, row: FollowUp | None, decision: Decision, now: dateti
     values["agreed_actions"] = list(after.agreed_actions)
     row = FollowUp(**values) if row is None else row.sqlmodel_update(values)
     session.add(row)
+    followups_changed(session)
     if decision.cancels_timers:
         _cancel_timers(session, row.id)
     for note in decision.notes:
         session.add(TimelineEntry(followup_id=row.id, at=now, what=note.what, detail=note.detail))
     for timer in decision.timers:
-        session.add(
+        plan_timer(
+            session,
             Timer(
                 followup_id=row.id,
                 step=timer.step,
                 kind=timer.kind,
                 sequence=timer.sequence,
                 fire_at=timer.fire_at,
-            )
+            ),
         )
     for data in decision.events:
         add_event(session, new_event(data, source=SOURCE, correlation_id=after.audit_id))
@@ -156,6 +164,14 @@ def save(session: Session, row: FollowUp | None, decision: Decision, now: dateti
         closed = metrics.FOLLOWUPS_CLOSED.labels(after.status, after.service_area)
         after_commit(session, closed.inc)
     return row
+
+
+def plan_timer(session: Session, timer: Timer) -> None:
+    """Add `timer` in the caller's transaction, and wake the timers worker once it commits: the
+    new timer may be due before the one the worker sleeps until. Every new timer row is added
+    here (none is moved: a changed due date cancels its timers and plans others)."""
+    session.add(timer)
+    wake_after_commit(session, TIMERS_CHANNEL)  # once per transaction, however many timers
 
 
 def _cancel_timers(session: Session, followup_id: str) -> None:

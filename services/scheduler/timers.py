@@ -16,6 +16,12 @@ recorded at the moment its escalation fired. On SQLite the single writer lock se
 An agreed action's timers are rows of the same table on its follow-up (`action_id` names the
 action), so they fire in the same pass under the same audit lock.
 
+The timers worker is woken, not polled: every new timer is added by
+services/scheduler/store.py `plan_timer`, which wakes the worker once its transaction commits
+(`TIMERS_CHANNEL`, in every replica), and after a pass the worker sleeps until the next timer is
+due (`TimerService.step`, from one look-up of the index of timers still to fire). Its poll is
+only a safety net: for a lost notification, and for a clock moved on by a test.
+
 A programme allocation has no audit yet, so it has a lock of its own
 (services/scheduler/allocation_store.py `allocation_lock_key`, through the same `lock_for` /
 `try_lock_for`): first the allocation's lock, then its allocation and timer rows; its events'
@@ -27,7 +33,7 @@ and an audit's, so the two never wait on each other in opposite orders.
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy import ColumnElement, Engine
+from sqlalchemy import ColumnElement, Engine, func
 from sqlmodel import Session, col, select
 
 from services.scheduler import metrics
@@ -36,18 +42,28 @@ from services.scheduler.allocation_handlers import fire_allocation
 from services.scheduler.allocation_store import allocation_lock_key
 from services.scheduler.decisions import TimerPlan, fire_timer
 from services.scheduler.domain import TimerKind
-from services.scheduler.models import FollowUp, Timer
+from services.scheduler.models import FollowUp, Timer, still_due
 from services.scheduler.store import SchedulerContext, save, state_of
 from shared.db import after_commit, retried, transaction, try_lock_for
 from shared.events.vocabulary import FollowUpAction
 
+BUSY_RETRY_SECONDS = 0.1
+"""How soon a pass runs again when a timer was due but its audit's lock was busy (a person's
+or another replica's transaction, which ends in milliseconds)."""
+
 
 def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
-    return (
-        col(Timer.fired_at).is_(None),
-        col(Timer.cancelled).is_(False),
-        col(Timer.fire_at) <= now,
-    )
+    # `still_due` as written, so that the scan reads the partial index of timers still to fire.
+    return (*still_due(), col(Timer.fire_at) <= now)
+
+
+def wait_for_next(next_fire_at: datetime | None, now: datetime) -> float | bool:
+    """What the timers worker waits for once nothing more can be fired now: the seconds until
+    the next timer is due; a short retry when one is due already (its lock was busy); or, with
+    no timer planned at all, only a wake-up or the safety poll (False)."""
+    if next_fire_at is None:
+        return False
+    return max((next_fire_at - now).total_seconds(), BUSY_RETRY_SECONDS)
 
 
 def _lock_key(audit_id: str | None, allocation_id: str) -> str | None:
@@ -81,10 +97,19 @@ class TimerService:
             for timer_id, audit_id, allocation_id in due
         )
 
-    def step(self) -> bool:
-        """One pass of the timers worker; True when a full batch was due and more may be."""
+    def step(self) -> bool | float:
+        """One pass of the timers worker: True when a full batch was due and more may be;
+        else the seconds until the next timer is due (`wait_for_next`)."""
         self.fire_due()
-        return self._last_batch == self._batch_size
+        if self._last_batch == self._batch_size:
+            return True
+        return wait_for_next(self.next_fire_at(), self._ctx.clock.now())
+
+    def next_fire_at(self) -> datetime | None:
+        """When the soonest timer still to fire is due (None: none is planned)."""
+        with Session(self._engine) as session:
+            query = select(func.min(Timer.fire_at)).where(*still_due())
+            return session.exec(query).one()
 
     def _fire_one(self, timer_id: int | None, lock_key: str | None, now: datetime) -> bool:
         """Fire one timer in its own transaction, under its audit's (or allocation's) lock;
