@@ -81,9 +81,7 @@ class System:
             "AUDIT_PROGRAMME_DRAW_DAY": "0",
             "TIMER_POLL_SECONDS": "1",
             "DELIVERY_POLL_SECONDS": "1",
-        } | (
-            {"RECORD_BASE_URL": self.web.url} if self.web else {}
-        )
+        } | ({"RECORD_BASE_URL": self.web.url} if self.web else {})
 
     def start(self, service: str) -> None:
         process = ServiceProcess(service, self.logs)
