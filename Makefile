@@ -6,7 +6,7 @@ WEB := services/web
 WEB_INPUTS := $(WEB)/package-lock.json $(WEB)/build-assets.mjs $(wildcard $(WEB)/assets/*)
 WEB_STAMP := $(WEB)/static/.built-$(shell cat $(WEB_INPUTS) | cksum | cut -d' ' -f1)
 
-.PHONY: install run stack test test-unit test-integration lint fmt schemas bench clean
+.PHONY: install run stack test test-unit test-integration lint fmt schemas bench compose-check clean
 
 install: $(STAMP) $(WEB_STAMP)
 
@@ -58,6 +58,12 @@ schemas: install
 # (about 15 minutes). `ARGS="--out FILE"` also writes the figures to FILE.
 bench: install
 	$(BIN)/python -m tooling.bench $(ARGS)
+
+# docker-compose.yml as shipped, under podman (as root): images built locally, the stack up, an
+# Inadequate audit to its email, Prometheus scraping every service, then down (deploy/README.md).
+# CI runs it through tests/e2e/test_compose.py.
+compose-check: install
+	bash deploy/compose-check.sh
 
 clean:
 	rm -rf $(VENV) .qa .mypy_cache .ruff_cache .pytest_cache $(WEB)/node_modules $(WEB)/static

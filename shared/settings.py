@@ -7,7 +7,8 @@ import re
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal, Self, TypeVar
+from typing import Any, ClassVar, Literal, Self, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -160,6 +161,16 @@ class ServiceSettings(ProcessSettings):
                 "kafka_security", "{problems}", {"problems": "; ".join(problems)}
             )
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_file_url_is_a_key_file(cls, data: Any) -> Any:
+        # A local key set named as a URL (the compose file's dev profile needs a URL) is read as
+        # the file it is: the key client fetches http(s) only.
+        url = data.get("auth_jwks_url") if isinstance(data, dict) else None
+        if isinstance(url, str) and url.startswith("file://") and not data.get("auth_jwks_file"):
+            return {**data, "auth_jwks_url": None, "auth_jwks_file": urlsplit(url).path}
+        return data
 
     @model_validator(mode="after")
     def _one_token_key_source(self) -> Self:

@@ -619,9 +619,12 @@ def test_the_image_installs_the_package_as_a_non_root_user():
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
     every = [line.split(None, 1) for line in dockerfile.splitlines() if line[:1].isalpha()]
     stages = [i for i, (keyword, _) in enumerate(every) if keyword == "FROM"]
-    assert every[stages[0]] == ["FROM", "node:20-slim AS web-assets"]  # the web front's assets
+    # The base images are build arguments whose defaults are the official images.
+    defaults = dict(arg.split("=", 1) for keyword, arg in every[: stages[0]] if keyword == "ARG")
+    assert defaults == {"NODE_IMAGE": "node:20-slim", "BASE_IMAGE": "python:3.11-slim"}
+    assert every[stages[0]] == ["FROM", "${NODE_IMAGE} AS web-assets"]  # the web front's assets
     instructions = every[stages[-1] :]  # the image itself
-    assert instructions[0] == ["FROM", "python:3.11-slim"]
+    assert instructions[0] == ["FROM", "${BASE_IMAGE}"]
     assert ["COPY", "--from=web-assets /web/static ./services/web/static"] in instructions
     assert ["RUN", "pip install . && rm -rf /app"] in instructions
     users = [arg for keyword, arg in instructions if keyword == "USER"]

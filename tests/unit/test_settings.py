@@ -99,3 +99,12 @@ def test_token_lifetime_is_capped_at_twelve_hours_unless_set(monkeypatch):
     assert load_settings(ServiceSettings).auth_max_token_seconds == 12 * 3600
     monkeypatch.setenv("AUTH_MAX_TOKEN_HOURS", "1")
     assert load_settings(ServiceSettings).auth_max_token_seconds == 3600
+
+
+def test_a_file_url_for_the_token_keys_is_read_as_the_key_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("AUTH_JWKS_URL", f"file://{tmp_path}/jwks.json")
+    monkeypatch.delenv("AUTH_JWKS_FILE", raising=False)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    monkeypatch.setenv("SAMPLE_RATE", "0.1")
+    settings = load_settings(ExampleSettings)
+    assert (settings.auth_jwks_url, settings.auth_jwks_file) == (None, tmp_path / "jwks.json")
