@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.scheduler.action_api import action_router
 from services.scheduler.api import scheduler_router
 from services.scheduler.decisions import Rules
-from services.scheduler.gauges import CHECK_SECONDS, GaugeWorker
+from services.scheduler.gauges import GAUGES_CHANNEL, SAFETY_REFRESH_SECONDS, gauges_step
 from services.scheduler.handlers import event_handlers
 from services.scheduler.queries import refresh_gauges
 from services.scheduler.service import SERVICE
@@ -36,8 +36,12 @@ def create_app(settings: SchedulerSettings, clock: Clock | None = None) -> FastA
     timers = TimerService(runtime.engine, ctx, settings.timer_batch_size)
     # Woken when a timer is planned, asleep until the next is due: the poll is a safety net.
     runtime.every("timers", settings.timer_poll_seconds, timers.step, wake_on=TIMERS_CHANNEL)
-    gauges = GaugeWorker(partial(refresh_gauges, runtime.engine, ctx.clock), ctx.clock)
-    runtime.every("followup-gauges", CHECK_SECONDS, gauges.step)
+    runtime.every(
+        "followup-gauges",
+        SAFETY_REFRESH_SECONDS,
+        partial(gauges_step, partial(refresh_gauges, runtime.engine, ctx.clock), ctx.clock),
+        wake_on=GAUGES_CHANNEL,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from services.scheduler.followup import FollowUpStatus
-from services.scheduler.gauges import CHANGES
+from services.scheduler.gauges import followups_changed
 from services.scheduler.models import (
     ActionRecord,
     ActionRequest,
@@ -26,6 +26,7 @@ from services.scheduler.models import (
     TimelineEntry,
     Timer,
 )
+from shared.db import transaction
 from shared.events.vocabulary import ActionStatus
 from shared.retention import Expiry, days_ago, purge_expired
 from shared.settings import ServiceSettings
@@ -70,6 +71,9 @@ def purge_followups(engine: Engine, now: datetime, settings: ServiceSettings) ->
         for expiry in (FOLLOWUPS, AUDIT_FACTS, MODERATION_FACTS, ALLOCATIONS)
     )
     if gone:
-        CHANGES.note()  # follow-ups went: the gauges count again (services/scheduler/gauges.py)
+        # Follow-ups went: the running schedulers' gauges count again (`qa purge` runs apart
+        # from them, so it tells them through the database).
+        with transaction(engine) as session:
+            followups_changed(session)
     what = "follow-ups closed, audit facts graded and allocations settled"
     return f"{what} more than {days} days ago", gone

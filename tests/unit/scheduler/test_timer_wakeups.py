@@ -1,13 +1,18 @@
 """The timers worker woken, not polled, and the gauges counted only when they may have moved
 (issue 19), on SQLite with a controlled clock."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, col, select
 
 from services.scheduler.decisions import Rules
-from services.scheduler.gauges import CHANGES, Counted, GaugeWorker, refresh_due
+from services.scheduler.gauges import (
+    GAUGES_CHANNEL,
+    followups_changed,
+    gauges_step,
+    seconds_to_next_uk_day,
+)
 from services.scheduler.handlers import event_handlers
 from services.scheduler.models import Timer
 from services.scheduler.store import TIMERS_CHANNEL, SchedulerContext, plan_timer
@@ -102,29 +107,25 @@ def test_a_timer_planned_in_a_rolled_back_transaction_wakes_nobody(world):
     assert WAKEUPS.count(TIMERS_CHANNEL) == before
 
 
-def test_the_gauges_count_again_after_a_change_a_new_day_or_the_safety_period():
-    day = date(2026, 11, 23)
-    last = Counted(changes=3, day=day, at=100.0)
-    assert refresh_due(None, 0, day, 0.0, 60)
-    assert not refresh_due(last, 3, day, 159.0, 60)
-    assert refresh_due(last, 4, day, 101.0, 60)  # a follow-up changed
-    assert refresh_due(last, 3, day + timedelta(days=1), 101.0, 60)  # "overdue" moved on
-    assert refresh_due(last, 3, day, 160.0, 60)  # changes this process cannot see
-
-
-def test_the_gauge_worker_counts_only_when_a_follow_up_changed(world):
-    engine, clock, _ctx, handlers = world
+def test_the_gauges_wait_for_the_next_uk_day_after_counting():
     counted: list[int] = []
-    worker = GaugeWorker(lambda: counted.append(CHANGES.count()), clock, safety_seconds=3600)
-    worker.step()
-    worker.step()
-    assert len(counted) == 1  # nothing changed since
+    noon_in_winter = FixedClock(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+    assert gauges_step(lambda: counted.append(1), noon_in_winter) == 12 * 3600
+    assert counted == [1]
+    # In summer the UK day starts at 23:00 UTC the day before.
+    summer = datetime(2026, 7, 1, 22, 30, tzinfo=UTC)
+    assert seconds_to_next_uk_day(summer) == 30 * 60
+    # The spring clock change: Sunday 29 March 2026 has 23 hours.
+    assert seconds_to_next_uk_day(datetime(2026, 3, 29, 0, 0, tzinfo=UTC)) == 23 * 3600
 
+
+def test_a_follow_up_change_wakes_the_gauges_once_committed(world):
+    engine, _clock, _ctx, handlers = world
+    before = WAKEUPS.count(GAUGES_CHANNEL)
     open_followup(engine, handlers)
-    worker.step()
-    worker.step()
-    assert len(counted) == 2
-
-    clock.at += timedelta(days=1)  # a follow-up may have become overdue
-    worker.step()
-    assert len(counted) == 3
+    assert WAKEUPS.count(GAUGES_CHANNEL) > before
+    after = WAKEUPS.count(GAUGES_CHANNEL)
+    with Session(engine) as session:
+        followups_changed(session)
+        session.rollback()
+    assert WAKEUPS.count(GAUGES_CHANNEL) == after
