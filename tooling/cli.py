@@ -23,9 +23,10 @@ from tooling.demo import MONTHS, DemoError, seed_demo
 from tooling.demo_cases import publish_demo_cases
 from tooling.documents import stale_documents, write_documents
 from tooling.localstack.control import PARTS, Part, RestartRequests, Watch, ask_to_restart
-from tooling.localstack.processes import StackError, port_open
+from tooling.localstack.processes import StackError
 from tooling.localstack.services import ServiceProcess, web_environment
 from tooling.localstack.stack import LocalStack, StackInfo, local_issuer
+from tooling.localstack.status import Row, service_rows, stack_rows, table
 from tooling.retention import RetentionError
 from tooling.retention import purge as purge_service
 
@@ -62,6 +63,7 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
         _clean_up_after(StackInfo.load(state), state)
     root = stack_root().resolve()
     root.mkdir(parents=True, exist_ok=True)
+    (root / ADDRESSES_FILE).unlink(missing_ok=True)  # a previous run's services are gone
     stack = LocalStack(root, "postgres" if args.postgres else "sqlite")
     started: list[ServiceProcess] = []
     stop = threading.Event()
@@ -84,6 +86,7 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
                 "tokens: every API call needs one; `.venv/bin/qa token S0003` mints one for a"
                 " demo person (README: Tokens)"
             )
+        print(table(_status_rows(info, {s.name: s.url for s in started})))
         print("Running. Press Ctrl-C to stop.", flush=True)
         _serve_until_stopped(stack, started, info, state, stop, restarts)
     except KeyboardInterrupt:
@@ -98,6 +101,7 @@ def _run_in_foreground(args: argparse.Namespace, services: tuple[str, ...]) -> i
             service.stop()
         stack.stop()
         state.unlink(missing_ok=True)
+        (root / ADDRESSES_FILE).unlink(missing_ok=True)
     return 0
 
 
@@ -260,21 +264,31 @@ def _progress(line: str) -> None:
 
 
 def stack_status(_args: argparse.Namespace) -> int:
+    """Every part and service of the running stack with its address and health; fails (1) when
+    the stack is not running or any of them is unwell."""
     state = state_file()
     if not state.exists():
         print("The local stack is not running.")
         return 1
     info = StackInfo.load(state)
-    host, _, port = info.bootstrap_servers.split(",")[0].rpartition(":")
-    broker_up = port_open(int(port), host or "127.0.0.1")
-    healthy = _alive(info.pid) and broker_up
-    print(f"stack:    {'running' if healthy else 'NOT RESPONDING'} (pid {info.pid})")
+    rows = _status_rows(info, _running_services())
+    running = _alive(info.pid)
     print(
-        f"broker:   {info.broker} at {info.bootstrap_servers} "
-        f"({'reachable' if broker_up else 'unreachable'})"
+        f"stack: {'running' if running else 'NOT RUNNING'} (pid {info.pid}), data in {stack_root()}"
     )
-    print(f"database: {info.database}")
-    return 0 if healthy else 1
+    print(table(rows))
+    return 0 if running and all(row.healthy for row in rows) else 1
+
+
+def _running_services() -> dict[str, str]:
+    """The services `qa run` started for this stack (none for `qa stack up`)."""
+    addresses = stack_root() / ADDRESSES_FILE
+    return json.loads(addresses.read_text()) if addresses.exists() else {}
+
+
+def _status_rows(info: StackInfo, services: dict[str, str]) -> list[Row]:
+    front_first = dict(sorted(services.items(), key=lambda item: item[0] != FRONT.name))
+    return [*stack_rows(info), *service_rows(front_first, stack_root() / "logs")]
 
 
 def stack_down(_args: argparse.Namespace) -> int:

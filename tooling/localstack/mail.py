@@ -19,8 +19,10 @@ class _SaveToFolder:
     def __init__(self, folder: Path, refused: set[str]) -> None:
         self.folder = folder
         self.refused = refused
-        # Numbered on from what the folder holds: a second run's messages sort after the first's.
-        self.count = len(list(folder.glob("*.eml")))
+        # Numbered on from the highest number the folder holds (not from how many files it
+        # holds: one removed by hand would make a number repeat), so a second run's messages
+        # sort after the first's and two runs' messages never interleave.
+        self.count = highest_number(folder)
         self.repeats = 0
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
@@ -36,6 +38,12 @@ class _SaveToFolder:
         self.count += 1
         (self.folder / f"{self.count:05d}-{name}.eml").write_bytes(envelope.content)
         return "250 Message accepted for delivery"
+
+
+def highest_number(folder: Path) -> int:
+    """The largest leading number of the folder's saved messages (`00042-<id>.eml`), or 0."""
+    numbers = (name.partition("-")[0] for name in (p.name for p in folder.glob("*.eml")))
+    return max((int(number) for number in numbers if number.isdigit()), default=0)
 
 
 @dataclass
