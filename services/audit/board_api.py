@@ -5,10 +5,11 @@ is over the audits the caller may see (shared.visibility), as /stats/grades is."
 
 from datetime import date, timedelta
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from services.audit.api import AuditDependencies
+from services.audit.board_counts import board_counts
 from services.audit.monthly_figures import (
     DomainGrades,
     GradeCounts,
@@ -22,18 +23,13 @@ from services.audit.monthly_figures import (
     theme_tallies_of,
     themes_from_counts,
 )
-from services.audit.queries import (
-    domain_grade_counts,
-    grade_counts,
-    learning_audits_in_month,
-    learning_audits_of_month,
-    theme_counts,
-)
+from services.audit.queries import learning_audits_in_month, learning_audits_of_month
 from services.audit.stats import Grouping, TargetProgress, tallies_of, target_progress
 from shared.access import CurrentCaller
 from shared.calendar import month_start, months_span, uk_day
+from shared.errors import FieldProblem, RuleBroken
 from shared.events.vocabulary import Grade
-from shared.http import Month
+from shared.http import Month, OptionalMonth
 
 MAX_MONTHS = 36
 """The longest span /stats/monthly answers: three years of months, every group each."""
@@ -79,15 +75,25 @@ def board_router(deps: AuditDependencies) -> APIRouter:
         first, last = months_span(from_month, to_month)
         months = months_between(first, last)
         if not months:
-            raise HTTPException(status_code=422, detail="to_month is before from_month")
+            raise RuleBroken(
+                "audit_rule", [FieldProblem("to_month", "is before from_month", "query")]
+            )
         if len(months) > MAX_MONTHS:
-            raise HTTPException(status_code=422, detail=f"at most {MAX_MONTHS} months at a time")
+            raise RuleBroken(
+                "audit_rule",
+                [
+                    FieldProblem(
+                        "to_month", f"is more than {MAX_MONTHS} months after from_month", "query"
+                    )
+                ],
+            )
         # The first month's theme trend needs the month before it: counted, then dropped.
         before = (first - timedelta(days=1)).replace(day=1)
         groups = groups_of(deps.organisation, by)
-        grades = tallies_of(grade_counts(deps.engine, first, last, caller, by))
-        domains = domain_tallies_of(domain_grade_counts(deps.engine, first, last, caller, by))
-        tagged = theme_tallies_of(theme_counts(deps.engine, before, last, caller, by))
+        counts = board_counts(deps.engine, first, last, caller, by, themes_from=before)
+        grades = tallies_of(counts.grades)
+        domains = domain_tallies_of(counts.domains)
+        tagged = theme_tallies_of(counts.themes)
         themes = themes_from_counts(tagged, [before.strftime("%Y-%m"), *months], groups, by, hide)
         return MonthlyFigures(
             from_month=from_month,
@@ -100,7 +106,7 @@ def board_router(deps: AuditDependencies) -> APIRouter:
         )
 
     @router.get("/stats/target", response_model=TargetProgress)
-    def target(caller: CurrentCaller, month: Month | None = None) -> TargetProgress:
+    def target(caller: CurrentCaller, month: OptionalMonth = None) -> TargetProgress:
         """The month's learning audits (this month's unless asked), of those the caller may
         see, against the target; a month gone by has no working days left."""
         today = uk_day(deps.clock.now())
@@ -109,7 +115,7 @@ def board_router(deps: AuditDependencies) -> APIRouter:
         return target_progress(done, deps.monthly_target, today, deps.calendar, first)
 
     @router.get("/stats/learning", response_model=list[LearningAudit])
-    def learning(caller: CurrentCaller, month: Month | None = None) -> list[LearningAudit]:
+    def learning(caller: CurrentCaller, month: OptionalMonth = None) -> list[LearningAudit]:
         """The month's learning audits (this month's unless asked) that the caller may see,
         oldest first, with their themes and "could be better if" points."""
         first = month_start(month) if month else this_month()

@@ -22,6 +22,7 @@ from services.audit.models import (
     RegisteredCase,
     SubmissionKey,
 )
+from services.audit.month_counts import count_audits
 from services.audit.programme_store import close_by_audit
 from services.audit.reaudit import FollowUpEvent, ReauditAssignment, assigned
 from services.audit.register import CaseFacts, RegisterEntry, allocation_of, registered
@@ -96,6 +97,7 @@ def submit_audit(
     audit = graded(checked, f"AUD-{uuid.uuid4().hex[:16]}")
     row = _audit_row(audit)
     session.add(row)
+    count_audits(session, [row])  # the board's counts, in this same transaction
     if key is not None:
         session.add(
             SubmissionKey(

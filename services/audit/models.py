@@ -48,6 +48,38 @@ class Audit(SQLModel, table=True):
     recorded_at: datetime = timestamp_field(default_factory=_now)
 
 
+class MonthGradeCount(SQLModel, table=True):
+    """How many audits of a UK month and team were graded `grade`, overall or in one domain.
+
+    What the board's figures read (services.audit.month_counts), kept in the transaction that
+    records or purges an audit. Counts only: no case, no person; month first for the span.
+    """
+
+    __tablename__ = "audit_month_grades"
+
+    month: str = Field(primary_key=True, max_length=7)
+    service_area: str = Field(primary_key=True, max_length=64)
+    area: str = Field(primary_key=True, max_length=64)
+    team_id: str = Field(primary_key=True, max_length=64)
+    counted: str = Field(primary_key=True, max_length=32)
+    """`overall` (the overall grade) or the domain whose grade is counted."""
+    grade: str = Field(primary_key=True, max_length=32)
+    audits: int
+
+
+class MonthThemeCount(SQLModel, table=True):
+    """How many audits of a UK month and team were tagged with `theme` (each audit once)."""
+
+    __tablename__ = "audit_month_themes"
+
+    month: str = Field(primary_key=True, max_length=7)
+    service_area: str = Field(primary_key=True, max_length=64)
+    area: str = Field(primary_key=True, max_length=64)
+    team_id: str = Field(primary_key=True, max_length=64)
+    theme: str = Field(primary_key=True, max_length=64)
+    audits: int
+
+
 class SubmissionKey(SQLModel, table=True):
     """A caller's idempotency key and the audit its first submission created.
 

@@ -8,11 +8,12 @@ on PostgreSQL and SQLite, right across the clock changes, where neither `date_tr
 time zones are portable.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Engine, Text, case, cast, func, literal_column, true
+from sqlalchemy import JSON, Connection, Engine, Text, case, cast, func, literal_column, true
 from sqlalchemy import select as select_columns
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
@@ -62,7 +63,7 @@ def _graded_between(query: SelectOfScalar[Audit], first: date, last: date) -> Se
     return query.where(*_graded_within(first, last))
 
 
-def _uk_month(first: date, last: date) -> ColumnElement[str]:
+def graded_month(first: date, last: date) -> ColumnElement[str]:
     """The UK month (YYYY-MM) an audit graded within `first`'s month..`last`'s was graded in:
     the first month whose end (the next month's first UK instant) is after it."""
     ends: list[tuple[ColumnElement[bool], ColumnElement[str]]] = []
@@ -85,26 +86,36 @@ def _group(by: Grouping) -> Any:
     }[by]
 
 
-def _json_elements(engine: Engine, text: Any, *names: str) -> Any:
+def json_elements(bind: Engine | Connection, text: Any, *names: str) -> Any:
     """The elements of JSON held as text, as rows (`key`, `value` of an object; `value` of an
     array): PostgreSQL's and SQLite's functions differ by name."""
-    if not is_postgresql(engine):
+    if not is_postgresql(bind):
         return func.json_each(text).table_valued(*names)
     if names == ("key", "value"):
         return func.json_each_text(cast(text, JSON)).table_valued(*names)
     return func.json_array_elements_text(cast(text, JSON)).table_valued(*names)
 
 
-def _documents(column: Any, first: date, last: date, caller: Caller, by: Grouping) -> Any:
+def _seen(caller: Caller, outside: Collection[str]) -> tuple[ColumnElement[bool], ...]:
+    """The audits the caller may see, but for those of the service areas `outside` (counted
+    from services.audit.month_counts' tables instead)."""
+    if not outside:
+        return (visible_where(caller, PEOPLE),)
+    return (visible_where(caller, PEOPLE), col(Audit.service_area).not_in(sorted(outside)))
+
+
+def _documents(
+    column: Any, first: date, last: date, caller: Caller, by: Grouping, outside: Collection[str]
+) -> Any:
     """How many audits the caller may see of each UK month and group hold each text of a JSON
     column: audits graded alike share one text, so each text is parsed once, not each audit."""
     graded = (
         select_columns(
-            _uk_month(first, last).label("month"),
+            graded_month(first, last).label("month"),
             _group(by).label("grp"),
             cast(column, Text).label("doc"),
         )
-        .where(visible_where(caller, PEOPLE), *_graded_within(first, last))
+        .where(*_seen(caller, outside), *_graded_within(first, last))
         .subquery()
     )
     columns = (graded.c.month, graded.c.grp, graded.c.doc)
@@ -158,17 +169,23 @@ def list_audits(
 
 
 def grade_counts(
-    engine: Engine, first: date, last: date, caller: Caller, by: Grouping
+    engine: Engine,
+    first: date,
+    last: date,
+    caller: Caller,
+    by: Grouping,
+    outside: Collection[str] = (),
 ) -> list[GradeCount]:
-    """Audits of the days `first`..`last` (whole months) that the caller may see, counted by
-    UK month, group and overall grade (every kind: a re-audit is graded too)."""
+    """Audits of the days `first`..`last` (whole months) that the caller may see, but for
+    those of the service areas `outside`, counted by UK month, group and overall grade (every
+    kind: a re-audit is graded too)."""
     graded = (
         select_columns(
-            _uk_month(first, last).label("month"),
+            graded_month(first, last).label("month"),
             _group(by).label("grp"),
             col(Audit.overall_grade).label("grade"),
         )
-        .where(visible_where(caller, PEOPLE), *_graded_within(first, last))
+        .where(*_seen(caller, outside), *_graded_within(first, last))
         .subquery()
     )
     query = select_columns(graded.c.month, graded.c.grp, graded.c.grade, func.count()).group_by(
@@ -182,12 +199,17 @@ def grade_counts(
 
 
 def domain_grade_counts(
-    engine: Engine, first: date, last: date, caller: Caller, by: Grouping
+    engine: Engine,
+    first: date,
+    last: date,
+    caller: Caller,
+    by: Grouping,
+    outside: Collection[str] = (),
 ) -> list[DomainGradeCount]:
     """As `grade_counts`, each domain's grade instead of the overall one (keys that are not a
     domain are not counted)."""
-    docs = _documents(col(Audit.domain_grades), first, last, caller, by)
-    grades = _json_elements(engine, docs.c.doc, "key", "value")
+    docs = _documents(col(Audit.domain_grades), first, last, caller, by, outside)
+    grades = json_elements(engine, docs.c.doc, "key", "value")
     columns = (grades.c.key, docs.c.month, docs.c.grp, grades.c.value)
     query = (
         select_columns(*columns, func.sum(docs.c.audits))
@@ -204,12 +226,17 @@ def domain_grade_counts(
 
 
 def theme_counts(
-    engine: Engine, first: date, last: date, caller: Caller, by: Grouping
+    engine: Engine,
+    first: date,
+    last: date,
+    caller: Caller,
+    by: Grouping,
+    outside: Collection[str] = (),
 ) -> list[ThemeTally]:
     """How many of the audits of `grade_counts` were tagged with each theme, by UK month and
     group; an audit tagged twice with a theme counts once."""
-    docs = _documents(col(Audit.themes), first, last, caller, by)
-    themes = _json_elements(engine, docs.c.doc, "value")
+    docs = _documents(col(Audit.themes), first, last, caller, by, outside)
+    themes = json_elements(engine, docs.c.doc, "value")
     # DISTINCT: a theme twice in one text (one audit's list) is one tag of its audits.
     tagged = (
         select_columns(docs.c.month, docs.c.grp, docs.c.doc, docs.c.audits, themes.c.value)

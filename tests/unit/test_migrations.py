@@ -20,7 +20,7 @@ def test_upgrading_twice_is_harmless(sqlite_engine):
     upgrade("audit", str(sqlite_engine.url))
     with sqlite_engine.connect() as connection:
         revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-    assert revision == "0008_statistics_indexes"
+    assert revision == "0009_monthly_counts"
     assert drift_from_models(sqlite_engine, "audit") == []
 
 
