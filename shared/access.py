@@ -4,8 +4,9 @@
 route's entry in the service's permissions (its `ServiceDefinition`), checks the bearer token,
 resolves the caller from the organisation file, checks the role, and leaves the caller on
 `request.state` for scope checks and the access trail. 401 means "we do not know who you are",
-403 "we do, and the answer is no". A machine caller passes only on the routes its deployment
-lists for it (MACHINE_CLIENTS), and only where the route's permission grants `service`.
+403 "we do, and the answer is no"; both are problem documents (shared.errors). A machine
+caller passes only on the routes its deployment lists for it (MACHINE_CLIENTS), and only where
+the route's permission grants `service`.
 """
 
 import asyncio
@@ -28,6 +29,7 @@ from shared.auth import (
     Unauthenticated,
     caller_from_claims,
 )
+from shared.errors import problem
 from shared.organisation import Organisation
 
 log = logging.getLogger(__name__)
@@ -95,10 +97,8 @@ async def _unauthenticated(request: Request, exc: Unauthenticated) -> JSONRespon
     # The reason is ours (never the token's contents), for whoever investigates a refusal.
     log.info("refused %s: %s", route_key(request), exc)
     challenge = "Bearer" if exc.answer == MISSING_TOKEN else 'Bearer error="invalid_token"'
-    return JSONResponse(
-        {"detail": exc.answer}, status_code=401, headers={"WWW-Authenticate": challenge}
-    )
+    return problem(401, exc.answer, headers={"WWW-Authenticate": challenge})
 
 
 async def _forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=403)
+    return problem(403, str(exc))

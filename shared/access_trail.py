@@ -240,8 +240,22 @@ def access_trail_router(engine: Engine) -> APIRouter:
 
     @router.get(TRAIL_ROUTE, response_model=list[AccessRecordView])
     def trail(
-        case_id: Annotated[str | None, Query(max_length=64)] = None,
-        who: Annotated[str | None, Query(max_length=128)] = None,
+        case_id: Annotated[
+            str | None,
+            Query(
+                max_length=64,
+                description="Only this case's records: a case reference, "
+                "at most 64 characters, matched exactly.",
+            ),
+        ] = None,
+        who: Annotated[
+            str | None,
+            Query(
+                max_length=128,
+                description="Only this caller's records: a staff id or "
+                "token subject, at most 128 characters, matched exactly.",
+            ),
+        ] = None,
         since: datetime | None = None,
         *,
         paging: Paging,

@@ -2,8 +2,9 @@
 
 A NUL byte (in a path parameter, a query value or a JSON string) cannot be stored in
 PostgreSQL text, and NaN or Infinity in a JSON number (Python's JSON reader accepts them) cannot
-be compared with a rule nor written back as JSON: both used to end in 500s. The answer has
-FastAPI's validation shape, one entry per field, and never echoes the input.
+be compared with a rule nor written back as JSON: both used to end in 500s. The answer is the
+422 problem document of every malformed request (shared.errors), one entry per field, and never
+echoes the input.
 """
 
 import json
@@ -17,10 +18,12 @@ from fastapi.responses import JSONResponse
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shared.errors import field_entry, fields_answer, problem
+
 Location = tuple[str | int, ...]
 NUL = "\x00"
-NUL_MESSAGE = "Input should not contain a NUL byte (\\u0000)"
-NON_FINITE_MESSAGE = "Input should be a finite number, not NaN or Infinity"
+NUL_MESSAGE = "must not contain a NUL byte (\\u0000): remove it"
+NON_FINITE_MESSAGE = "should be a finite number, not NaN or Infinity"
 
 
 class _NonFinite:
@@ -133,10 +136,9 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def refusal(problems: list[tuple[Location, str]]) -> JSONResponse:
-    detail = [
-        {"loc": list(where), "msg": message, "type": "hostile_input"} for where, message in problems
-    ]
-    return JSONResponse({"detail": detail}, status_code=422)
+    return fields_answer(
+        [field_entry(where, message, "hostile_input") for where, message in problems]
+    )
 
 
 class RefuseHostileInput:
@@ -157,7 +159,8 @@ class RefuseHostileInput:
             try:
                 body = await _read_body(receive)
             except HTTPException as exc:  # the size limit's 413, raised while reading
-                await JSONResponse({"detail": exc.detail}, exc.status_code)(scope, receive, send)
+                answer = problem(exc.status_code, str(exc.detail), headers=exc.headers)
+                await answer(scope, receive, send)
                 return
             problems = json_problems(body)
             receive = _replay(body, receive)

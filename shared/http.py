@@ -15,12 +15,19 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.docs import ASSETS
+from shared.errors import problem
 from shared.hostile_input import RefuseHostileInput
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
-Month = Annotated[str, Query(pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", examples=["2026-11"])]
+MONTH_RULE = "A calendar month as YYYY-MM (ISO 8601), from 1900-01 to 2099-12, e.g. 2026-11."
+Month = Annotated[
+    str,
+    Query(pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", description=MONTH_RULE, examples=["2026-11"]),
+]
 """A calendar month in a query string, `YYYY-MM`."""
+OptionalMonth = Annotated[Month | None, Query(description=MONTH_RULE, examples=["2026-11"])]
+"""`Month`, or left out: the rule stated on the parameter itself, where callers read it."""
 
 
 def ops_router(checks: Mapping[str, ReadinessCheck]) -> APIRouter:
@@ -75,7 +82,13 @@ class RequestTooLarge(HTTPException):
     """An HTTPException, so FastAPI's body parsing lets it through as 413 instead of a 400."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, detail=f"request body larger than {limit} bytes")
+        super().__init__(413, detail=too_large(limit))
+
+
+def too_large(limit: int) -> str:
+    return (
+        f"the request body is larger than {limit:,} bytes, the most this service takes: send less"
+    )
 
 
 class LimitRequestSize:
@@ -91,10 +104,7 @@ class LimitRequestSize:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            response = JSONResponse(
-                {"detail": f"request body larger than {self.max_bytes} bytes"}, status_code=413
-            )
-            await response(scope, receive, send)
+            await problem(413, too_large(self.max_bytes))(scope, receive, send)
             return
         received = 0
 

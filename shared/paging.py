@@ -24,10 +24,23 @@ class PageQuery(BaseModel):
 
 def _page_query(
     limit: Annotated[
-        int, Query(ge=1, le=MAX_PAGE_SIZE, description="How many rows to answer at most.")
+        int,
+        Query(
+            ge=1,
+            le=MAX_PAGE_SIZE,
+            description=f"How many rows to answer at most: 1 to {MAX_PAGE_SIZE}, "
+            f"{DEFAULT_PAGE_SIZE} when left out. Page on with `offset`.",
+            examples=[DEFAULT_PAGE_SIZE],
+        ),
     ] = DEFAULT_PAGE_SIZE,
     offset: Annotated[
-        int, Query(ge=0, le=MAX_OFFSET, description="How many rows to skip first.")
+        int,
+        Query(
+            ge=0,
+            le=MAX_OFFSET,
+            description=f"How many rows to skip first: 0 to {MAX_OFFSET:,}, 0 when left out.",
+            examples=[0],
+        ),
     ] = 0,
 ) -> PageQuery:
     return PageQuery(limit=limit, offset=offset)

@@ -1,6 +1,7 @@
 """A tiny effect table for exercising the shared machinery: one row per handled event."""
 
 import asyncio
+from http import HTTPStatus
 from typing import Any
 
 from sqlmodel import Field, Session, SQLModel
@@ -61,3 +62,16 @@ async def post_once_known(client: Any, url: str, **request: Any) -> Any:
             return answer
         await asyncio.sleep(0.1)
     return answer
+
+
+def problem_document(
+    status: int, detail: str, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The RFC 9457 body every error answer has (shared.errors), field by field."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    return body | ({"errors": errors} if errors is not None else {})

@@ -437,7 +437,7 @@ def _step_not_heard_of_yet(answer: httpx.Response) -> bool:
     """A re-audit refused only because the scheduler's news has not reached the audit service."""
     if answer.status_code != 422:
         return False
-    problems = answer.json().get("detail", [])
+    problems = answer.json().get("errors", [])  # a problem document's fields (shared.errors)
     waiting = ("is not recorded yet", "has no follow-up waiting")
     return bool(problems) and all(
         problem.get("loc") == ["body", "reaudit_of"]

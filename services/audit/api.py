@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Response
+from fastapi import APIRouter, Depends, Header, Response
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
@@ -17,15 +17,31 @@ from services.audit.stats import GradeBucket, Grouping, grade_buckets, tallies_o
 from shared.access import CurrentCaller
 from shared.calendar import WorkingDayCalendar, month_start, months_span
 from shared.clock import Clock
-from shared.errors import NotFound
+from shared.errors import FieldProblem, NotFound, RuleBroken
 from shared.events.vocabulary import AuditKind, Grade
-from shared.http import Month
+from shared.http import Month, OptionalMonth
 from shared.organisation import Organisation
 from shared.paging import Paging
 from shared.visibility import require_visible
 
+IDEMPOTENCY_KEY_TEXT = (
+    "Your own key for this submission, 8 to 128 characters (a UUID will do); send a new one for "
+    "each audit. Sending the same key again with the same form answers the audit the first "
+    "submission created (201, header `Idempotent-Replayed: true`) instead of recording a second; "
+    "the same key with a different form is refused (422, naming Idempotency-Key). Keys are yours "
+    "alone (another caller's same key is another audit), shared by POST /audits and POST "
+    "/allocations/{allocation_id}/submit, and kept as long as the audit they created (the "
+    "case-record retention, six years by default). Without a key every submission records anew."
+)
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", min_length=8, max_length=128)
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=128,
+        description=IDEMPOTENCY_KEY_TEXT,
+        examples=["3f0c2a9e-6b1d-4f5e-9a47-1c2d3e4f5a6b"],
+    ),
 ]
 
 
@@ -71,7 +87,7 @@ class AuditSearch:
     team_id: str | None = None
     service_area: str | None = None
     area: str | None = None
-    month: Month | None = None
+    month: OptionalMonth = None
     grade: Grade | None = None
     kind: AuditKind | None = None
     auditor_id: str | None = None
@@ -143,7 +159,9 @@ def audit_router(deps: AuditDependencies) -> APIRouter:
         """Grades by month over the audits the caller may see."""
         first, last = months_span(from_month, to_month)
         if last < first:
-            raise HTTPException(status_code=422, detail="to_month is before from_month")
+            raise RuleBroken(
+                "audit_rule", [FieldProblem("to_month", "is before from_month", "query")]
+            )
         return grade_buckets(tallies_of(grade_counts(deps.engine, first, last, caller, by)))
 
     return router

@@ -37,6 +37,29 @@ LearningPoint = Annotated[
 ThemeTag = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 ConfirmationCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 MAX_POINTS = MAX_THEMES = 20
+MAX_NOTE = 2000
+MAX_CONFIRMED = 10
+
+# What callers read in the OpenAPI schema (and the README's "Limits callers meet"): built from
+# the same constants the fields enforce, so the words follow a changed limit.
+NOTE_TEXT = f"Free text, at most {MAX_NOTE} characters."
+POINTS_TEXT = (
+    f"At most {MAX_POINTS} points, each 1 to 1000 characters once spaces at either end are trimmed."
+)
+THEMES_TEXT = (
+    f"At most {MAX_THEMES} theme tags, each once: 1 to 64 characters of lower-case letters, "
+    "digits, '_' and '-', starting with a letter or digit."
+)
+CONFIRMED_TEXT = (
+    f"The caution codes you have looked at and keep, at most {MAX_CONFIRMED}: send back the "
+    "codes a 422 `needs_confirmation` answer gave (lower-case letters, digits and '_', at most "
+    "64 characters)."
+)
+GRADED_AT_TEXT = (
+    "When the audit was graded: an ISO 8601 date and time with its offset "
+    "(2026-11-25T10:30:00Z or 2026-11-25T10:30:00+00:00); a time without one is refused. "
+    "Not more than five minutes ahead, nor more than 366 days back."
+)
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """A device's clock may run a little ahead of ours; further ahead is a mistake."""
@@ -50,7 +73,7 @@ class VoiceOfChild(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     evidenced: bool
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=MAX_NOTE, description=NOTE_TEXT)
 
 
 class AuditForm(BaseModel):
@@ -61,7 +84,7 @@ class AuditForm(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    case_id: Identifier
+    case_id: Identifier = Field(examples=["CASE-000123"])
     audit_kind: AuditKind = AuditKind.LEARNING
     reaudit_of: Identifier | None = None
     team_id: Identifier | None = None
@@ -71,10 +94,16 @@ class AuditForm(BaseModel):
     domain_grades: dict[AuditDomain, Grade]
     overall_grade: Grade
     voice_of_child: VoiceOfChild
-    could_be_better_if: list[LearningPoint] = Field(default_factory=list, max_length=MAX_POINTS)
-    themes: list[ThemeTag] = Field(default_factory=list, max_length=MAX_THEMES)
-    graded_at: UtcDatetime
-    confirmed: list[ConfirmationCode] = Field(default_factory=list, max_length=10)
+    could_be_better_if: list[LearningPoint] = Field(
+        default_factory=list, max_length=MAX_POINTS, description=POINTS_TEXT
+    )
+    themes: list[ThemeTag] = Field(
+        default_factory=list, max_length=MAX_THEMES, description=THEMES_TEXT
+    )
+    graded_at: UtcDatetime = Field(description=GRADED_AT_TEXT, examples=["2026-11-25T10:30:00Z"])
+    confirmed: list[ConfirmationCode] = Field(
+        default_factory=list, max_length=MAX_CONFIRMED, description=CONFIRMED_TEXT
+    )
 
     @model_validator(mode="after")
     def _every_domain_graded(self) -> Self:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel
 
 from services.audit.allocation_rules import require_visible_allocation
@@ -44,23 +44,32 @@ from services.audit.programme_views import AllocationView, ProgrammeSummary, Pro
 from shared.access import CurrentCaller
 from shared.calendar import month_start, uk_day
 from shared.errors import NotFound
-from shared.events.data import Identifier
+from shared.events.data import IDENTIFIER_RULE, Identifier
 from shared.events.vocabulary import AllocationStatus
-from shared.http import Month
+from shared.http import MONTH_RULE, OptionalMonth
 from shared.paging import Paging
 
-MonthPath = Annotated[str, Path(pattern=MONTH_PATTERN, examples=["2026-12"])]
+MonthPath = Annotated[
+    str, Path(pattern=MONTH_PATTERN, description=MONTH_RULE, examples=["2026-12"])
+]
 
 
 @dataclass(frozen=True)
 class AllocationSearch:
     """The `/allocations` query (the page is `shared.paging`'s)."""
 
-    month: Month | None = None
-    auditor_id: Identifier | None = None
-    team_id: Identifier | None = None
+    month: OptionalMonth = None
+    auditor_id: Annotated[
+        Identifier | None, Query(description=f"The auditor's staff id. {IDENTIFIER_RULE}")
+    ] = None
+    team_id: Annotated[
+        Identifier | None, Query(description=f"The team's id. {IDENTIFIER_RULE}")
+    ] = None
     status: AllocationStatus | None = None
-    case_id: Identifier | None = None
+    case_id: Annotated[
+        Identifier | None,
+        Query(description=f"The case reference. {IDENTIFIER_RULE}", examples=["CASE-000123"]),
+    ] = None
 
 
 class Submitted(BaseModel):
@@ -211,7 +220,7 @@ def programme_router(deps: AuditDependencies) -> APIRouter:  # noqa: C901 - one 
         return view_of(row.id)
 
     @router.get("/stats/programme", response_model=ProgrammeFigures)
-    def programme_stats(caller: CurrentCaller, month: Month | None = None) -> ProgrammeFigures:
+    def programme_stats(caller: CurrentCaller, month: OptionalMonth = None) -> ProgrammeFigures:
         """The month's programme against its target, over the allocations the caller may see."""
         day = today()
         chosen = month or day.strftime("%Y-%m")

@@ -57,7 +57,13 @@ class ModerationView(BaseModel):
 
 
 class RateChange(BaseModel):
-    rate: float = Field(ge=0, le=1)
+    rate: float = Field(
+        ge=0,
+        le=1,
+        description="The share of the area's audits sent for moderation, from 0 (none) to 1 "
+        "(every one).",
+        examples=[0.1],
+    )
     changed_by: Identifier
 
 

@@ -180,6 +180,14 @@ Rationale = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=RATIONALE_MAX_CHARS)
 ]
 ConfirmedCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MAX_CONFIRMED = 10
+REQUEST_ID_TEXT = (
+    "Your own id for this submission, 8 to 128 characters (a UUID will do), made once per "
+    "form. Sending the moderation again with the same id, once it is recorded, answers it as "
+    "recorded (200) instead of recording twice; any other id then is refused (409). The id is "
+    "kept with the moderation for as long as the moderation is (the case-record retention, six "
+    "years by default)."
+)
 
 
 class ModerationForm(BaseModel):
@@ -192,9 +200,23 @@ class ModerationForm(BaseModel):
 
     moderator_id: Identifier
     moderated_grade: Grade
-    rationale: Rationale | None = None
-    request_id: str = Field(min_length=8, max_length=128)
-    confirmed: list[ConfirmedCode] = Field(default_factory=list, max_length=10)
+    rationale: Rationale | None = Field(
+        default=None,
+        description=f"Why the grade differs from the auditor's: required when it does, 1 to "
+        f"{RATIONALE_MAX_CHARS} characters once spaces at either end are trimmed.",
+    )
+    request_id: str = Field(
+        min_length=8,
+        max_length=128,
+        description=REQUEST_ID_TEXT,
+        examples=["3f0c2a9e6b1d4f5e9a471c2d3e4f5a6b"],
+    )
+    confirmed: list[ConfirmedCode] = Field(
+        default_factory=list,
+        max_length=MAX_CONFIRMED,
+        description=f"The caution codes you have looked at and keep, at most {MAX_CONFIRMED} "
+        "of 1 to 64 characters: send back the codes a 422 `needs_confirmation` answer gave.",
+    )
     outstanding_practice: bool = False
     """The moderator flags the practice as outstanding, for the monthly board pack (kept in
     this service: not on any event)."""

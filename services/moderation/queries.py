@@ -19,7 +19,7 @@ from services.moderation.sampling import SamplingPolicy
 from shared.auth import Caller
 from shared.calendar import month_bounds, month_start, months_span, uk_day_start
 from shared.events.vocabulary import Grade, ServiceArea
-from shared.http import Month
+from shared.http import OptionalMonth
 from shared.paging import PageQuery, one_page
 from shared.visibility import PeopleColumns, areas_in_view, visible_where
 
@@ -67,7 +67,7 @@ class ModerationFilter:
     """A staff id whose open moderations come first (their queue), then every other open one."""
     outstanding: bool | None = None
     """Only those the moderator flagged as outstanding practice (true) or did not (false)."""
-    month: Month | None = None
+    month: OptionalMonth = None
     """Only those moderated in this month (UK time), `YYYY-MM`."""
 
 

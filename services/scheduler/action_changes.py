@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.scheduler.action_decisions import (
     ActionDecision,
@@ -40,7 +40,12 @@ from shared.events.data import Identifier
 from shared.events.vocabulary import ActionChange, ActionStatus
 from shared.personal_data import personal_data_cautions
 
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+MAX_NOTE = 500
+Note = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NOTE),
+    Field(description=f"1 to {MAX_NOTE} characters once spaces at either end are trimmed."),
+]
 
 
 class ActionChangeForm(BaseModel):
@@ -51,7 +56,11 @@ class ActionChangeForm(BaseModel):
     reason: Note | None = None
     """Why it is cancelled: required then, and only then."""
     owner_id: Identifier | None = None
-    due_on: date | None = None
+    due_on: date | None = Field(
+        default=None,
+        description="A new due date, an ISO 8601 date (2026-12-04): a working day, not in the "
+        "past.",
+    )
     evidence: Note | None = None
     request_id: RequestId
     confirmed: Confirmed = []

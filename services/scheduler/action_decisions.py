@@ -39,9 +39,29 @@ from shared.events.vocabulary import (
 
 MAX_ACTION_LENGTH = 500
 ActionText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ACTION_LENGTH)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ACTION_LENGTH),
+    Field(
+        description=f"What is to be done: 1 to {MAX_ACTION_LENGTH} characters once spaces at "
+        "either end are trimmed."
+    ),
 ]
-RequestId = Annotated[str, Field(min_length=8, max_length=128)]
+REQUEST_ID_TEXT = (
+    "Your own id for this change, 8 to 128 characters (a UUID will do), made once per form. "
+    "Sending the same id again for the same action changes nothing and answers the action as "
+    "it is now (200); the same id for another action is refused (409), whoever sent it. Ids "
+    "are kept as long as the action's follow-up (the case-record retention after it closes, "
+    "six years by default)."
+)
+RequestId = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=128,
+        description=REQUEST_ID_TEXT,
+        examples=["web-3f0c2a9e6b1d4f5e9a471c2d3e4f5a6b"],
+    ),
+]
 """Names one submission: sent again, it changes nothing and answers the action as it is."""
 
 
@@ -52,7 +72,11 @@ class AgreedActionItem(BaseModel):
 
     what: ActionText
     owner_id: Identifier
-    due_on: date | None = None
+    due_on: date | None = Field(
+        default=None,
+        description="When it is due, an ISO 8601 date (2026-12-04), a working day not in the "
+        "past; the working day before the re-audit when left out.",
+    )
 
 
 AgreedAction = ActionText | AgreedActionItem

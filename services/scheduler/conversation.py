@@ -32,17 +32,38 @@ from shared.personal_data import personal_data_cautions_in
 MAX_ITEMS = 20
 """Attendees and agreed actions: a conversation, not a register or a plan of work."""
 
-Confirmed = Annotated[list[Identifier], Field(max_length=10)]
+MAX_CONFIRMED = 10
+Confirmed = Annotated[
+    list[Identifier],
+    Field(
+        max_length=MAX_CONFIRMED,
+        description=f"The caution codes you have looked at and keep, at most {MAX_CONFIRMED}: "
+        "send back the codes a 422 `needs_confirmation` answer gave.",
+    ),
+]
 """The caution codes the writer confirms (shared.confirmations)."""
 
 
 class ConversationForm(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    held_on: date
+    held_on: date = Field(
+        description="The day it was held, an ISO 8601 date (2026-11-25): not in the future, "
+        "not before the grading day.",
+        examples=["2026-11-25"],
+    )
     recorded_by: Identifier
-    attendees: list[Identifier] = Field(min_length=1, max_length=MAX_ITEMS)
-    agreed_actions: list[AgreedAction] = Field(min_length=1, max_length=MAX_ITEMS)
+    attendees: list[Identifier] = Field(
+        min_length=1,
+        max_length=MAX_ITEMS,
+        description=f"The staff ids of those who took part: 1 to {MAX_ITEMS}, each known.",
+    )
+    agreed_actions: list[AgreedAction] = Field(
+        min_length=1,
+        max_length=MAX_ITEMS,
+        description=f"What was agreed: 1 to {MAX_ITEMS} items, each a text or an item naming "
+        "its owner and due date.",
+    )
     confirmed: Confirmed = []
 
 
@@ -64,7 +85,11 @@ def hold_conversation(
     if followup.conversation_held_on is not None:
         if _recorded(followup) == _recorded_by(form):
             return Decision(followup, replayed=True)
-        raise AlreadyRecorded(followup.id)
+        day = followup.conversation_held_on
+        raise AlreadyRecorded(
+            f"follow-up {followup.id} already has its reflective conversation, held on "
+            f"{day.day} {day:%B %Y}: a different one cannot replace it"
+        )
     _check(followup, form, now, rules)
     late = form.held_on > followup.conversation_due_on
     held = replace(

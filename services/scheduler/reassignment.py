@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.scheduler.conversation import Confirmed, FollowUpRefused
 from services.scheduler.decisions import Decision, Facts, Note, Rules, announce_step
@@ -23,7 +23,12 @@ from shared.events.data import Identifier
 from shared.events.vocabulary import FollowUpAction
 from shared.personal_data import personal_data_cautions
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+MAX_REASON = 500
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REASON),
+    Field(description=f"Why: 1 to {MAX_REASON} characters once spaces at either end are trimmed."),
+]
 
 
 class ReassignForm(BaseModel):

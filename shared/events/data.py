@@ -40,8 +40,18 @@ def _to_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 """A timestamp with an explicit offset, normalised to UTC; naive times are refused."""
 
+IDENTIFIER_RULE = (
+    "1 to 64 characters: letters, digits, '.', '_', ':' and '-', starting with a letter or "
+    "digit. A pseudonymous id or case reference, never a name."
+)
 Identifier = Annotated[
-    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+        description=IDENTIFIER_RULE,
+    ),
 ]
 """Ids and case references: pseudonymous tokens, never free text that could hold a name."""
 

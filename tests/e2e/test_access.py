@@ -243,7 +243,7 @@ def test_hostile_input_answers_422_on_the_running_services(system):
             timeout=10,
         ),
     }
-    where = {name: (a.status_code, a.json()["detail"][0]["loc"]) for name, a in answers.items()}
+    where = {name: (a.status_code, a.json()["errors"][0]["loc"]) for name, a in answers.items()}
     assert where == {
         "id": (422, ["path", "audit_id"]),
         "filter": (422, ["query", "audit_id"]),

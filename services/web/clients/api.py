@@ -90,13 +90,17 @@ class Api:
     def _answer(response: httpx.Response) -> Any:
         if response.is_success:
             return response.json() if response.content else None
+        # The APIs answer errors as problem documents (shared.errors): `detail` a sentence, and
+        # for a 422 `errors`, one entry per field.
         try:
-            detail: Any = response.json().get("detail", response.reason_phrase)
+            answer = response.json()
         except ValueError:
-            detail = response.reason_phrase
-        if isinstance(detail, list):  # FastAPI's 422: one entry per field
-            raise _field_error(response.status_code, detail)
-        raise ApiError(response.status_code, str(detail))
+            answer = None
+        problem = answer if isinstance(answer, dict) else {}
+        errors = problem.get("errors")
+        if isinstance(errors, list) and errors:
+            raise _field_error(response.status_code, errors)
+        raise ApiError(response.status_code, str(problem.get("detail") or response.reason_phrase))
 
 
 def _field_error(status: int, entries: list[Any]) -> ApiError:
@@ -105,6 +109,7 @@ def _field_error(status: int, entries: list[Any]) -> ApiError:
     for entry in entries:
         if not isinstance(entry, dict) or not entry.get("loc"):
             continue
+        # The last step of `loc`, as the pages name their fields (not the dotted `field`).
         name, message = str(entry["loc"][-1]), str(entry.get("msg", ""))
         code = (entry.get("ctx") or {}).get("confirm")
         if entry.get("type") == NEEDS_CONFIRMATION and isinstance(code, str):

@@ -156,7 +156,7 @@ async def test_the_same_key_for_a_different_audit_is_refused(audit_service):
         "/audits", json=audit_body(case, "good"), headers={"Idempotency-Key": key}
     )
     assert changed.status_code == 422
-    assert changed.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert changed.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
 
 
 async def test_rule_violations_answer_422_naming_each_field(audit_service):
@@ -165,7 +165,7 @@ async def test_rule_violations_answer_422_naming_each_field(audit_service):
         json=audit_body(unique_case(), team_id="NOWHERE", graded_at="2099-01-01T00:00:00Z"),
     )
     assert response.status_code == 422
-    named = {tuple(d["loc"]): d["msg"] for d in response.json()["detail"]}
+    named = {tuple(d["loc"]): d["msg"] for d in response.json()["errors"]}
     assert set(named) == {("body", "team_id"), ("body", "graded_at")}
 
 
@@ -346,7 +346,7 @@ async def _registered(client: httpx.AsyncClient, case: str) -> bool:
     """True once a team-less audit of `case` would pass: a dry probe with a bad grade date."""
     body = audit_body(case, graded_at="2099-01-01T00:00:00Z")
     del body["team_id"], body["practitioner_id"]
-    fields = {d["loc"][1] for d in (await client.post("/audits", json=body)).json()["detail"]}
+    fields = {d["loc"][1] for d in (await client.post("/audits", json=body)).json()["errors"]}
     return "team_id" not in fields
 
 
@@ -359,7 +359,7 @@ async def test_out_of_range_dates_are_refused_not_crashing(audit_service):
         "/audits", json=audit_body(unique_case(), graded_at="0001-01-01T00:00:00+14:00")
     )
     assert ancient.status_code == 422
-    assert ancient.json()["detail"][0]["loc"] == ["body", "graded_at"]
+    assert ancient.json()["errors"][0]["loc"] == ["body", "graded_at"]
 
 
 async def test_a_reaudit_is_accepted_once_the_scheduler_says_its_step_started(
@@ -375,7 +375,7 @@ async def test_a_reaudit_is_accepted_once_the_scheduler_says_its_step_started(
     )
     refused = await audit_service.post("/audits", json=reaudit, **as_isla)
     assert refused.status_code == 422
-    assert refused.json()["detail"][0]["loc"] == ["body", "reaudit_of"]
+    assert refused.json()["errors"][0]["loc"] == ["body", "reaudit_of"]
 
     step = followup_event(
         FollowUpScheduled,

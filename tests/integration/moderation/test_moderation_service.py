@@ -166,7 +166,7 @@ async def test_moderation_rules_are_enforced(moderation_service, publish):
         },
     )
     assert no_reason.status_code == 422
-    assert no_reason.json()["detail"][0]["loc"] == ["body", "rationale"]
+    assert no_reason.json()["errors"][0]["loc"] == ["body", "rationale"]
     assert (
         await moderation_service.post(
             "/moderations/MOD-missing",

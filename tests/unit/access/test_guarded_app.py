@@ -25,6 +25,7 @@ from shared.http import LimitRequestSize
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
 from shared.visibility import AuditPeople, require_visible
+from tests.support import problem_document
 from tests.tokens import ISSUER, bearer, service_bearer
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -97,7 +98,7 @@ def test_missing_and_bad_tokens_answer_401_with_fixed_text_and_log_why(client, c
         expired = client.get("/audits/A1", headers={"Authorization": f"Bearer {expired_token}"})
     wrong = client.get("/audits/A1", headers=bearer("S0003", audience="other"))
     for refused in (expired, wrong):
-        assert (refused.status_code, refused.json()) == (401, {"detail": INVALID_TOKEN})
+        assert (refused.status_code, refused.json()) == (401, problem_document(401, INVALID_TOKEN))
         assert refused.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
     assert "GET /audits/{audit_id}: token expired" in caplog.text
     assert expired_token not in caplog.text
@@ -121,7 +122,7 @@ def hostile(header: dict[str, object], algorithm: str = "RS256") -> str:
 )
 def test_a_refused_token_is_answered_without_echoing_anything_of_it(client, token, echo):
     answer = client.get("/audits/A1", headers={"Authorization": f"Bearer {token}"})
-    assert (answer.status_code, answer.json()) == (401, {"detail": INVALID_TOKEN})
+    assert (answer.status_code, answer.json()) == (401, problem_document(401, INVALID_TOKEN))
     assert echo not in answer.text
     assert echo not in str(answer.headers)
 

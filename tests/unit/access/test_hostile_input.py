@@ -34,7 +34,7 @@ def client() -> TestClient:
 
 def problems(answer) -> list[tuple[list[object], str]]:
     assert answer.status_code == 422, answer.text
-    return [(entry["loc"], entry["msg"]) for entry in answer.json()["detail"]]
+    return [(entry["loc"], entry["msg"]) for entry in answer.json()["errors"]]
 
 
 def test_a_nul_byte_in_a_path_parameter_is_refused_naming_it(client):
@@ -66,7 +66,7 @@ def test_hostile_json_is_refused_naming_the_field(client, body, where, message):
         "/audits/AUD-1/notes", content=body, headers={"content-type": "application/json"}
     )
     assert problems(answer) == [(where, message)]
-    assert "input" not in answer.json()["detail"][0]  # the hostile value is not echoed
+    assert "input" not in answer.json()["errors"][0]  # the hostile value is not echoed
 
 
 def test_a_nul_byte_in_a_field_name_is_refused_too():

@@ -80,7 +80,7 @@ def test_hostile_input_answers_422_on_every_service(service, tmp_path):
     name = re.search(r"\{([^}]+)\}", first_route(service, "GET", with_param=True)).group(1)
     answer = client.get(path, headers=bearer("S9001"))
     assert answer.status_code == 422, answer.text
-    assert answer.json()["detail"][0]["loc"] == ["path", name]
+    assert answer.json()["errors"][0]["loc"] == ["path", name]
     listed = first_route(service, "GET", with_param=False)
     assert client.get(listed, params={"q": "\x00"}, headers=bearer("S9001")).status_code == 422
     post = next(
@@ -92,7 +92,7 @@ def test_hostile_input_answers_422_on_every_service(service, tmp_path):
         content='{"rate": NaN}',
         headers={**bearer("S9001"), "content-type": "application/json"},
     )
-    assert (nan.status_code, nan.json()["detail"][0]["loc"]) == (422, ["body", "rate"])
+    assert (nan.status_code, nan.json()["errors"][0]["loc"]) == (422, ["body", "rate"])
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -15,6 +15,7 @@ from shared.events.vocabulary import AuditDomain
 from shared.inbox import process_once
 from shared.migrations import upgrade
 from tests.factories import followup_event, moderation_requested
+from tests.support import problem_document
 from tests.tokens import bearer, service_bearer
 
 DOMAINS = [domain.value for domain in AuditDomain]
@@ -49,11 +50,18 @@ def client(tmp_path) -> Iterator[TestClient]:
 def test_a_broken_rule_answers_422_in_fastapis_shape_typed_audit_rule(client):
     response = client.post("/audits", json=body(team_id="NOWHERE-1"))
     assert response.status_code == 422
-    assert response.json() == {
-        "detail": [
-            {"loc": ["body", "team_id"], "msg": "unknown team 'NOWHERE-1'", "type": "audit_rule"}
-        ]
-    }
+    assert response.json() == problem_document(
+        422,
+        "team_id: unknown team 'NOWHERE-1'",
+        [
+            {
+                "loc": ["body", "team_id"],
+                "field": "team_id",
+                "msg": "unknown team 'NOWHERE-1'",
+                "type": "audit_rule",
+            }
+        ],
+    )
 
 
 def test_a_key_reused_for_a_different_audit_answers_422_naming_the_header(client):
@@ -64,20 +72,26 @@ def test_a_key_reused_for_a_different_audit_answers_422_naming_the_header(client
     assert replay.headers["idempotent-replayed"] == "true"
     changed = client.post("/audits", json={**first, "overall_grade": "good"}, headers=key)
     assert changed.status_code == 422
-    assert changed.json() == {
-        "detail": [
+    assert changed.json() == problem_document(
+        422,
+        "Idempotency-Key: already used for a different audit submission",
+        [
             {
                 "loc": ["header", "Idempotency-Key"],
+                "field": "Idempotency-Key",
                 "msg": "already used for a different audit submission",
                 "type": "audit_rule",
             }
-        ]
-    }
+        ],
+    )
 
 
 def test_an_unknown_audit_answers_404_naming_it(client):
     response = client.get("/audits/AUD-none")
-    assert (response.status_code, response.json()) == (404, {"detail": "no audit 'AUD-none'"})
+    assert (response.status_code, response.json()) == (
+        404,
+        problem_document(404, "no audit 'AUD-none'"),
+    )
 
 
 def test_audits_are_found_by_their_filters_and_read_back_in_utc(client):
@@ -97,7 +111,18 @@ def test_grade_statistics_refuse_a_range_that_ends_before_it_starts(client):
     response = client.get("/stats/grades", params={"from_month": "2026-06", "to_month": "2026-05"})
     assert (response.status_code, response.json()) == (
         422,
-        {"detail": "to_month is before from_month"},
+        problem_document(
+            422,
+            "to_month: is before from_month",
+            [
+                {
+                    "loc": ["query", "to_month"],
+                    "field": "to_month",
+                    "msg": "is before from_month",
+                    "type": "audit_rule",
+                }
+            ],
+        ),
     )
 
 
@@ -145,15 +170,19 @@ def test_an_audit_opens_for_the_people_the_rule_names_and_no_one_else(client, ea
     assert opened == dict.fromkeys(SEE_IT, 200) | dict.fromkeys(DO_NOT, 403)
     assert client.get(path, headers=service_bearer()).status_code == 200
     refused = client.get(path, headers=bearer("S0045"))
-    assert refused.json() == {
-        "detail": "this audit is not yours to see: its audit does not name you and early_help "
-        "is not one of your service areas"
-    }
+    assert refused.json() == problem_document(
+        403,
+        "this audit is not yours to see: its audit does not name you and early_help "
+        "is not one of your service areas",
+    )
 
 
 def test_an_unknown_audit_answers_404_whoever_asks(client):
     missing = client.get("/audits/AUD-none", headers=bearer("S0006"))
-    assert (missing.status_code, missing.json()) == (404, {"detail": "no audit 'AUD-none'"})
+    assert (missing.status_code, missing.json()) == (
+        404,
+        problem_document(404, "no audit 'AUD-none'"),
+    )
 
 
 def test_the_list_holds_only_the_audits_the_caller_may_see(client, early_help_audit):
@@ -233,11 +262,11 @@ def test_a_reaudit_is_accepted_only_from_its_assignee_at_the_reaudit_step(client
     step = {"audit_id": first["id"], "case_id": first["case_id"]}
     too_early = client.post("/audits", json=reaudit_body(first), headers=as_isla)
     assert too_early.status_code == 422
-    assert too_early.json()["detail"][0]["loc"] == ["body", "reaudit_of"]
+    assert too_early.json()["errors"][0]["loc"] == ["body", "reaudit_of"]
 
     scheduler_says(client, followup_event(FollowUpScheduled, owner_id="S0003", **step))
     at_conversation = client.post("/audits", json=reaudit_body(first), headers=as_isla)
-    assert "is not recorded yet" in at_conversation.json()["detail"][0]["msg"]
+    assert "is not recorded yet" in at_conversation.json()["errors"][0]["msg"]
 
     scheduler_says(
         client,
@@ -246,7 +275,7 @@ def test_a_reaudit_is_accepted_only_from_its_assignee_at_the_reaudit_step(client
         ),
     )
     not_hers = client.post("/audits", json=reaudit_body(first), headers=as_isla)
-    assert not_hers.json()["detail"][0]["loc"] == ["body", "auditor_id"]
+    assert not_hers.json()["errors"][0]["loc"] == ["body", "auditor_id"]
 
     reassigned = {"action": "reaudit", "owner_id": "S0009", "scheduled_at": NOW.replace(hour=13)}
     scheduler_says(client, followup_event(FollowUpScheduled, **reassigned, **step))
@@ -262,7 +291,7 @@ def test_an_overall_grade_against_every_domain_is_recorded_once_confirmed(client
     contradictory = body("inadequate", overall_grade="outstanding")
     asked = client.post("/audits", json=contradictory)
     assert asked.status_code == 422
-    [entry] = asked.json()["detail"]
+    [entry] = asked.json()["errors"]
     assert (entry["loc"], entry["type"], entry["ctx"]) == (
         ["body", "overall_grade"],
         "needs_confirmation",

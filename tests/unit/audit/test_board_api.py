@@ -12,12 +12,14 @@ from sqlmodel import Session, col, select
 
 from services.audit.app import create_app
 from services.audit.models import Audit
+from services.audit.month_counts import count_audits
 from services.audit.settings import AuditSettings
 from shared.access_trail import AccessRecord
 from shared.clock import FixedClock
 from shared.db import transaction
 from shared.events.vocabulary import AuditDomain
 from shared.migrations import upgrade
+from tests.support import problem_document
 from tests.tokens import bearer
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -88,7 +90,9 @@ def app_with(tmp_path, **settings: object) -> TestClient:
     upgrade("audit", configured.resolved_database_url)
     app = create_app(configured, FixedClock(NOW))
     with transaction(app.state.runtime.engine) as session:
-        session.add_all(audits())
+        rows = audits()
+        session.add_all(rows)
+        count_audits(session, rows)  # as recording an audit does (services.audit.handlers)
     return TestClient(app)
 
 
@@ -230,7 +234,21 @@ def test_a_span_that_ends_before_it_starts_or_is_too_long_is_refused(client):
     assert answer.status_code == 422
     too_long = {"from_month": "2020-01", "to_month": "2026-11"}
     answer = client.get("/stats/monthly", params=too_long, headers=bearer("S9001"))
-    assert (answer.status_code, answer.json()) == (422, {"detail": "at most 36 months at a time"})
+    assert (answer.status_code, answer.json()) == (
+        422,
+        problem_document(
+            422,
+            "to_month: is more than 36 months after from_month",
+            [
+                {
+                    "loc": ["query", "to_month"],
+                    "field": "to_month",
+                    "msg": "is more than 36 months after from_month",
+                    "type": "audit_rule",
+                }
+            ],
+        ),
+    )
 
 
 def target(client: TestClient, who: str, **params: str) -> dict:

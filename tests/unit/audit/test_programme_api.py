@@ -129,14 +129,14 @@ def test_a_month_is_drawn_once_and_its_programme_reads_back_as_drawn(client):
 def test_nothing_eligible_is_refused_rather_than_a_programme_of_none(client):
     answer = client.post("/programmes", json={"month": "2026-12"})
     assert answer.status_code == 422
-    assert answer.json()["detail"][0]["loc"] == ["body", "month"]
+    assert answer.json()["errors"][0]["loc"] == ["body", "month"]
 
 
 def test_a_month_already_over_is_not_drawn(client):
     open_cases(client)
     answer = client.post("/programmes", json={"month": "2026-10"})
     assert answer.status_code == 422
-    assert answer.json()["detail"][0]["msg"] == "2026-10 is over: draw this month or a later one"
+    assert answer.json()["errors"][0]["msg"] == "2026-10 is over: draw this month or a later one"
 
 
 def test_cases_closing_within_the_month_are_not_drawn(client):
@@ -220,7 +220,7 @@ def test_a_submission_retried_with_its_key_replays_and_another_case_is_refused(c
     auditor = bearer(allocation["auditor_id"]) | {"Idempotency-Key": str(uuid.uuid4())}
     path = f"/allocations/{allocation['id']}/submit"
     wrong = client.post(path, json=audit_form(allocation, case_id="CASE-other"), headers=auditor)
-    assert (wrong.status_code, wrong.json()["detail"][0]["loc"]) == (422, ["body", "case_id"])
+    assert (wrong.status_code, wrong.json()["errors"][0]["loc"]) == (422, ["body", "case_id"])
     first = client.post(path, json=audit_form(allocation), headers=auditor)
     again = client.post(path, json=audit_form(allocation), headers=auditor)
     assert (first.status_code, again.status_code) == (201, 201)
@@ -276,7 +276,7 @@ def test_a_reason_that_looks_like_personal_data_must_be_confirmed(client):
     reason = {"reason": "Mrs Smith of 12 High Street is my neighbour"}
     refused = client.post(path, json=reason, headers=auditor)
     assert refused.status_code == 422
-    assert refused.json()["detail"][0]["ctx"] == {"confirm": "personal_data"}
+    assert refused.json()["errors"][0]["ctx"] == {"confirm": "personal_data"}
     kept = client.post(path, json=reason | {"confirmed": ["personal_data"]}, headers=auditor)
     assert kept.status_code == 200
 
@@ -342,7 +342,7 @@ def test_a_reflection_that_looks_like_personal_data_must_be_confirmed(client):
     text = {"text": "Spoke to Mrs Jones at 4 Mill Lane about the plan"}
     refused = client.post(path, json=text, headers=manager)
     assert refused.status_code == 422
-    assert refused.json()["detail"][0]["loc"] == ["body", "text"]
+    assert refused.json()["errors"][0]["loc"] == ["body", "text"]
     kept = client.post(path, json=text | {"confirmed": ["personal_data"]}, headers=manager)
     assert kept.status_code == 201
     assert kept.json()["reflections"][0]["role"] == "team_manager"

@@ -18,6 +18,7 @@ from shared.migrations import upgrade
 from shared.organisation import load_organisation
 from shared.wakeup import WAKEUPS
 from tests.factories import audit_graded
+from tests.support import problem_document
 from tests.tokens import bearer, service_bearer
 
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
@@ -61,10 +62,16 @@ def test_an_open_moderation_reads_back_in_utc(client, moderation):
 
 def test_an_unknown_moderation_answers_404_naming_it(client):
     missing = client.get("/moderations/MOD-none", headers=bearer("S0001"))
-    assert (missing.status_code, missing.json()) == (404, {"detail": "no moderation 'MOD-none'"})
+    assert (missing.status_code, missing.json()) == (
+        404,
+        problem_document(404, "no moderation 'MOD-none'"),
+    )
     body = {"moderator_id": "S0001", "moderated_grade": "good", "request_id": "r-00000001"}
     posted = client.post("/moderations/MOD-none", json=body, headers=bearer("S0001"))
-    assert (posted.status_code, posted.json()) == (404, {"detail": "no moderation 'MOD-none'"})
+    assert (posted.status_code, posted.json()) == (
+        404,
+        problem_document(404, "no moderation 'MOD-none'"),
+    )
 
 
 def test_a_moderator_it_is_not_assigned_to_is_answered_403(client, moderation):
@@ -74,22 +81,25 @@ def test_a_moderator_it_is_not_assigned_to_is_answered_403(client, moderation):
     refused = post(client, moderation, other)
     assert (refused.status_code, refused.json()) == (
         403,
-        {"detail": "only the moderator it is assigned to can record this moderation"},
+        problem_document(403, "only the moderator it is assigned to can record this moderation"),
     )
 
 
 def test_a_differing_grade_without_rationale_answers_422_typed_moderation_rule(client, moderation):
     refused = post(client, moderation, moderation["moderator_id"], moderated_grade="good")
     assert refused.status_code == 422
-    assert refused.json() == {
-        "detail": [
+    assert refused.json() == problem_document(
+        422,
+        "rationale: required when the grade differs from the auditor's",
+        [
             {
                 "loc": ["body", "rationale"],
+                "field": "rationale",
                 "msg": "required when the grade differs from the auditor's",
                 "type": "moderation_rule",
             }
-        ]
-    }
+        ],
+    )
 
 
 def test_a_recorded_moderation_is_replayed_to_its_request_and_409_to_another(client, moderation):
@@ -102,7 +112,7 @@ def test_a_recorded_moderation_is_replayed_to_its_request_and_409_to_another(cli
     other = post(client, moderation, moderator, request_id="r-00000002")
     assert (other.status_code, other.json()) == (
         409,
-        {"detail": "already moderated by another request"},
+        problem_document(409, "already moderated by another request"),
     )
 
 

@@ -54,7 +54,7 @@ def test_the_api_answers_422_naming_the_caution_then_saves_once_confirmed(client
     moderator = moderation["moderator_id"]
     refused = post(client, moderation, moderator, moderated_grade="good", rationale=TYPED)
     assert refused.status_code == 422
-    [problem] = refused.json()["detail"]
+    [problem] = refused.json()["errors"]
     assert (problem["loc"], problem["type"]) == (["body", "rationale"], "needs_confirmation")
     assert problem["ctx"] == {"confirm": PERSONAL_DATA}
     assert "Jane" not in refused.text

@@ -83,7 +83,7 @@ def test_an_agreed_item_with_an_unknown_owner_records_nothing_and_names_the_item
     refused = scheduler.hold(
         scheduler.followup_id(), agreed_actions=[VISIT, {"what": "Visit", "owner_id": "S9999"}]
     )
-    assert (refused.status_code, refused.json()["detail"][0]["loc"]) == (
+    assert (refused.status_code, refused.json()["errors"][0]["loc"]) == (
         422,
         ["body", "agreed_actions[1].owner_id"],
     )
@@ -155,7 +155,7 @@ def test_the_wrong_person_is_answered_403_and_a_broken_rule_422(agreed):
     assert post(scheduler, meeting["id"], TEAM_MANAGER, status="done").status_code == 403
     assert post(scheduler, meeting["id"], OTHER_TEAM_MANAGER, evidence="Seen").status_code == 403
     no_reason = post(scheduler, meeting["id"], TEAM_MANAGER, status="cancelled")
-    assert (no_reason.status_code, no_reason.json()["detail"][0]["type"]) == (422, "action_rule")
+    assert (no_reason.status_code, no_reason.json()["errors"][0]["type"]) == (422, "action_rule")
     cancelled = post(scheduler, meeting["id"], TEAM_MANAGER, status="cancelled", reason="Replaced")
     assert (cancelled.json()["status"], cancelled.json()["status_reason"]) == (
         "cancelled",
@@ -167,7 +167,7 @@ def test_evidence_that_looks_like_a_name_asks_to_be_confirmed(agreed):
     scheduler, _visit, meeting = agreed
     asked = post(scheduler, meeting["id"], PRACTITIONER, evidence="Saw Tommy at school")
     assert asked.status_code == 422
-    assert asked.json()["detail"][0]["ctx"] == {"confirm": "personal_data"}
+    assert asked.json()["errors"][0]["ctx"] == {"confirm": "personal_data"}
     kept = post(
         scheduler,
         meeting["id"],

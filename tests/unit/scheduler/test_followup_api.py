@@ -23,6 +23,7 @@ from shared.migrations import upgrade
 from shared.organisation import load_organisation
 from shared.outbox import OutboxMessage
 from tests.factories import audit_graded, moderation_requested
+from tests.support import problem_document
 from tests.tokens import bearer, service_bearer
 
 HEAD_OF_SERVICE, AUDITOR = "S0003", "S0004"
@@ -92,23 +93,31 @@ def graded() -> EventData:
 
 
 def test_an_unknown_followup_answers_404_naming_it(scheduler):
-    assert scheduler.client.get("/followups/FU-NONE").json() == {"detail": "no follow-up 'FU-NONE'"}
+    assert scheduler.client.get("/followups/FU-NONE").json() == problem_document(
+        404, "no follow-up 'FU-NONE'"
+    )
     missing = scheduler.hold("FU-NONE")
-    assert (missing.status_code, missing.json()) == (404, {"detail": "no follow-up 'FU-NONE'"})
+    assert (missing.status_code, missing.json()) == (
+        404,
+        problem_document(404, "no follow-up 'FU-NONE'"),
+    )
 
 
 def test_a_broken_conversation_rule_answers_422_in_fastapis_shape_typed_followup_rule(scheduler):
     refused = scheduler.hold(scheduler.followup_id(), held_on="2026-11-26")
     assert refused.status_code == 422
-    assert refused.json() == {
-        "detail": [
+    assert refused.json() == problem_document(
+        422,
+        "held_on: must not be in the future",
+        [
             {
                 "loc": ["body", "held_on"],
+                "field": "held_on",
                 "msg": "must not be in the future",
                 "type": "followup_rule",
             }
-        ]
-    }
+        ],
+    )
 
 
 def test_a_conversation_before_the_audits_grading_arrived_answers_409_and_records_nothing(
@@ -117,7 +126,7 @@ def test_a_conversation_before_the_audits_grading_arrived_answers_409_and_record
     early = scheduler.hold(scheduler.followup_id())
     assert (early.status_code, early.json()) == (
         409,
-        {"detail": "the audit's grading has not reached the scheduler yet"},
+        problem_document(409, "the audit's grading has not reached the scheduler yet"),
     )
     scheduler.deliver(graded())
     assert scheduler.hold(scheduler.followup_id()).json()["step"] == "reaudit"
@@ -130,7 +139,14 @@ def test_the_same_conversation_again_answers_200_and_a_different_one_409(schedul
     assert (first.status_code, again.status_code) == (200, 200)
     assert again.json() == first.json()
     different = scheduler.hold(followup_id, held_on="2026-11-24")
-    assert (different.status_code, different.json()) == (409, {"detail": followup_id})
+    assert (different.status_code, different.json()) == (
+        409,
+        problem_document(
+            409,
+            f"follow-up {followup_id} already has its reflective conversation, held on "
+            "25 November 2026: a different one cannot replace it",
+        ),
+    )
 
 
 def test_the_overdue_list_holds_open_followups_past_their_due_day(scheduler):
@@ -164,10 +180,11 @@ def test_a_followup_opens_for_the_people_of_its_audit_and_no_one_else(scheduler)
     )
     assert machine.status_code == 200
     refused = scheduler.client.get(f"/followups/{scheduler.followup_id()}", headers=bearer("S0045"))
-    assert refused.json() == {
-        "detail": "this follow-up is not yours to see: its audit does not name you and "
-        "early_help is not one of your service areas"
-    }
+    assert refused.json() == problem_document(
+        403,
+        "this follow-up is not yours to see: its audit does not name you and "
+        "early_help is not one of your service areas",
+    )
 
 
 def test_before_the_audits_people_are_known_only_its_areas_leads_see_the_followup(scheduler):
@@ -268,18 +285,21 @@ DO_NOT_REASSIGN = ("S0002", "S0003", "S0004", "S0006")
 def test_a_reassignment_breaking_a_rule_answers_422_naming_it(scheduler):
     scheduler.deliver(graded())
     early = reassign(scheduler, "S0001", scheduler.followup_id())
-    assert (early.status_code, early.json()["detail"][0]["loc"]) == (422, ["body", "followup"])
+    assert (early.status_code, early.json()["errors"][0]["loc"]) == (422, ["body", "followup"])
     followup_id = at_reaudit(scheduler)
     to_the_manager = reassign(scheduler, "S0001", followup_id, to="S0005")
-    assert to_the_manager.json() == {
-        "detail": [
+    assert to_the_manager.json() == problem_document(
+        422,
+        "to: must not be the case's team manager",
+        [
             {
                 "loc": ["body", "to"],
+                "field": "to",
                 "msg": "must not be the case's team manager",
                 "type": "followup_rule",
             }
-        ]
-    }
+        ],
+    )
 
 
 def test_a_refused_reaudit_is_on_the_followups_answer_for_a_manager_to_see(scheduler):
@@ -316,7 +336,7 @@ def test_agreed_actions_that_look_like_personal_data_answer_422_until_confirmed(
     scheduler.deliver(graded())
     actions = ["Sam's mum to attend the review"]
     asked = scheduler.hold(scheduler.followup_id(), agreed_actions=actions)
-    [problem] = asked.json()["detail"]
+    [problem] = asked.json()["errors"]
     assert (asked.status_code, problem["loc"], problem["type"], problem["ctx"]) == (
         422,
         ["body", "agreed_actions[0]"],
@@ -332,7 +352,7 @@ def test_agreed_actions_that_look_like_personal_data_answer_422_until_confirmed(
 def test_twenty_one_agreed_actions_answer_422(scheduler):
     scheduler.deliver(graded())
     refused = scheduler.hold(scheduler.followup_id(), agreed_actions=["Visit"] * 21)
-    assert (refused.status_code, refused.json()["detail"][0]["loc"]) == (
+    assert (refused.status_code, refused.json()["errors"][0]["loc"]) == (
         422,
         ["body", "agreed_actions"],
     )

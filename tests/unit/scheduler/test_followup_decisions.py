@@ -332,9 +332,13 @@ def test_the_same_conversation_recorded_again_is_a_replay_that_changes_nothing()
     assert (again.replayed, again.followup, again.events, again.notes) == (True, held, (), ())
 
 
-def test_a_different_conversation_after_one_was_recorded_answers_409_naming_the_followup():
+def test_a_different_conversation_after_one_was_recorded_answers_409_naming_it_and_its_day():
     held = hold_conversation(followup(), form(), Facts(auditor_id=AUDITOR), LATER, RULES).followup
-    with pytest.raises(AlreadyRecorded, match=r"^FU-1$"):
+    recorded = (
+        r"^follow-up FU-1 already has its reflective conversation, held on 25 November 2026: "
+        r"a different one cannot replace it$"
+    )
+    with pytest.raises(AlreadyRecorded, match=recorded):
         hold_conversation(held, form(date(2026, 11, 24)), Facts(auditor_id=AUDITOR), LATER, RULES)
 
 

@@ -213,17 +213,16 @@ def test_an_empty_or_long_reflection_is_an_error_linked_to_its_box(typed, messag
 
 def test_a_reflection_that_looks_like_a_name_is_kept_once_confirmed():
     caution = refusal(
-        {
-            "detail": [
-                {
-                    "loc": ["body", "text"],
-                    "msg": "this looks like it holds a person's name: write about practice using "
-                    "the case reference only; to keep it as it is, confirm 'personal_data'",
-                    "type": "needs_confirmation",
-                    "ctx": {"confirm": "personal_data"},
-                }
-            ]
-        }
+        [
+            {
+                "loc": ["body", "text"],
+                "field": "text",
+                "msg": "this looks like it holds a person's name: write about practice using "
+                "the case reference only; to keep it as it is, confirm 'personal_data'",
+                "type": "needs_confirmation",
+                "ctx": {"confirm": "personal_data"},
+            }
+        ]
     )
 
     def reflect(_allocation_id, body):

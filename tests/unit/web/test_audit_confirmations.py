@@ -25,12 +25,10 @@ def _a_fixed_clock(monkeypatch):
 def audit_api(body, _key):
     """Like the audit API: warns until every warning's code comes back in `confirmed`."""
     left = [
-        entry
-        for entry in NEEDS_CONFIRMATION["detail"]
-        if entry["ctx"]["confirm"] not in body["confirmed"]
+        entry for entry in NEEDS_CONFIRMATION if entry["ctx"]["confirm"] not in body["confirmed"]
     ]
     if left:
-        raise refusal({"detail": left})
+        raise refusal(left)
     return stored_audit()
 
 

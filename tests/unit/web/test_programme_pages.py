@@ -301,15 +301,14 @@ def test_a_month_drawn_already_is_an_error_that_links_to_it():
 
 def test_the_services_rule_refusal_is_shown_at_its_field():
     too_many = refusal(
-        {
-            "detail": [
-                {
-                    "loc": ["body", "minimum_per_team"],
-                    "msg": "15 teams with eligible cases need at least 30 cases, more than 20",
-                    "type": "programme_rule",
-                }
-            ]
-        }
+        [
+            {
+                "loc": ["body", "minimum_per_team"],
+                "field": "minimum_per_team",
+                "msg": "15 teams with eligible cases need at least 30 cases, more than 20",
+                "type": "programme_rule",
+            }
+        ]
     )
     fakes = FakeBackends({"audit.programmes": [], "audit.draw_programme": too_many})
     with web(fakes) as client:
