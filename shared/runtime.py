@@ -16,6 +16,7 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy import Engine
 
 from shared.access import AccessControl
+from shared.access_log import install_access_log
 from shared.access_trail import AccessTrailMiddleware, access_trail_router
 from shared.asyncapi import asyncapi_router
 from shared.auth import TokenVerifier
@@ -27,6 +28,7 @@ from shared.errors import install_error_answers
 from shared.events.data import EventData
 from shared.events.trust import EventTrust
 from shared.http import broker_check, database_check, harden, ops_router
+from shared.http_metrics import instrument
 from shared.inbox import EventHandler
 from shared.kafka import BrokerPublisher, make_broker
 from shared.lag import ConsumerLag, kafka_consumers
@@ -138,6 +140,9 @@ class ServiceRuntime:
         app.add_middleware(AccessTrailMiddleware, engine=self.engine, clock=clock)
         # Added last, so outermost: headers on every answer, sizes and hostile input refused first.
         harden(app, self.settings.max_request_bytes)
+        # Outside even those, so every refusal (413, hostile input) is counted and logged too.
+        instrument(app)
+        install_access_log(app)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

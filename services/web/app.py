@@ -33,9 +33,11 @@ from services.web.views import (
     moderation,
     programme,
 )
+from shared.access_log import install_access_log
 from shared.auth import LocalIssuer
 from shared.errors import RETRY_AFTER_SECONDS
 from shared.http import ops_router
+from shared.http_metrics import instrument
 from shared.organisation import load_organisation
 
 STATIC = Path(__file__).parent / "static"
@@ -107,6 +109,9 @@ def create_app(settings: WebSettings) -> FastAPI:
         same_site="lax",
         https_only=settings.secure_cookies,
     )
+    # Outermost, as in every service (shared.runtime): each answer counted and logged once.
+    instrument(app)
+    install_access_log(app)
     return app
 
 

@@ -225,3 +225,48 @@ def test_an_overdue_reflective_conversation_makes_its_alert_fire(system, prometh
     assert alert["labels"]["step"] == "reflective_conversation"
     assert alert["labels"]["severity"] == "warning"
     assert "early_help" in alert["annotations"]["summary"]
+
+
+# A route with an id in its path on each service: asked for a record that is not there.
+TEMPLATED = {
+    "audit": ("/audits/{audit_id}", "/audits/AUD-{marker}"),
+    "moderation": ("/moderations/{moderation_id}", "/moderations/MOD-{marker}"),
+    "scheduler": ("/followups/{followup_id}", "/followups/FU-{marker}"),
+    "notifications": ("/inbox/{staff_id}", "/inbox/S-{marker}"),
+}
+
+
+def test_prometheus_has_every_services_requests_by_route_template_never_by_raw_path(
+    system, prometheus
+):
+    marker = f"E2E{uuid.uuid4().hex[:8]}"
+    assert set(TEMPLATED) == set(SERVICE_NAMES)
+    for service, (_, path) in TEMPLATED.items():
+        assert system.get(service, path.format(marker=marker), as_=AUDITOR).status_code < 500
+        assert system.get(service, f"/no-such-page/{marker}", as_=AUDITOR).status_code == 404
+
+    def templates_scraped() -> list[dict] | None:
+        series = prometheus.query("http_requests_total")
+        seen = {(s["metric"]["job"], s["metric"]["handler"]) for s in series}
+        wanted = {(service, template) for service, (template, _) in TEMPLATED.items()}
+        wanted |= {(service, "none") for service in TEMPLATED}
+        return series if wanted <= seen else None
+
+    series = wait_for(templates_scraped, "every service's requests by route template", timeout=60)
+    handlers = {s["metric"]["handler"] for s in series}  # type: ignore[union-attr]
+    assert not any(marker in handler for handler in handlers), handlers
+    assert not handlers & {"/health", "/ready", "/metrics"}  # probes and scrapes not counted
+    assert {s["metric"]["status"] for s in series} <= {"2xx", "3xx", "4xx", "5xx"}  # type: ignore[union-attr]
+
+    # What the dashboard's latency panel asks, answered for every service once rate() has
+    # two scrapes of the new series.
+    p95 = (
+        "histogram_quantile(0.95, sum by (job, handler, le) "
+        "(rate(http_request_duration_seconds_bucket[5m])))"
+    )
+    answered = wait_for(
+        lambda: {s["metric"]["job"] for s in prometheus.query(p95)} >= set(SERVICE_NAMES),
+        "the p95 latency of every service",
+        timeout=30,
+    )
+    assert answered

@@ -694,6 +694,8 @@ def test_every_alert_is_unit_tested_both_firing_and_not_firing():
         "ConsumerLagHigh",
         "ServiceDown",
         "ReauditRefused",
+        "HttpErrorRateHigh",
+        "OutboxBacklogGrowing",
     }
     assert (firing, quiet) == (names, names)
 
@@ -747,7 +749,8 @@ def test_metric_names_are_read_from_promql_as_prometheus_would():
 
 def exported_metric_names() -> set[str]:
     """Every sample name the four services expose on /metrics, plus Prometheus's own `up`."""
-    for module in ("shared.metrics", *(f"services.{s}.metrics" for s in MONITORED)):
+    modules = ("shared.metrics", "shared.http_metrics")
+    for module in (*modules, *(f"services.{s}.metrics" for s in MONITORED)):
         importlib.import_module(module)
     suffixes = {
         "counter": ("_total", "_created"),
@@ -826,6 +829,8 @@ def test_dashboards_cover_what_the_platform_is_watched_for():
         "qa_followups_overdue",  # overdue items
         "qa_consumer_lag",
         "qa_dead_letters_total",
+        "http_requests_total",  # request rate and server errors
+        "http_request_duration_seconds_bucket",
     } <= used
 
 
