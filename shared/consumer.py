@@ -12,7 +12,8 @@ and the rest of the batch goes on, in order: one poison record never holds back 
 A failure of the infrastructure (database or broker unreachable) is not the event's fault: the
 subscriber raises, no offset is committed and the batch is read again after a pause (what was
 committed of it is then a duplicate, and changes nothing), so an outage delays events and never
-dead-letters good ones. The same happens when the dead-letter publish itself fails.
+dead-letters good ones. The same happens when the dead-letter publish itself fails. Such
+failures are reported to shared.dependency_state, which logs the outage once, not each retry.
 """
 
 import asyncio
@@ -31,6 +32,7 @@ from faststream.middlewares import AckPolicy
 from sqlalchemy import Engine
 
 from shared.db import is_infrastructure_failure
+from shared.dependency_state import BROKER, DATABASE, publish_blame, report_failure
 from shared.events.data import EventData
 from shared.events.envelope import CloudEvent, EventParseError, parse_event
 from shared.events.topics import dead_letter_topic
@@ -133,6 +135,7 @@ class EventConsumer:
             return failed
         except Exception as exc:  # noqa: BLE001 (the commit failed: the first event, alone, finds out why)
             return HandlerFailed(0, exc)
+        DATABASE.succeeded()
         each = (time.perf_counter() - started) / len(batch)
         for (record, _, _), now in zip(batch, applied, strict=True):
             HANDLER_SECONDS.labels(self.name, record.topic).observe(each)
@@ -171,7 +174,8 @@ class EventConsumer:
             if attempt < self.max_attempts:
                 await asyncio.sleep(self.retry_backoff_seconds * 2 ** (attempt - 1))
         if is_infrastructure_failure(failure):
-            await self._defer(f"{type(failure).__name__} while applying {event.type}")
+            why = f"{type(failure).__name__} while applying {event.type}"
+            await self._defer(why, told=report_failure(failure))
         reason = f"handler failed {self.max_attempts} times: {type(failure).__name__}: {failure}"
         await self._dead_letter(record, "handler_failed", reason)
 
@@ -179,6 +183,8 @@ class EventConsumer:
         self, record: Record, event: CloudEvent[EventData], attempt: int, failure: Exception
     ) -> None:
         HANDLER_RETRIES.labels(self.name, record.topic).inc()
+        if report_failure(failure):
+            return  # an outage, told once by the dependency's state, not once per attempt
         log.warning(
             "handler failed",
             extra={
@@ -206,7 +212,12 @@ class EventConsumer:
                 dead_letter_topic(record.topic), record.key or b"", record.value or b"", headers
             )
         except Exception as exc:  # noqa: BLE001 (any failure here means: try the message again)
-            await self._defer(f"dead-letter publish failed: {type(exc).__name__}")
+            dependency = publish_blame(exc)
+            if dependency is not None:
+                dependency.failed(exc)
+            why = f"dead-letter publish failed: {type(exc).__name__}"
+            await self._defer(why, told=dependency is not None)
+        BROKER.succeeded()
         DEAD_LETTERS.labels(self.name, record.topic, kind).inc()
         EVENTS_CONSUMED.labels(self.name, record.topic, "dead_lettered").inc()
         log.error(
@@ -219,8 +230,11 @@ class EventConsumer:
             },
         )
 
-    async def _defer(self, why: str) -> None:
-        log.error("message deferred; it will be delivered again", extra={"reason": why})
+    async def _defer(self, why: str, told: bool) -> None:
+        """Pause, then have the batch read again; `told`: a dependency's state logged why."""
+        # During an outage this comes every pause: logged once by the dependency's state.
+        level = logging.DEBUG if told else logging.ERROR
+        log.log(level, "message deferred; it will be delivered again", extra={"reason": why})
         await asyncio.sleep(self.redelivery_pause_seconds)  # no hot loop while an outage lasts
         raise DeliveryDeferred(why)
 

@@ -3,6 +3,7 @@ the protections every answer has (`harden`): hostile input refused, security hea
 """
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
 
@@ -14,11 +15,13 @@ from sqlalchemy import Engine, text
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.dependency_state import DEPENDENCIES, Dependency
 from shared.docs import ASSETS
 from shared.errors import problem
 from shared.hostile_input import RefuseHostileInput
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+CHECK_TIMEOUT_SECONDS = 5.0
 
 MONTH_RULE = "A calendar month as YYYY-MM (ISO 8601), from 1900-01 to 2099-12, e.g. 2026-11."
 Month = Annotated[
@@ -30,8 +33,15 @@ OptionalMonth = Annotated[Month | None, Query(description=MONTH_RULE, examples=[
 """`Month`, or left out: the rule stated on the parameter itself, where callers read it."""
 
 
-def ops_router(checks: Mapping[str, ReadinessCheck]) -> APIRouter:
-    """Liveness always answers; readiness answers 503 naming each dependency that is down."""
+def ops_router(
+    checks: Mapping[str, ReadinessCheck],
+    dependencies: Mapping[str, Dependency] = DEPENDENCIES,
+) -> APIRouter:
+    """Liveness always answers; readiness answers 503 naming each dependency that is down.
+
+    Every /ready runs the checks afresh (`probe`), so what it says is what is true now, and
+    tells each dependency's state (shared.dependency_state) what it found.
+    """
     router = APIRouter(tags=["operations"])
 
     @router.get("/health")
@@ -40,10 +50,7 @@ def ops_router(checks: Mapping[str, ReadinessCheck]) -> APIRouter:
 
     @router.get("/ready")
     async def ready() -> JSONResponse:
-        results = {name: await _safely(check) for name, check in checks.items()}
-        status = 200 if all(results.values()) else 503
-        body = {"status": "ready" if status == 200 else "not ready", "checks": results}
-        return JSONResponse(body, status_code=status)
+        return readiness(await probe(checks, dependencies), dependencies)
 
     @router.get("/metrics")
     async def metrics() -> Response:
@@ -52,11 +59,54 @@ def ops_router(checks: Mapping[str, ReadinessCheck]) -> APIRouter:
     return router
 
 
-async def _safely(check: ReadinessCheck) -> bool:
+async def probe(
+    checks: Mapping[str, ReadinessCheck], dependencies: Mapping[str, Dependency] = DEPENDENCIES
+) -> dict[str, str | None]:
+    """Run every check at once; each one's failure (None: it passed), told to its dependency."""
+    names = list(checks)
+    found = await asyncio.gather(*(_failure(checks[name]) for name in names))
+    failures = dict(zip(names, found, strict=True))
+    for name, failure in failures.items():
+        if (dependency := dependencies.get(name)) is not None:
+            if failure is None:
+                dependency.succeeded()
+            else:
+                dependency.failed(failure)
+    return failures
+
+
+def readiness(
+    failures: Mapping[str, str | None], dependencies: Mapping[str, Dependency] = DEPENDENCIES
+) -> JSONResponse:
+    """200 with each dependency's state; else a 503 problem document naming those down."""
+    checks = {name: failure is None for name, failure in failures.items()}
+    states = {name: _state(name, failure, dependencies) for name, failure in failures.items()}
+    down = [name for name, ok in checks.items() if not ok]
+    if not down:
+        return JSONResponse({"status": "ready", "checks": checks, "dependencies": states})
+    detail = f"not ready: {', '.join(down)} {'is' if len(down) == 1 else 'are'} unavailable"
+    answer = problem(503, detail)
+    # Extension members (RFC 9457 section 3.2), beside `status` 503: what `qa stack status`
+    # reads (`checks`) and what an operator wants (`down`, and each one's state).
+    body = json.loads(bytes(answer.body)) | {"checks": checks, "down": down, "dependencies": states}
+    return JSONResponse(body, status_code=503, media_type=answer.media_type)
+
+
+def _state(
+    name: str, failure: str | None, dependencies: Mapping[str, Dependency]
+) -> dict[str, object]:
+    if name in dependencies:
+        return dependencies[name].state()  # just told what `failure` says, and since when
+    return {"up": True} if failure is None else {"up": False, "error": failure}
+
+
+async def _failure(check: ReadinessCheck) -> str | None:
+    """None when `check` passed; else what it failed with (an error type, or no answer)."""
     try:
-        return await asyncio.wait_for(check(), timeout=5)
-    except Exception:  # noqa: BLE001 (whatever the failure, the dependency is not ready)
-        return False
+        passed = await asyncio.wait_for(check(), timeout=CHECK_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001 (whatever the failure, the dependency is not ready)
+        return type(exc).__name__
+    return None if passed else "NoAnswer"
 
 
 def database_check(engine: Engine) -> ReadinessCheck:

@@ -13,6 +13,7 @@ from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 from shared.settings import KafkaSecurity, SettingsError
 
 CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+BROKER_LOGGER = "faststream.access.kafka"
 
 
 class Outgoing(NamedTuple):
@@ -90,6 +91,9 @@ def make_broker(
         security=broker_security(security),
         # One line per message would drown the logs: those go to DEBUG; failures stay visible.
         log_level=logging.DEBUG,
+        # A plain logger of ours: left to itself FastStream makes one with a coloured console
+        # handler of its own, outside the JSON lines (shared.logging).
+        logger=logging.getLogger(BROKER_LOGGER),
     )
 
 

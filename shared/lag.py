@@ -6,6 +6,9 @@ its handler) and then asks the broker for the partition's end offset; the differ
 `qa_consumer_lag`. Each replica reports only the partitions assigned to it, so summing the
 gauge by `consumer` gives the whole group's lag, and a partition that moves to another replica
 in a rebalance is removed here at the next sample.
+
+A sample asks the broker, so it reports what it finds to shared.dependency_state; a sample
+missed while the broker is away is not logged (the broker's state says why).
 """
 
 import asyncio
@@ -16,6 +19,7 @@ from typing import Any, Protocol, cast
 
 from faststream.kafka import KafkaBroker
 
+from shared.dependency_state import BROKER, Dependency, report_failure
 from shared.metrics import CONSUMER_LAG
 from shared.workers import Worker
 
@@ -52,8 +56,13 @@ def kafka_consumers(broker: KafkaBroker) -> Callable[[], list[tuple[str, LagSour
 
 
 class ConsumerLag:
-    def __init__(self, consumers: Callable[[], Iterable[tuple[str, LagSource]]]) -> None:
+    def __init__(
+        self,
+        consumers: Callable[[], Iterable[tuple[str, LagSource]]],
+        broker: Dependency = BROKER,
+    ) -> None:
         self._consumers = consumers
+        self._broker = broker
         self._reported: set[Labels] = set()
 
     async def sample(self) -> dict[Labels, int]:
@@ -66,6 +75,7 @@ class ConsumerLag:
             # Positions first: the end offsets read after them can only be further on.
             positions = {tp: await consumer.position(tp) for tp in partitions}
             ends = await consumer.end_offsets(partitions)
+            self._broker.succeeded()  # it answered
             for tp, position in positions.items():
                 measured[(group, tp.topic, str(tp.partition))] = max(0, ends[tp] - position)
         for labels, lag in measured.items():
@@ -86,7 +96,9 @@ class ConsumerLag:
         try:
             await asyncio.wait_for(self.sample(), timeout=interval * 2)
         except Exception as exc:  # noqa: BLE001 (a missed sample must not stop the service)
-            log.warning("consumer lag not sampled", extra={"error": type(exc).__name__})
+            # A sample that waited out a broker found away meanwhile adds nothing to its state.
+            if not report_failure(exc) and self._broker.up:
+                log.warning("consumer lag not sampled", extra={"error": type(exc).__name__})
         return False
 
     async def run(self, stop: asyncio.Event, interval: float = LAG_SAMPLE_SECONDS) -> None:

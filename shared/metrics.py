@@ -41,3 +41,9 @@ CONSUMER_LAG = Gauge(
     "topic and partition (sampled by shared.lag; each replica reports its own partitions).",
     ["consumer", "topic", "partition"],
 )
+DEPENDENCY_UP = Gauge(
+    "qa_dependency_up",
+    "Whether this process last found a dependency (broker, database) there: 1, or 0 while it is "
+    "away (set by shared.dependency_state, from what the relay, consumers, workers and probe see).",
+    ["dependency"],
+)

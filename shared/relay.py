@@ -12,6 +12,11 @@ per-case ordering on Kafka holds. On PostgreSQL replicas take turns through a tr
 advisory lock held while the batch is published and marked. On SQLite there is one process,
 and the rows are read in one short transaction and marked in another, so the database's single
 write lock is never held while waiting for Kafka.
+
+While the broker is away a publish can wait for an acknowledgement that never comes, so it is
+given up after `PUBLISH_TIMEOUT_SECONDS` (the rows stay pending and go out on a later pass), and
+the backlog gauge is set from a count taken before publishing: it shows what waits even then.
+Publishing reports to shared.dependency_state, which logs the outage instead of every pass.
 """
 
 import asyncio
@@ -22,6 +27,7 @@ from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from shared.db import is_postgresql
+from shared.dependency_state import BROKER, Dependency, Unavailable, publish_blame
 from shared.kafka import EventPublisher, Outgoing
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 from shared.outbox import OUTBOX_CHANNEL, OutboxMessage
@@ -30,24 +36,50 @@ from shared.workers import Worker
 log = logging.getLogger(__name__)
 
 RELAY_LOCK_KEY = 0x7161_6F75_7462  # "qaoutb": one advisory lock per service database
+PUBLISH_TIMEOUT_SECONDS = 30.0
+"""Longer than the producer's own retries take on a broker that is there (request timeout
+aside), short enough that the relay loop goes round and reports while it is not."""
 
 
 class OutboxRelay:
-    def __init__(self, engine: Engine, publisher: EventPublisher, *, batch_size: int = 100) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        publisher: EventPublisher,
+        *,
+        batch_size: int = 100,
+        publish_timeout_seconds: float = PUBLISH_TIMEOUT_SECONDS,
+        broker: Dependency = BROKER,
+    ) -> None:
         self._engine = engine
         self._publisher = publisher
         self._batch_size = batch_size
+        self._publish_timeout = publish_timeout_seconds
+        self._broker = broker
 
     async def publish_batch(self) -> int:
-        """Publish up to one batch of pending rows; returns how many were published."""
+        """Publish up to one batch of pending rows; returns how many were published.
+
+        Raises `Unavailable` when the broker did not take them (they stay pending).
+        """
         with Session(self._engine, expire_on_commit=False) as session:
             batch = await asyncio.to_thread(self._claim_batch, session)
             if batch:
-                await self._publisher.publish_many([message for _, message in batch])
+                await self._publish([message for _, message in batch])
                 await asyncio.to_thread(self._mark_sent, session, [row for row, _ in batch])
         for _, message in batch:
             OUTBOX_PUBLISHED.labels(message.topic).inc()
         return len(batch)
+
+    async def _publish(self, messages: list[Outgoing]) -> None:
+        try:
+            await asyncio.wait_for(self._publisher.publish_many(messages), self._publish_timeout)
+        except Exception as exc:
+            if publish_blame(exc) is not BROKER:
+                raise
+            self._broker.failed(exc)
+            raise Unavailable("broker", type(exc).__name__) from exc
+        self._broker.succeeded()
 
     async def drain(self) -> int:
         """Publish until nothing is pending (or another replica holds the turn)."""
@@ -57,11 +89,16 @@ class OutboxRelay:
         return total
 
     async def step(self) -> bool:
-        """Publish one batch and report the backlog; True when a full batch suggests more."""
+        """Report the backlog and publish one batch; True when a full batch suggests more."""
+        # Counted first: what waits is worth knowing most while a publish hangs on a broker
+        # that is away. Rows committed meanwhile wake the relay again, and that pass counts them.
+        waiting = await asyncio.to_thread(self.backlog)
+        OUTBOX_BACKLOG.set(waiting)
         try:
             published = await self.publish_batch()
-        finally:  # what waits is worth knowing most when the broker is away
-            OUTBOX_BACKLOG.set(await asyncio.to_thread(self.backlog))
+        except Unavailable:
+            return False  # told once by the broker's state, not by every pass; the rows wait
+        OUTBOX_BACKLOG.set(max(waiting - published, 0))
         return published >= self._batch_size
 
     async def run(self, stop: asyncio.Event, poll_seconds: float = 5.0) -> None:

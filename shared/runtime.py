@@ -6,9 +6,12 @@ consumers, and runs its HTTP app inside `runtime.running()`.
 
 import asyncio
 import contextlib
+import importlib
+import logging
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI
@@ -23,11 +26,12 @@ from shared.auth import TokenVerifier
 from shared.clock import Clock
 from shared.consumer import EventConsumer, subscribe
 from shared.db import create_db_engine
+from shared.dependency_state import BROKER, DATABASE
 from shared.docs import offline_docs
 from shared.errors import install_error_answers
 from shared.events.data import EventData
 from shared.events.trust import EventTrust
-from shared.http import broker_check, database_check, harden, ops_router
+from shared.http import ReadinessCheck, broker_check, database_check, harden, ops_router, probe
 from shared.http_metrics import instrument
 from shared.inbox import EventHandler
 from shared.kafka import BrokerPublisher, make_broker
@@ -38,9 +42,13 @@ from shared.organisation import Organisation
 from shared.outbox import OUTBOX_CHANNEL
 from shared.relay import OutboxRelay
 from shared.service import ServiceDefinition
-from shared.settings import ProcessSettings, S, ServiceSettings, SettingsError, load_settings
+from shared.settings import S, ServiceSettings, SettingsError, load_settings
 from shared.wakeup import listen
 from shared.workers import Step, Worker
+
+PROBE_SECONDS = 5.0
+"""How often the broker and the database are checked, so their state (shared.dependency_state)
+is current even when nothing else asks them: the longest an outage goes unnoticed."""
 
 
 @dataclass
@@ -105,10 +113,15 @@ class ServiceRuntime:
         self.workers.append(worker)
         return worker
 
+    def readiness_checks(self) -> dict[str, ReadinessCheck]:
+        return {"database": database_check(self.engine), "broker": broker_check(self.broker)}
+
+    async def _probe(self) -> bool:
+        await probe(self.readiness_checks())  # what it finds is told to each one's state
+        return False
+
     def ops_router(self) -> APIRouter:
-        router = ops_router(
-            {"database": database_check(self.engine), "broker": broker_check(self.broker)}
-        )
+        router = ops_router(self.readiness_checks())
         router.include_router(asyncapi_router(self.definition, self.broker))
         return router
 
@@ -148,14 +161,18 @@ class ServiceRuntime:
     async def running(self) -> AsyncIterator[None]:
         """Migrate, connect, consume, relay and run the workers for the block; then stop cleanly."""
         await asyncio.to_thread(upgrade, self.name, self.settings.resolved_database_url)
+        DATABASE.succeeded()
         await self.broker.start()
+        BROKER.succeeded()
         self._stop.clear()
         lag = ConsumerLag(kafka_consumers(self.broker))
+        probing = Worker("dependency-probe", PROBE_SECONDS, self._probe)
         channels = {OUTBOX_CHANNEL, *(w.wake_on for w in self.workers if w.wake_on)}
         tasks = [
             asyncio.create_task(listen(self.engine, channels, self._stop)),
             asyncio.create_task(self.relay.run(self._stop, self.settings.outbox_poll_seconds)),
             asyncio.create_task(lag.run(self._stop)),
+            asyncio.create_task(probing.run(self._stop)),
             *(asyncio.create_task(worker.run(self._stop)) for worker in self.workers),
         ]
         try:
@@ -167,11 +184,28 @@ class ServiceRuntime:
             self.engine.dispose()
 
 
-def serve(app: FastAPI, settings: ProcessSettings) -> None:
-    """Run a service's app in this process until SIGINT/SIGTERM, logging JSON lines."""
+def serve(settings_class: type[S], app_module: str) -> None:
+    """Run the app `app_module.create_app(settings)` in this process until SIGINT/SIGTERM,
+    every line it writes a JSON line.
+
+    Logging is set up before the app's module is imported and the app built, so that what the
+    libraries say meanwhile (a deprecation warning at import, FastStream's and aiokafka's
+    start-up lines) goes out as JSON lines too.
+    """
+    configure_logging(settings_class.service_name)  # until the settings say which level
+    try:
+        settings = load_settings(settings_class)
+    except SettingsError as exc:  # which variables are missing or wrong, as a JSON line
+        logging.getLogger(__name__).critical(str(exc))
+        raise SystemExit(2) from exc
     configure_logging(settings.service_name, settings.log_level)
+    create_app = cast(Callable[[S], FastAPI], importlib.import_module(app_module).create_app)
     uvicorn.run(
-        app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
     )
 
 

@@ -1,9 +1,7 @@
 """`python -m services.audit`: run the audit service as its own process."""
 
-from services.audit.app import create_app
 from services.audit.settings import AuditSettings
-from shared.runtime import serve, settings_or_exit
+from shared.runtime import serve
 
 if __name__ == "__main__":
-    settings = settings_or_exit(AuditSettings)
-    serve(create_app(settings), settings)
+    serve(AuditSettings, "services.audit.app")

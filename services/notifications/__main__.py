@@ -1,9 +1,7 @@
 """`python -m services.notifications`: run the notifications service as its own process."""
 
-from services.notifications.app import create_app
 from services.notifications.settings import NotificationSettings
-from shared.runtime import serve, settings_or_exit
+from shared.runtime import serve
 
 if __name__ == "__main__":
-    settings = settings_or_exit(NotificationSettings)
-    serve(create_app(settings), settings)
+    serve(NotificationSettings, "services.notifications.app")

@@ -1,9 +1,7 @@
 """`python -m services.web`: run the web front as its own process."""
 
-from services.web.app import create_app
 from services.web.settings import WebSettings
-from shared.runtime import serve, settings_or_exit
+from shared.runtime import serve
 
 if __name__ == "__main__":
-    settings = settings_or_exit(WebSettings)
-    serve(create_app(settings), settings)
+    serve(WebSettings, "services.web.app")

@@ -1,11 +1,14 @@
 """The shared consumption path on SQLite with a recording publisher (no broker)."""
 
+import logging
+
 import pytest
 from aiokafka import ConsumerRecord
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, select
 
 from shared.consumer import DeliveryDeferred, EventConsumer, ignore
+from shared.dependency_state import DATABASE
 from shared.events import AuditGraded, CaseClosed, new_event, serialize
 from shared.events.data import InadequateFound
 from shared.events.trust import EventTrust
@@ -167,6 +170,34 @@ async def test_a_database_outage_defers_the_event_instead_of_dead_lettering_it(e
             record(serialize(from_producer(audit_graded())))
         )
     assert publisher.messages == []
+
+
+async def test_a_database_outage_is_logged_once_not_once_per_attempt_and_delivery(engine, caplog):
+    outage = {"on": True}
+
+    def handler(session, event):
+        if outage["on"]:
+            raise OperationalError("INSERT", {}, ConnectionRefusedError("connection refused"))
+        record_receipt(session, event)
+
+    DATABASE.succeeded()  # whatever an earlier test left, the database is there to begin with
+    caplog.clear()
+    caplog.set_level(logging.DEBUG)
+    events = consumer(engine, RecordingPublisher(), handler, max_attempts=3)
+    delivered = record(serialize(from_producer(audit_graded())))
+    for _ in range(4):  # the batch is read again after each pause while the outage lasts
+        with pytest.raises(DeliveryDeferred):
+            await events.consume(delivered)
+    outage["on"] = False
+    await events.consume(delivered)
+
+    loud = [(r.name, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert loud == [
+        ("shared.dependency_state", "database unavailable"),
+        ("shared.dependency_state", "database available again"),
+    ]
+    with Session(engine) as session:
+        assert len(receipts(session)) == 1
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 import shared.metrics  # noqa: F401 (registers the platform's metrics, as every service does)
 from services.catalogue import BY_NAME, SERVICE_NAMES
+from shared.dependency_state import Dependency
 from shared.http import database_check, ops_router
 
 
@@ -15,22 +16,56 @@ async def down() -> bool:
     raise ConnectionError("broker unreachable")
 
 
-def client(checks) -> TestClient:
+def dependencies() -> dict[str, Dependency]:
+    """This test's own states, so that no other test's outage is seen here."""
+    return {name: Dependency(name) for name in ("database", "broker")}
+
+
+def client(checks, states: dict[str, Dependency] | None = None) -> TestClient:
     app = FastAPI()
-    app.include_router(ops_router(checks))
+    app.include_router(ops_router(checks, dependencies() if states is None else states))
     return TestClient(app)
 
 
-def test_ready_when_every_dependency_answers(sqlite_engine):
+def test_ready_when_every_dependency_answers_with_each_ones_state(sqlite_engine):
     response = client({"database": database_check(sqlite_engine)}).get("/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": True}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": True},
+        "dependencies": {"database": {"up": True}},
+    }
 
 
-def test_not_ready_names_the_dependency_that_is_down(sqlite_engine):
-    response = client({"database": database_check(sqlite_engine), "broker": down}).get("/ready")
+def test_not_ready_is_a_problem_document_naming_the_dependency_that_is_down(sqlite_engine):
+    states = dependencies()
+    checks = {"database": database_check(sqlite_engine), "broker": down}
+    response = client(checks, states).get("/ready")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": True, "broker": False}
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert (body["status"], body["title"]) == (503, "Service Unavailable")
+    assert body["detail"] == "not ready: broker is unavailable"
+    assert body["down"] == ["broker"]
+    assert body["checks"] == {"database": True, "broker": False}
+    assert body["dependencies"]["database"] == {"up": True}
+    assert body["dependencies"]["broker"]["up"] is False
+    assert body["dependencies"]["broker"]["error"] == "ConnectionError"
+    assert not states["broker"].up  # what /ready found is the broker's state, and its metric
+
+
+def test_ready_again_once_the_dependency_is_back(sqlite_engine):
+    states = dependencies()
+    answers = {"broker": False}
+
+    async def broker() -> bool:
+        return answers["broker"]
+
+    test_client = client({"broker": broker}, states)
+    assert test_client.get("/ready").json()["dependencies"]["broker"]["error"] == "NoAnswer"
+    answers["broker"] = True
+    assert test_client.get("/ready").status_code == 200
+    assert states["broker"].up
 
 
 def test_health_and_metrics_answer_without_dependencies():

@@ -7,6 +7,7 @@ import pytest
 from sqlmodel import Session, select
 
 from shared.db import transaction
+from shared.dependency_state import Dependency, Unavailable
 from shared.events import new_event
 from shared.metrics import OUTBOX_BACKLOG
 from shared.migrations import upgrade
@@ -54,9 +55,11 @@ async def test_on_sqlite_other_writers_are_not_blocked_while_a_batch_is_publishe
 async def test_a_failed_publish_leaves_the_batch_pending(sqlite_engine):
     upgrade("audit", str(sqlite_engine.url))
     queue(sqlite_engine, 5)
-    relay = OutboxRelay(sqlite_engine, RecordingPublisher(fail_after=2))
-    with pytest.raises(ConnectionError):
+    broker = Dependency("unit-broker")
+    relay = OutboxRelay(sqlite_engine, RecordingPublisher(fail_after=2), broker=broker)
+    with pytest.raises(Unavailable):
         await relay.publish_batch()
+    assert not broker.up
     with Session(sqlite_engine) as session:
         assert all(m.published_at is None for m in session.exec(select(OutboxMessage)))
     assert relay.backlog() == 5
@@ -87,7 +90,40 @@ async def test_the_relay_publishes_as_soon_as_an_event_is_committed_not_at_its_p
 async def test_while_the_broker_is_away_the_backlog_gauge_shows_what_waits(sqlite_engine):
     upgrade("audit", str(sqlite_engine.url))
     queue(sqlite_engine, 4)
-    relay = OutboxRelay(sqlite_engine, RecordingPublisher(fail_after=0))
-    with pytest.raises(ConnectionError):
-        await relay.step()
+    broker = Dependency("unit-broker")
+    relay = OutboxRelay(sqlite_engine, RecordingPublisher(fail_after=0), broker=broker)
+    assert await relay.step() is False  # told to the broker's state, not raised to the worker
     assert OUTBOX_BACKLOG._value.get() == 4
+    assert broker.state()["error"] == "ConnectionError"
+
+
+class HungPublisher(RecordingPublisher):
+    """A broker that is away without refusing: a publish waits until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.back = asyncio.Event()
+
+    async def publish(self, topic, key, value, headers=None) -> None:
+        await self.back.wait()
+        await super().publish(topic, key, value, headers)
+
+
+async def test_a_hung_publish_is_given_up_and_the_gauge_shows_what_waits_meanwhile(sqlite_engine):
+    upgrade("audit", str(sqlite_engine.url))
+    queue(sqlite_engine, 3)
+    publisher, broker = HungPublisher(), Dependency("unit-broker")
+    relay = OutboxRelay(sqlite_engine, publisher, publish_timeout_seconds=0.3, broker=broker)
+    OUTBOX_BACKLOG.set(0)
+    stepping = asyncio.create_task(relay.step())
+    await asyncio.sleep(0.1)
+    assert not stepping.done()
+    assert OUTBOX_BACKLOG._value.get() == 3  # while the publish hangs, not only after it
+    assert await asyncio.wait_for(stepping, 2) is False  # the loop goes round again
+    assert (OUTBOX_BACKLOG._value.get(), broker.up) == (3, False)
+    assert broker.state()["error"] == "TimeoutError"
+
+    publisher.back.set()
+    assert await relay.step() is False
+    assert (OUTBOX_BACKLOG._value.get(), broker.up, relay.backlog()) == (0, True, 0)
+    assert len(publisher.messages) == 3
