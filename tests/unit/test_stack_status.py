@@ -2,6 +2,7 @@
 numbering across runs of the same folder."""
 
 import smtplib
+import socket
 import threading
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -152,3 +153,16 @@ def test_a_second_run_numbers_its_messages_after_the_highest_the_folder_holds(tm
     assert names[-1].startswith("00004-second-0")
     assert highest_number(folder) == 4
     assert highest_number(tmp_path / "empty") == 0
+
+
+def test_an_embedded_postgresql_is_reached_on_its_unix_socket(tmp_path: Path):
+    folder = tmp_path / "sock"
+    folder.mkdir()
+    path = folder / ".s.PGSQL.5433"
+    url = f"postgresql+psycopg://postgres@/audit?host={folder}&port=5433"
+    info = _info(tmp_path, database="PostgreSQL 18", database_urls={"audit": url})
+    assert stack_rows(info)[1] == Row("database", str(path), "unreachable", "PostgreSQL 18")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(path))
+        server.listen()
+        assert stack_rows(info)[1].health == "reachable"

@@ -5,6 +5,7 @@ pure function of what was seen.
 """
 
 import json
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -104,6 +105,23 @@ def _database_row(info: StackInfo) -> Row:
     if not info.database_urls:  # SQLite: files, no server to reach
         return Row("database", info.data_dir, "files", info.database)
     url = make_url(next(iter(info.database_urls.values())))
-    host, port = url.host or "127.0.0.1", url.port or 5432
+    socket_dir, query_port = (_first(url.query.get(key)) for key in ("host", "port"))
+    port = url.port or int(query_port or 5432)
+    if socket_dir and str(socket_dir).startswith("/"):  # the embedded server's Unix socket
+        where = Path(socket_dir) / f".s.PGSQL.{port}"
+        health = "reachable" if _unix_socket_open(where) else "unreachable"
+        return Row("database", str(where), health, info.database)
+    host = url.host or "127.0.0.1"
     up = port_open(port, host)
     return Row("database", f"{host}:{port}", "reachable" if up else "unreachable", info.database)
+
+
+def _first(value: str | tuple[str, ...] | None) -> str | None:
+    """A URL query value: given once, or the first of several."""
+    return value[0] if isinstance(value, tuple) else value
+
+
+def _unix_socket_open(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(str(path)) == 0
