@@ -158,7 +158,14 @@ def test_qa_run_serves_the_audit_service_on_kafka_and_postgresql_then_stops_clea
 
         status = qa("stack", "status", env=env)
         assert status.returncode == 0, status.stdout + status.stderr
-        assert "stack:    running" in status.stdout
+        assert status.stdout.startswith("stack: running (pid ")
+        health = {line.split()[0]: line.split()[2] for line in status.stdout.splitlines()[2:]}
+        servers = ("broker", "database", "mail")
+        services = ("web", "audit", "moderation", "scheduler", "notifications")
+        assert health == {
+            **dict.fromkeys(servers, "reachable"),
+            **dict.fromkeys(services, "ready"),
+        }, status.stdout
         assert qa("stack", "up", env=env).returncode == 1  # a second stack is refused
 
         down = qa("stack", "down", env=env)
