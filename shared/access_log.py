@@ -1,5 +1,7 @@
 """One JSON access-log line per HTTP request, with the request's correlation id.
 
+Successful probes and scrapes (/health, /ready, /metrics) are left out; failing ones are not.
+
 The line names the route *template*, never the raw path or the query string: both can carry
 case data (ids, names typed into a search). uvicorn's own access log is off (shared.runtime).
 Every line the request's handling writes carries the same correlation id: the caller's
@@ -16,7 +18,7 @@ from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.http_metrics import route_template
+from shared.http_metrics import UNMEASURED, route_template
 from shared.logging import correlated
 
 HEADER = "X-Correlation-ID"
@@ -34,6 +36,12 @@ def access_fields(method: str, route: str, status: int, seconds: float) -> dict[
         "status": status,
         "duration_ms": round(seconds * 1000, 1),
     }
+
+
+def worth_logging(route: str, status: int) -> bool:
+    """Every request but a probe or scrape that succeeded: those come every few seconds from
+    the orchestrator and Prometheus and would drown what people asked; a failing one is kept."""
+    return route not in UNMEASURED or status >= 400
 
 
 def correlation_of(given: str | None) -> str:
@@ -70,10 +78,10 @@ class AccessLog:
                 await self.app(scope, receive, answered)
             finally:
                 seconds = time.perf_counter() - started
-                fields = access_fields(
-                    scope["method"], route_template(scope, status), status, seconds
-                )
-                log.info("%(method)s %(route)s %(status)s", fields, extra=fields)
+                route = route_template(scope, status)
+                if worth_logging(route, status):
+                    fields = access_fields(scope["method"], route, status, seconds)
+                    log.info("%(method)s %(route)s %(status)s", fields, extra=fields)
 
 
 def install_access_log(app: FastAPI) -> None:

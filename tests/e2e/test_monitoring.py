@@ -20,7 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from services.catalogue import SERVICE_NAMES
+from services.catalogue import FRONT, SERVICE_NAMES
 from tests.e2e.conftest import System, wait_for
 from tooling.localstack.processes import free_port
 
@@ -30,6 +30,8 @@ DASHBOARDS = sorted((ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
 AUDITOR, PRACTITIONER = "S0003", "S0006"  # Early Help North, as in test_system
 DOMAINS = ("assessment", "planning", "visits", "voice_of_child", "management_oversight")
 DOMAINS += ("recording",)
+JOBS = (*SERVICE_NAMES, FRONT.name)
+"""What the committed configuration scrapes besides Prometheus itself."""
 
 
 class Prometheus:
@@ -74,11 +76,15 @@ def scrape_config(system: System, port: int) -> dict:
     config["rule_files"] = [str(PROMETHEUS_DIR / rules) for rules in config["rule_files"]]
     for job in config["scrape_configs"]:
         name = job["job_name"]
-        targets = (
-            [f"127.0.0.1:{p.port}" for n, p in system.services.items() if n.split("-")[0] == name]
-            if name in SERVICE_NAMES
-            else [f"127.0.0.1:{port}"]  # Prometheus itself
-        )
+        if name in SERVICE_NAMES:
+            ports = [p.port for n, p in system.services.items() if n.split("-")[0] == name]
+        elif name == FRONT.name:
+            assert system.web is not None
+            ports = [system.web.port]
+        else:
+            assert name == "prometheus", f"a job the test does not know: {name}"
+            ports = [port]
+        targets = [f"127.0.0.1:{p}" for p in ports]
         job["static_configs"] = [{"targets": targets}]
     return config
 
@@ -126,10 +132,10 @@ def test_prometheus_scrapes_every_service_and_every_monitoring_query_runs(system
         data = prometheus.api("targets")
         assert isinstance(data, dict)
         health = {t["labels"]["job"]: t["health"] for t in data["activeTargets"]}
-        return health if all(health.get(s) == "up" for s in SERVICE_NAMES) else None
+        return health if all(health.get(s) == "up" for s in JOBS) else None
 
-    health = wait_for(targets_up, "every service's target up", timeout=60)
-    assert set(SERVICE_NAMES) <= set(health)  # type: ignore[arg-type]
+    health = wait_for(targets_up, "every service's and the web front's target up", timeout=60)
+    assert set(JOBS) <= set(health)  # type: ignore[arg-type]
 
     # Every service's consumers report their lag (shared.lag, started by the runtime).
     lagging = wait_for(
@@ -244,12 +250,16 @@ def test_prometheus_has_every_services_requests_by_route_template_never_by_raw_p
     for service, (_, path) in TEMPLATED.items():
         assert system.get(service, path.format(marker=marker), as_=AUDITOR).status_code < 500
         assert system.get(service, f"/no-such-page/{marker}", as_=AUDITOR).status_code == 404
+    assert system.web is not None
+    assert httpx.get(f"{system.web.url}/sign-in", timeout=10).status_code == 200
+    assert httpx.get(f"{system.web.url}/no-such-page/{marker}", timeout=10).status_code == 404
 
     def templates_scraped() -> list[dict] | None:
         series = prometheus.query("http_requests_total")
         seen = {(s["metric"]["job"], s["metric"]["handler"]) for s in series}
         wanted = {(service, template) for service, (template, _) in TEMPLATED.items()}
-        wanted |= {(service, "none") for service in TEMPLATED}
+        wanted |= {(FRONT.name, "/sign-in")}
+        wanted |= {(job, "none") for job in JOBS}
         return series if wanted <= seen else None
 
     series = wait_for(templates_scraped, "every service's requests by route template", timeout=60)
@@ -265,8 +275,8 @@ def test_prometheus_has_every_services_requests_by_route_template_never_by_raw_p
         "(rate(http_request_duration_seconds_bucket[5m])))"
     )
     answered = wait_for(
-        lambda: {s["metric"]["job"] for s in prometheus.query(p95)} >= set(SERVICE_NAMES),
-        "the p95 latency of every service",
+        lambda: {s["metric"]["job"] for s in prometheus.query(p95)} >= set(JOBS),
+        "the p95 latency of every service and the web front",
         timeout=30,
     )
     assert answered

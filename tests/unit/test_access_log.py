@@ -4,7 +4,7 @@ import json
 import logging
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.testclient import TestClient
 
 from shared.access_log import HEADER, access_fields, correlation_of, install_access_log
@@ -50,9 +50,12 @@ def lines():
     logger.removeHandler(handler)
 
 
+BROKER = {"down": False}
+
+
 @pytest.fixture
 def client() -> TestClient:
-    router = APIRouter(prefix="/followups")
+    router, probes = APIRouter(prefix="/followups"), APIRouter()
     inner = logging.getLogger("qa.test.handler")
 
     @router.get("/{followup_id}")
@@ -60,12 +63,23 @@ def client() -> TestClient:
         inner.warning("looked up a follow-up")
         return {"id": followup_id}
 
+    @probes.get("/ready")
+    async def ready() -> dict[str, str]:
+        if BROKER["down"]:
+            raise HTTPException(503, "the broker is down")
+        return {"status": "ready"}
+
+    @probes.get("/metrics")
+    async def metrics() -> str:
+        return ""
+
     @router.get("/{followup_id}/boom")
     async def boom(followup_id: str) -> None:
         raise RuntimeError("the database went away")
 
     app = FastAPI()
     app.include_router(router)
+    app.include_router(probes)
     install_access_log(app)
     return TestClient(app, raise_server_exceptions=False)
 
@@ -124,3 +138,17 @@ def test_what_the_handler_logs_carries_the_same_correlation_id(client, lines):
 
     assert [line["correlation_id"] for line in handler_lines.lines] == [correlation]
     assert lines[0]["correlation_id"] == correlation
+
+
+def test_probes_and_scrapes_that_succeed_are_not_logged_but_a_failing_probe_is(
+    client, lines, monkeypatch
+):
+    assert client.get("/ready").status_code == 200
+    assert client.get("/metrics").status_code == 200
+    assert lines == []
+
+    monkeypatch.setitem(BROKER, "down", True)
+    assert client.get("/ready").status_code == 503
+
+    [line] = lines
+    assert (line["route"], line["status"]) == ("/ready", 503)
