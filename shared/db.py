@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, DateTime, Dialect, Engine, Select, event, text
+from sqlalchemy import Connection, DateTime, Dialect, Engine, Select, Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.types import TypeDecorator
@@ -124,6 +124,34 @@ def _run_after_commit(session: Session) -> None:
     waiting, actions[:] = list(actions), []
     for _key, action in waiting:
         action()
+
+
+INSERTED_AT_COMMIT = "rows_inserted_at_commit"
+
+
+def insert_at_commit(session: Session, table: Table, row: dict[str, Any]) -> None:
+    """Write `row` into `table` as `session` commits, with the transaction's other such rows in
+    one statement per table, after everything else it flushes; never if it rolls back.
+
+    For rows nothing reads back before the commit (processed-event records, outbox messages):
+    added to the session, each would cost a round trip of its own, as the session flushes
+    before every query the next event's handler makes.
+    """
+    pending: dict[Table, list[dict[str, Any]]] | None = session.info.get(INSERTED_AT_COMMIT)
+    if pending is None:
+        pending = session.info[INSERTED_AT_COMMIT] = {}
+        event.listen(session, "before_commit", _insert_pending)
+        event.listen(session, "after_rollback", lambda s: s.info[INSERTED_AT_COMMIT].clear())
+    pending.setdefault(table, []).append(row)
+
+
+def _insert_pending(session: Session) -> None:
+    pending = session.info[INSERTED_AT_COMMIT]
+    waiting = dict(pending)
+    pending.clear()
+    session.flush()  # the rows the ORM holds first: those may be what these rows follow
+    for table, rows in waiting.items():
+        session.execute(table.insert(), rows)
 
 
 def timestamp_field(**options: Any) -> Any:

@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from shared.db import timestamp_field, transaction
+from shared.db import insert_at_commit, timestamp_field, transaction
 from shared.events.envelope import CloudEvent
 from shared.logging import correlated
 
@@ -33,6 +33,9 @@ class ProcessedEvent(SQLModel, table=True):
     processed_at: datetime = timestamp_field(default_factory=lambda: datetime.now(UTC))
 
 
+PROCESSED: Table = ProcessedEvent.__table__  # type: ignore[attr-defined]
+
+
 def process_once(
     engine: Engine, consumer: str, event: CloudEvent[Any], handler: EventHandler
 ) -> bool:
@@ -42,9 +45,7 @@ def process_once(
             if _already_processed(session, consumer, event):
                 return False
             handler(session, event)
-            session.add(
-                ProcessedEvent(consumer=consumer, event_source=event.source, event_id=event.id)
-            )
+            _record_processed(session, consumer, event)
     except IntegrityError:
         # Another replica committed the same event first; its effect stands, ours rolled back.
         with Session(engine) as session:
@@ -52,6 +53,11 @@ def process_once(
                 return False
         raise
     return True
+
+
+def _record_processed(session: Session, consumer: str, event: CloudEvent[Any]) -> None:
+    row = {"consumer": consumer, "event_source": event.source, "event_id": event.id}
+    insert_at_commit(session, PROCESSED, {**row, "processed_at": datetime.now(UTC)})
 
 
 def _already_processed(session: Session, consumer: str, event: CloudEvent[Any]) -> bool:
@@ -90,7 +96,7 @@ def process_batch(engine: Engine, consumer: str, batch: Sequence[Handled]) -> li
                     handler(session, event)
             except Exception as exc:
                 raise HandlerFailed(index, exc) from exc
-            session.add(ProcessedEvent(consumer=consumer, event_source=known[0], event_id=known[1]))
+            _record_processed(session, consumer, event)
             done.add(known)
             applied.append(True)
     return applied

@@ -8,10 +8,10 @@ and publish delays an event, never loses it.
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, LargeBinary
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Table
 from sqlmodel import Field, Session, SQLModel
 
-from shared.db import timestamp_field
+from shared.db import insert_at_commit, timestamp_field
 from shared.events.envelope import CloudEvent, kafka_key, serialize
 from shared.wakeup import wake_after_commit
 
@@ -39,11 +39,21 @@ class OutboxMessage(SQLModel, table=True):
     published_at: datetime | None = timestamp_field(default=None, index=True)
 
 
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
 def add_event(session: Session, event: CloudEvent[Any]) -> None:
     """Queue `event` for publication; it commits or rolls back with the rest of `session`."""
-    session.add(
-        OutboxMessage(
-            event_id=event.id, topic=event.topic, key=kafka_key(event), value=serialize(event)
-        )
+    insert_at_commit(
+        session,
+        OUTBOX,
+        {
+            "event_id": event.id,
+            "topic": event.topic,
+            "key": kafka_key(event),
+            "value": serialize(event),
+            "created_at": _now(),
+            "published_at": None,
+        },
     )
     wake_after_commit(session, OUTBOX_CHANNEL)

@@ -1,9 +1,11 @@
 """Batches: one transaction for many events, a poison event isolated, order kept (SQLite)."""
 
 from sqlalchemy import event as sa_event
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from shared.db import after_commit
+from shared.inbox import ProcessedEvent
+from shared.outbox import OutboxMessage, add_event
 from shared.events import serialize
 from tests.factories import audit_graded
 from tests.fakes import RecordingPublisher
@@ -73,3 +75,39 @@ async def test_a_batch_redelivered_after_a_partial_commit_changes_nothing(engine
     await subject.consume_batch(records(batch))  # Kafka gives the whole batch again
     with Session(engine) as session:
         assert [r.event_id for r in receipts(session)] == [e.id for e in batch]
+
+
+def statements_of(engine) -> list[str]:
+    seen: list[str] = []
+    sa_event.listen(
+        engine, "before_cursor_execute", lambda _c, _cur, statement, *_: seen.append(statement)
+    )
+    return seen
+
+
+async def test_a_batchs_outbox_messages_and_processed_records_are_one_insert_each_in_order(
+    engine,
+):
+    batch = events(20)
+    poison = batch[5].id
+
+    def handler(session, event):
+        add_event(session, event)  # an event out for each event in
+        if event.id == poison:
+            raise ValueError("a rule this event breaks")
+
+    statements = statements_of(engine)
+    publisher = RecordingPublisher()
+    await consumer(engine, publisher, handler, max_attempts=1).consume_batch(records(batch))
+
+    wanted = [e.id for e in batch if e.id != poison]
+    with Session(engine) as session:
+        outbox = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+        processed = session.exec(select(ProcessedEvent)).all()
+    assert [row.event_id for row in outbox] == wanted  # the poison event's message rolled back
+    assert {row.event_id for row in processed} == set(wanted)
+    inserts = [s.split("(")[0].strip() for s in statements if s.startswith("INSERT")]
+    # The five before the poison event, then the fourteen after it: one statement per table
+    # per transaction, however many rows.
+    assert inserts == ["INSERT INTO outbox", "INSERT INTO processed_events"] * 2
+    assert [m.headers["dlq-original-offset"] for m in publisher.messages] == ["5"]
