@@ -126,6 +126,23 @@ def _run_after_commit(session: Session) -> None:
         action()
 
 
+MEMO = "read_once_per_transaction"
+
+
+def once_per_transaction(session: Session, key: str, load: Callable[[], T]) -> T:
+    """`load()` the first time a transaction of `session` asks for `key`, then the same value
+    until it commits or rolls back: for what a batch's handlers each read and only they change
+    (the caller keeps the value up to date with its own changes)."""
+    memo: dict[str, Any] | None = session.info.get(MEMO)
+    if memo is None:
+        memo = session.info[MEMO] = {}
+        for ended in ("after_commit", "after_rollback"):
+            event.listen(session, ended, lambda s: s.info[MEMO].clear())
+    if key not in memo:
+        memo[key] = load()
+    return memo[key]  # type: ignore[no-any-return]
+
+
 INSERTED_AT_COMMIT = "rows_inserted_at_commit"
 
 

@@ -20,7 +20,7 @@ from services.moderation.sampling import (
     require_rate_setter,
 )
 from shared.clock import Clock
-from shared.db import after_commit, lock_for
+from shared.db import after_commit, lock_for, once_per_transaction
 from shared.errors import NotFound
 from shared.events import AuditGraded, CloudEvent, EventData, SamplingRateChanged, new_event
 from shared.events.vocabulary import ServiceArea
@@ -64,16 +64,22 @@ def request_moderation(
     assigned = select(ModerationRow.id).where(ModerationRow.audit_id == audit.audit_id)
     if session.exec(assigned).first() is not None:
         return  # redelivered: it was assigned the first time
+    # Read once for a batch of events (shared.consumer), and counted on as it assigns.
+    area = audit.service_area
+    rate = once_per_transaction(session, f"rate:{area}", lambda: stored_rate(session, area))
+    load = once_per_transaction(session, "open_items", lambda: open_items(session))
     requested = assign(
         audit,
-        policy.rate_of(stored_rate(session, audit.service_area)),
+        policy.rate_of(rate),
         organisation.moderators(),
-        open_items(session),
+        load,
         moderation_id=f"MOD-{uuid.uuid4().hex[:16]}",
         now=now,
     )
     if requested is None:
         return
+    moderator = requested.moderation.moderator_id
+    load[moderator] = load.get(moderator, 0) + 1
     session.add(ModerationRow.of(requested.moderation))
     add_event(session, new_event(requested.event, source=SOURCE, correlation_id=audit.audit_id))
     counter = metrics.MODERATIONS_REQUESTED.labels(audit.service_area, requested.moderation.reason)

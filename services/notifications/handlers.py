@@ -90,8 +90,9 @@ def notify(
     worded = {kind: compose(event.data, kind) for kind in {r.kind for r in found}}
     rendered = {kind: render(message, ctx.base_url) for kind, message in worded.items()}
     base = ctx.base_url.rstrip("/")
+    made = _made_before(session, _source_event_id(event))
     for delivery in deliveries(found, ctx.organisation, ctx.webhook_urls, preferences):
-        if _exists(session, _source_event_id(event), delivery):
+        if (delivery.staff_id, delivery.channel) in made:
             continue
         link = f"{base}{worded[delivery.kind].link_path}"
         notification = _notification(event, delivery, rendered[delivery.kind], link, now)
@@ -129,13 +130,13 @@ def _notification(
     )
 
 
-def _exists(session: Session, source_event_id: str, delivery: Delivery) -> bool:
-    query = select(Notification.id).where(
-        Notification.source_event_id == source_event_id,
-        Notification.recipient_id == delivery.staff_id,
-        Notification.channel == delivery.channel,
+def _made_before(session: Session, source_event_id: str) -> set[tuple[str, str]]:
+    """To whom, on which channel, the event's notifications were made already (one query for
+    all its deliveries)."""
+    query = select(Notification.recipient_id, Notification.channel).where(
+        Notification.source_event_id == source_event_id
     )
-    return session.exec(query).first() is not None
+    return {(recipient, channel) for recipient, channel in session.exec(query)}
 
 
 def mark_read(

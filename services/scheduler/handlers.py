@@ -58,7 +58,7 @@ def on_inadequate_found(
         return  # one follow-up per audit, whoever found it first
     now = ctx.clock.now()
     followup_id = f"FU-{uuid.uuid4().hex[:16]}"
-    facts = facts_of(session, data.audit_id)
+    facts = facts_of(session, data.audit_id, None)
     save(session, None, open_followup(data, event.id, followup_id, facts, now, ctx.rules), now)
 
 
@@ -121,7 +121,7 @@ def record_conversation(
     Returns the follow-up and whether this was the same conversation recorded again."""
     row = _locked(session, followup_id)
     now = ctx.clock.now()
-    facts = facts_of(session, row.audit_id)
+    facts = facts_of(session, row.audit_id, row)
     decision = hold_conversation(state_of(row), form, facts, now, ctx.rules)
     save(session, row, decision, now)
     if not decision.replayed:
@@ -139,7 +139,7 @@ def reassign_reaudit(
     """An assistant director gives the re-audit to another auditor, who is told of it."""
     row = _locked(session, followup_id)
     now = ctx.clock.now()
-    facts = facts_of(session, row.audit_id)
+    facts = facts_of(session, row.audit_id, row)
     decision = reassign(state_of(row), form, by, facts, now, ctx.rules)
     save(session, row, decision, now)
     return decision.followup
@@ -173,7 +173,7 @@ def settle_followup(session: Session, audit_id: str, ctx: SchedulerContext) -> N
     if row is None:
         return  # the finding has not arrived yet; it settles itself by these facts when it does
     now = ctx.clock.now()
-    save(session, row, settle(state_of(row), facts_of(session, audit_id), now, ctx.rules), now)
+    save(session, row, settle(state_of(row), facts_of(session, audit_id, row), now, ctx.rules), now)
 
 
 def _expect(event: CloudEvent[EventData], kind: type[E]) -> E:

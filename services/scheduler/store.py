@@ -71,11 +71,11 @@ def followup_of(session: Session, audit_id: str) -> FollowUp | None:
     return session.exec(select(FollowUp).where(FollowUp.audit_id == audit_id)).first()
 
 
-def facts_of(session: Session, audit_id: str) -> Facts:
-    """The audit's grading, its moderation and its re-audits not yet judged, as far as known."""
+def facts_of(session: Session, audit_id: str, followup: FollowUp | None) -> Facts:
+    """The audit's grading, its moderation and its re-audits not yet judged, as far as known;
+    `followup` is the audit's follow-up (None before it is opened), which every caller has."""
     audit = session.get(AuditFact, audit_id)
     moderation = session.get(ModerationFact, audit_id)
-    followup = followup_of(session, audit_id)
     return Facts(
         auditor_id=audit.auditor_id if audit is not None else None,
         team_manager_id=audit.team_manager_id if audit is not None else None,

@@ -4,9 +4,9 @@ from sqlalchemy import event as sa_event
 from sqlmodel import Session, col, select
 
 from shared.db import after_commit
+from shared.events import serialize
 from shared.inbox import ProcessedEvent
 from shared.outbox import OutboxMessage, add_event
-from shared.events import serialize
 from tests.factories import audit_graded
 from tests.fakes import RecordingPublisher
 from tests.support import from_producer, receipts, record_receipt

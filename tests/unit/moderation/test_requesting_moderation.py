@@ -10,9 +10,10 @@ from services.moderation.handlers import ModerationContext, event_handlers
 from services.moderation.models import Moderation
 from services.moderation.sampling import SamplingPolicy
 from shared.clock import FixedClock
+from shared.db import create_db_engine
 from shared.events import AuditGraded, new_event
 from shared.events.topics import MODERATION_REQUESTED
-from shared.inbox import process_once
+from shared.inbox import process_batch, process_once
 from shared.migrations import upgrade
 from shared.organisation import load_organisation
 from shared.outbox import OutboxMessage
@@ -70,3 +71,28 @@ def test_an_audit_graded_twice_is_moderated_once(engine):
 def test_a_good_audit_outside_the_sample_is_not_moderated(engine):
     deliver(engine, audit_graded("CASE-1", "good", "AUD-1"))
     assert stored(engine) == ([], [])
+
+
+def deliver_together(engine, audits: list[AuditGraded]) -> None:
+    """As the consumer does with a batch of records: in one transaction."""
+    handlers = event_handlers(ModerationContext(load_organisation(), POLICY, FixedClock(NOW)))
+    batch = [(new_event(data, source="/tests"), handlers[type(data)]) for data in audits]
+    process_batch(engine, "qa-moderation", batch)
+
+
+def test_a_batch_shares_its_moderations_out_as_one_by_one_would(engine, tmp_path):
+    audits = [audit_graded(f"CASE-{n}", "inadequate", f"AUD-{n}") for n in range(12)]
+    one_by_one = create_db_engine(f"sqlite:///{tmp_path / 'one-by-one.db'}")
+    upgrade("moderation", str(one_by_one.url))
+    for audit in audits:
+        deliver(one_by_one, audit)
+    deliver_together(engine, audits)
+
+    def moderators(at) -> list[str]:
+        with Session(at) as session:
+            rows = session.exec(select(Moderation)).all()
+            return [row.moderator_id for row in sorted(rows, key=lambda r: int(r.audit_id[4:]))]
+
+    together = moderators(engine)
+    assert together == moderators(one_by_one)
+    assert len(set(together)) > 1  # the open items counted on within the batch, not read once
