@@ -9,6 +9,7 @@ commit those before it and give that one its own retries (`process_once`).
 """
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,20 +87,44 @@ def process_batch(engine: Engine, consumer: str, batch: Sequence[Handled]) -> li
     applied: list[bool] = []
     with transaction(engine) as session:
         done = _processed(session, consumer, [event for event, _ in batch])
+        subjects: set[str] = set()
         for index, (event, handler) in enumerate(batch):
             known = (event.source, event.id)
             if known in done:
                 applied.append(False)
                 continue
+            unflushed = _reads_only_its_subject(handler) and event.subject not in subjects
             try:
-                with correlated(event.correlationid or event.id):
+                with correlated(event.correlationid or event.id), _flushing(session, unflushed):
                     handler(session, event)
             except Exception as exc:
                 raise HandlerFailed(index, exc) from exc
             _record_processed(session, consumer, event)
+            subjects.add(event.subject)
             done.add(known)
             applied.append(True)
     return applied
+
+
+ONLY_ITS_SUBJECT = "reads_only_its_subject"
+
+
+def reads_only_its_subject(handler: EventHandler) -> EventHandler:
+    """Mark `handler` as reading only rows about its event's subject (the case), and flushing
+    itself (`session.flush()`) what it writes before reading it back. In a batch it then runs
+    without flushing what the events before it wrote about other cases, so those rows go in
+    together as the batch commits, a statement per table rather than a few per event. An
+    event whose subject came earlier in the batch is handled as any other, after a flush."""
+    setattr(handler, ONLY_ITS_SUBJECT, True)
+    return handler
+
+
+def _reads_only_its_subject(handler: EventHandler) -> bool:
+    return getattr(handler, ONLY_ITS_SUBJECT, False) is True
+
+
+def _flushing(session: Session, unflushed: bool) -> AbstractContextManager[object]:
+    return session.no_autoflush if unflushed else nullcontext()
 
 
 def _processed(

@@ -20,18 +20,20 @@ from services.notifications.settings import NotificationSettings
 from shared.clock import Clock
 from shared.events import AuditGraded, EventData
 from shared.events.vocabulary import NotificationChannel
-from shared.inbox import EventHandler
+from shared.inbox import EventHandler, reads_only_its_subject
 from shared.organisation import load_organisation
 from shared.runtime import ServiceRuntime
 
 
 def event_handlers(ctx: NotifyContext) -> dict[type[EventData], EventHandler]:
     """What the service does with each event it consumes."""
+    # Each reads only the rows of its event's case: the audit's people, the events parked for
+    # them, and the notifications made for this very event (preferences change by the API).
     handlers: dict[type[EventData], EventHandler] = {
-        event: partial(on_event, ctx=ctx) for event in ROUTED
+        event: reads_only_its_subject(partial(on_event, ctx=ctx)) for event in ROUTED
     }
     # routed like the rest, and besides it teaches the events waiting for it the audit's people
-    handlers[AuditGraded] = partial(on_audit_graded, ctx=ctx)
+    handlers[AuditGraded] = reads_only_its_subject(partial(on_audit_graded, ctx=ctx))
     return handlers
 
 

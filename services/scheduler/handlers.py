@@ -30,7 +30,7 @@ from shared.events import (
     ModerationCompleted,
     ModerationRequested,
 )
-from shared.inbox import EventHandler
+from shared.inbox import EventHandler, reads_only_its_subject
 
 E = TypeVar("E", bound=EventData)
 
@@ -38,8 +38,9 @@ E = TypeVar("E", bound=EventData)
 def event_handlers(ctx: SchedulerContext) -> dict[type[EventData], EventHandler]:
     """What the scheduler does with each event it consumes."""
     return {
-        InadequateFound: partial(on_inadequate_found, ctx=ctx),
-        AuditGraded: partial(on_audit_graded, ctx=ctx),
+        # Each reads only its audit's rows, and an audit is of one case: its event's subject.
+        InadequateFound: reads_only_its_subject(partial(on_inadequate_found, ctx=ctx)),
+        AuditGraded: reads_only_its_subject(partial(on_audit_graded, ctx=ctx)),
         ModerationRequested: on_moderation_requested,
         ModerationCompleted: partial(on_moderation_completed, ctx=ctx),
         **allocation_handlers(ctx),

@@ -1,15 +1,17 @@
 """Batches: one transaction for many events, a poison event isolated, order kept (SQLite)."""
 
+from dataclasses import replace
+
 from sqlalchemy import event as sa_event
 from sqlmodel import Session, col, select
 
 from shared.db import after_commit
 from shared.events import serialize
-from shared.inbox import ProcessedEvent
+from shared.inbox import ProcessedEvent, reads_only_its_subject
 from shared.outbox import OutboxMessage, add_event
 from tests.factories import audit_graded
 from tests.fakes import RecordingPublisher
-from tests.support import from_producer, receipts, record_receipt
+from tests.support import Receipt, from_producer, receipts, record_receipt
 from tests.unit.test_consumer import consumer, engine, record
 
 __all__ = ["engine"]  # the fixture, shared with test_consumer
@@ -111,3 +113,39 @@ async def test_a_batchs_outbox_messages_and_processed_records_are_one_insert_eac
     # per transaction, however many rows.
     assert inserts == ["INSERT INTO outbox", "INSERT INTO processed_events"] * 2
     assert [m.headers["dlq-original-offset"] for m in publisher.messages] == ["5"]
+
+
+async def test_a_handler_reading_only_its_case_writes_a_batchs_rows_together_yet_sees_its_case(
+    engine,
+):
+    cases = ["CASE-A", "CASE-B", "CASE-C", "CASE-A", "CASE-D"]
+    batch = [from_producer(audit_graded(case, audit_id=f"AUD-{n}")) for n, case in enumerate(cases)]
+    keyed = [replace(r, key=e.subject.encode()) for r, e in zip(records(batch), batch, strict=True)]
+    before: dict[str, int] = {}
+
+    @reads_only_its_subject
+    def handler(session, event):
+        query = select(Receipt).where(Receipt.case_id == event.subject)
+        before[event.id] = len(session.exec(query).all())
+        record_receipt(session, event)
+
+    flushes: list[int] = []
+
+    def flushed(*_):
+        flushes.append(1)
+
+    publisher = RecordingPublisher()
+    sa_event.listen(Session, "after_flush", flushed)
+    try:
+        await consumer(engine, publisher, handler).consume_batch(keyed)
+    finally:
+        sa_event.remove(Session, "after_flush", flushed)
+
+    assert publisher.messages == []
+    # The second event of CASE-A sees the first one's receipt: a repeated case flushes first.
+    assert [before[e.id] for e in batch] == [0, 0, 0, 1, 0]
+    # One flush before the repeated case (three events' rows), one at the commit (the other
+    # two's); unmarked, the session flushes before each event's query: four, then the commit.
+    assert len(flushes) == 2
+    with Session(engine) as session:
+        assert sorted(r.case_id for r in receipts(session)) == sorted(cases)
