@@ -25,7 +25,7 @@ from services.notifications.routing import (
     recipients,
 )
 from shared.auth import Forbidden
-from shared.db import lock_for, transaction
+from shared.db import lock_for, once_per_transaction, transaction
 from shared.errors import NotFound
 from shared.events import AuditGraded, CloudEvent, EventData, parse_event
 from shared.events.vocabulary import NotificationChannel
@@ -85,7 +85,10 @@ def notify(
 ) -> None:
     """Make each notification routing decides on that was not made for this event before."""
     found = recipients(event.data, people, ctx.organisation)
-    preferences = preferences_of(session, [recipient.staff_id for recipient in found])
+    # Changed only by people through the API: read once for a batch of events.
+    preferences = once_per_transaction(
+        session, "preferences", lambda: preferences_of(session, None)
+    )
     now = ctx.clock.now()
     worded = {kind: compose(event.data, kind) for kind in {r.kind for r in found}}
     rendered = {kind: render(message, ctx.base_url) for kind, message in worded.items()}

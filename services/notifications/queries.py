@@ -34,9 +34,12 @@ def unread_count(engine: Engine, staff_id: str) -> int:
         return session.exec(select(func.count()).select_from(unread)).one()
 
 
-def preferences_of(session: Session, staff_ids: Sequence[str]) -> dict[str, Information]:
-    """The stored preferences of those who have one (the rest want information immediately)."""
-    query = select(Preference).where(col(Preference.staff_id).in_(staff_ids))
+def preferences_of(session: Session, staff_ids: Sequence[str] | None) -> dict[str, Information]:
+    """The stored preferences of those who have one (the rest want information immediately);
+    everyone's (one row at most per member of staff) when `staff_ids` is None."""
+    query = select(Preference)
+    if staff_ids is not None:
+        query = query.where(col(Preference.staff_id).in_(staff_ids))
     return {stored.staff_id: Information(stored.information) for stored in session.exec(query)}
 
 
