@@ -38,8 +38,6 @@ THEMES: Table = MonthThemeCount.__table__  # type: ignore[attr-defined]
 WHERE = ("month", "service_area", "area", "team_id")
 GRADE_KEY = (*WHERE, "counted", "grade")
 THEME_KEY = (*WHERE, "theme")
-ROWS_A_STATEMENT = 500
-"""A purge's counts go in statements of this many rows (SQLite's limit on bound values)."""
 
 GradeKey = tuple[str, str, str, str, str, str]
 ThemeKey = tuple[str, str, str, str, str]
@@ -116,15 +114,16 @@ def _add(session: Session, table: Table, key: Sequence[str], counts: Mapping[Key
     """The one UPSERT: each count's row created, or its number moved by the count. Rows go
     in key order, so that two transactions lock shared rows in the same order (no deadlock)."""
     rows = [dict(zip(key, k, strict=True), audits=n) for k, n in sorted(counts.items()) if n]
+    if not rows:
+        return
     dialect: Any = postgresql if is_postgresql(session.get_bind()) else sqlite
-    for start in range(0, len(rows), ROWS_A_STATEMENT):
-        statement = dialect.insert(table).values(rows[start : start + ROWS_A_STATEMENT])
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=list(key),
-                set_={"audits": table.c.audits + statement.excluded.audits},
-            )
-        )
+    statement = dialect.insert(table)
+    upsert = statement.on_conflict_do_update(
+        index_elements=list(key), set_={"audits": table.c.audits + statement.excluded.audits}
+    )
+    # Given the rows as parameters, not as VALUES in the statement: one statement compiled once
+    # per table for every audit, which SQLAlchemy sends as multi-row INSERTs in the rows' order.
+    session.execute(upsert, rows)
 
 
 def recount(connection: Connection) -> None:

@@ -19,7 +19,7 @@ from services.audit.retention import purge_audits
 from services.audit.settings import AuditSettings
 from services.audit.stats import Grouping
 from shared.auth import AccessRole, Caller
-from shared.db import create_db_engine, transaction
+from shared.db import transaction
 from shared.events.vocabulary import AuditDomain, Grade
 from shared.migrations import upgrade
 
@@ -95,16 +95,15 @@ def from_the_counts(engine: Engine, caller: Caller, by: Grouping) -> tuple:
 
 
 @pytest.fixture
-def engine(tmp_path):
-    settings = AuditSettings(kafka_bootstrap_servers="127.0.0.1:9", data_dir=tmp_path)
-    upgrade("audit", settings.resolved_database_url)
-    engine = create_db_engine(settings.resolved_database_url)
+def engine(both_engines):
+    """600 audits counted as they are recorded, on SQLite and on PostgreSQL (whose UPSERTs
+    differ)."""
+    upgrade("audit", both_engines.url.render_as_string(hide_password=False))
     rows = history(600)
-    with transaction(engine) as session:
+    with transaction(both_engines) as session:
         session.add_all(rows)
         count_audits(session, rows)
-    yield engine
-    engine.dispose()
+    return both_engines
 
 
 @pytest.mark.parametrize("by", list(Grouping))
