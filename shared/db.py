@@ -10,12 +10,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, DateTime, Dialect, Engine, Select, Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, create_engine
 
@@ -127,42 +129,59 @@ def _run_after_commit(session: Session) -> None:
 
 
 MEMO = "read_once_per_transaction"
+INSERTED_AT_COMMIT = "rows_inserted_at_commit"
+
+
+def _transaction_state(session: Session, key: str, empty: Callable[[], T]) -> T:
+    """State kept in `session.info` for its transaction, forgotten when that transaction ends
+    however it ends (commit, rollback, close). Not for use inside a savepoint: rolling one back
+    would have to take back only what was added inside it."""
+    if session.in_nested_transaction():
+        raise RuntimeError(f"{key} is kept per transaction, not per savepoint")
+    if not session.in_transaction():
+        session.begin()  # what the first statement would begin: this state ends with it
+    if key not in session.info:
+        session.info[key] = empty()
+        event.listen(session, "after_transaction_end", partial(_forget, key))
+    return session.info[key]  # type: ignore[no-any-return]
+
+
+def _forget(key: str, session: Session, ended: SessionTransaction) -> None:
+    if ended.parent is None:  # the transaction itself, not a savepoint inside it
+        session.info[key].clear()
 
 
 def once_per_transaction(session: Session, key: str, load: Callable[[], T]) -> T:
     """`load()` the first time a transaction of `session` asks for `key`, then the same value
-    until it commits or rolls back: for what a batch's handlers each read and only they change
-    (the caller keeps the value up to date with its own changes)."""
-    memo: dict[str, Any] | None = session.info.get(MEMO)
-    if memo is None:
-        memo = session.info[MEMO] = {}
-        for ended in ("after_commit", "after_rollback"):
-            event.listen(session, ended, lambda s: s.info[MEMO].clear())
+    until it ends: for what a batch's handlers each read and only they change (the caller keeps
+    the value up to date with its own changes)."""
+    memo: dict[str, Any] = _transaction_state(session, MEMO, dict)
     if key not in memo:
         memo[key] = load()
     return memo[key]  # type: ignore[no-any-return]
 
 
-INSERTED_AT_COMMIT = "rows_inserted_at_commit"
-
-
 def insert_at_commit(session: Session, table: Table, row: dict[str, Any]) -> None:
     """Write `row` into `table` as `session` commits, with the transaction's other such rows in
-    one statement per table, after everything else it flushes; never if it rolls back.
+    one executemany per table, after everything else it flushes; never if it rolls back.
 
     For rows nothing reads back before the commit (processed-event records, outbox messages):
     added to the session, each would cost a round trip of its own, as the session flushes
-    before every query the next event's handler makes.
+    before every query the next event's handler makes. A failure in them is found at the
+    commit, so a batch then goes on one event at a time (shared.consumer).
     """
-    pending: dict[Table, list[dict[str, Any]]] | None = session.info.get(INSERTED_AT_COMMIT)
-    if pending is None:
-        pending = session.info[INSERTED_AT_COMMIT] = {}
+    fresh = INSERTED_AT_COMMIT not in session.info
+    pending: dict[Table, list[dict[str, Any]]] = _transaction_state(
+        session, INSERTED_AT_COMMIT, dict
+    )
+    if fresh:
         event.listen(session, "before_commit", _insert_pending)
-        event.listen(session, "after_rollback", lambda s: s.info[INSERTED_AT_COMMIT].clear())
     pending.setdefault(table, []).append(row)
 
 
 def _insert_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint's commit: the rows wait for the transaction's
     pending = session.info[INSERTED_AT_COMMIT]
     waiting = dict(pending)
     pending.clear()

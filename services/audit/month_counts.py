@@ -122,7 +122,7 @@ def _add(session: Session, table: Table, key: Sequence[str], counts: Mapping[Key
         index_elements=list(key), set_={"audits": table.c.audits + statement.excluded.audits}
     )
     # Given the rows as parameters, not as VALUES in the statement: one statement compiled once
-    # per table for every audit, which SQLAlchemy sends as multi-row INSERTs in the rows' order.
+    # per table for every audit, run by the driver's executemany in the rows' order.
     session.execute(upsert, rows)
 
 
