@@ -21,10 +21,11 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 
 from services.audit.month_counts import GRADES, THEMES, recount
 from shared.calendar import uk_day
+from shared.db import create_db_engine
 from shared.organisation import Organisation, Role, load_organisation
 from tooling.bench import history_sql
 
@@ -135,21 +136,17 @@ def seed_service(
             counts[what] = connection.execute(statement, params).rowcount
         for definition in rebuild:
             connection.execute(definition)
-        if service == "audit":
-            counts.update(_count_months(url))
-        for table in (*tables, *DERIVED.get(service, ())):
+        derived = DERIVED[service](url) if service in DERIVED else {}
+        counts.update(derived)
+        for table in (*tables, *derived):
             connection.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
     return counts
 
 
-DERIVED = {"audit": (GRADES.name, THEMES.name)}
-"""Tables a service keeps from its seeded ones as it records (not seeded by SQL of the bench's
-own): counted once from the rows, as migration 0009 does."""
-
-
 def _count_months(url: str) -> dict[str, int]:
-    """The audit service's monthly counts of the seeded audits (services.audit.month_counts)."""
-    engine = create_engine(url)
+    """The audit service's monthly counts of the seeded audits (services.audit.month_counts),
+    counted from the rows as migration 0009 does; the rows written per table."""
+    engine = create_db_engine(url)
     try:
         with engine.begin() as connection:
             recount(connection)
@@ -159,6 +156,10 @@ def _count_months(url: str) -> dict[str, int]:
             }
     finally:
         engine.dispose()
+
+
+DERIVED: dict[str, Callable[[str], dict[str, int]]] = {"audit": _count_months}
+"""What a service keeps from its seeded tables as it records, made once from their rows."""
 
 
 SESSION_SETTINGS = (
