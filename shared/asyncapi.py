@@ -28,7 +28,7 @@ from pydantic import BaseModel, create_model
 
 from shared.events import topics
 from shared.events.data import EVENT_DATA_CLASSES, EventData
-from shared.events.envelope import CloudEvent
+from shared.events.envelope import envelope_of
 from shared.kafka import CLOUDEVENTS_CONTENT_TYPE
 from shared.service import ServiceDefinition, consumer_group_of
 
@@ -55,7 +55,7 @@ def envelope_model(data_class: type[EventData]) -> type[BaseModel]:
     event_type: Any = Literal[data_class.event_type]  # a value, so only known at run time
     model: type[BaseModel] = create_model(
         f"{data_class.__name__}Event",
-        __base__=CloudEvent[data_class],  # type: ignore[valid-type]
+        __base__=envelope_of(data_class),
         __doc__=f"CloudEvents 1.0 structured-mode message carrying {data_class.__name__}.",
         type=(event_type, ...),
     )

@@ -6,6 +6,7 @@ consumers, and runs its HTTP app inside `runtime.running()`.
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import sys
@@ -175,6 +176,9 @@ class ServiceRuntime:
             asyncio.create_task(probing.run(self._stop)),
             *(asyncio.create_task(worker.run(self._stop)) for worker in self.workers),
         ]
+        # What start-up built (modules, models, compiled statements) lives as long as the
+        # process: frozen, the collector stops walking it at every full collection.
+        gc.freeze()
         try:
             yield
         finally:

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from shared.events.envelope import EVENT_TYPES, CloudEvent
+from shared.events.envelope import EVENT_TYPES, envelope_of
 from shared.generated import stale_generated, write_generated
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "docs" / "schemas"
@@ -12,7 +12,7 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 
 def event_schema(event_type: str) -> dict[str, Any]:
     """The JSON Schema of the whole CloudEvent for one event type, `type` pinned to it."""
-    envelope = CloudEvent[EVENT_TYPES[event_type]]  # type: ignore[valid-type]
+    envelope = envelope_of(EVENT_TYPES[event_type])
     schema = envelope.model_json_schema(mode="serialization")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"{event_type}.json"

@@ -74,9 +74,17 @@ def emails_by_case(mailbox: Mailbox, before: int) -> dict[str, float]:
 
 
 async def _post(client: httpx.AsyncClient, case: str, answered: dict[str, float]) -> bool:
-    response = await client.post(
-        "/audits", json=audit_body(case), headers={"Idempotency-Key": str(uuid.uuid4())}
-    )
+    """POST one audit; sent again once if the connection broke before an answer.
+
+    A kept-alive connection the server closes just as a request goes out on it breaks that
+    request (the server's idle timeout racing the client's pool). The same Idempotency-Key
+    makes the second send record the audit once, whatever became of the first.
+    """
+    body, headers = audit_body(case), {"Idempotency-Key": str(uuid.uuid4())}
+    try:
+        response = await client.post("/audits", json=body, headers=headers)
+    except httpx.TransportError:
+        response = await client.post("/audits", json=body, headers=headers)
     if response.status_code != 201:
         return False
     answered[case] = time.monotonic()
