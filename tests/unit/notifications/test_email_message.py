@@ -75,7 +75,8 @@ def test_the_subject_and_both_bodies_arrive_as_written(received):
     assert message["Subject"] == SUBJECT
     assert message.get_content_type() == "multipart/alternative"
     plain, html = message.get_body(("plain",)), message.get_body(("html",))
-    assert plain is not None and html is not None
+    assert plain is not None
+    assert html is not None
     # SMTP's lines end CRLF; a mail client shows them as line breaks either way
     assert plain.get_content().replace("\r\n", "\n") == TEXT  # the dotted line unstuffed
     assert html.get_content().rstrip("\r\n") == HTML
