@@ -177,7 +177,9 @@ class ServiceRuntime:
             *(asyncio.create_task(worker.run(self._stop)) for worker in self.workers),
         ]
         # What start-up built (modules, models, compiled statements) lives as long as the
-        # process: frozen, the collector stops walking it at every full collection.
+        # process: frozen, the collector stops walking it at every full collection. Start-up's
+        # garbage is collected first, or freezing would keep it for good.
+        gc.collect()
         gc.freeze()
         try:
             yield
