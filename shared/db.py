@@ -7,7 +7,7 @@ path). PostgreSQL is used in production and in the integration tests.
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -161,6 +161,45 @@ def once_per_transaction(session: Session, key: str, load: Callable[[], T]) -> T
     return memo[key]  # type: ignore[no-any-return]
 
 
+READ_AHEAD = "read_ahead"
+MISSING = object()
+
+
+class ReadAhead:
+    """Rows read for a batch of events before any is handled, a statement per table for all of
+    them (shared.inbox `reads_ahead`), each kept under the subject (case) of the events it was
+    read for until a read takes it. A read takes it once: read again, it comes from the
+    database, where the handler has flushed what it changed since. What is kept for a subject
+    is forgotten before any later event of that subject is handled, and all of it after a
+    handler that may change other cases' rows: then it might no longer be what is stored."""
+
+    def __init__(self) -> None:
+        self._kept: dict[Hashable, object] = {}
+        self._by_subject: dict[str, list[Hashable]] = {}
+
+    def keep(self, subject: str, key: Hashable, value: object) -> None:
+        self._kept[key] = value
+        self._by_subject.setdefault(subject, []).append(key)
+
+    def take(self, key: Hashable, read: Callable[[], T]) -> T:
+        """What was kept for `key`, else (or when taken already) `read()`."""
+        kept = self._kept.pop(key, MISSING)
+        return read() if kept is MISSING else kept  # type: ignore[return-value]
+
+    def forget(self, subject: str) -> None:
+        for key in self._by_subject.pop(subject, ()):
+            self._kept.pop(key, None)
+
+    def clear(self) -> None:
+        self._kept.clear()
+        self._by_subject.clear()
+
+
+def read_ahead(session: Session) -> ReadAhead:
+    """What the transaction of `session` read ahead for its batch of events (`ReadAhead`)."""
+    return _transaction_state(session, READ_AHEAD, ReadAhead)
+
+
 def insert_at_commit(session: Session, table: Table, row: dict[str, Any]) -> None:
     """Write `row` into `table` as `session` commits, with the transaction's other such rows in
     one executemany per table, after everything else it flushes; never if it rolls back.
@@ -258,5 +297,23 @@ def lock_for(session: Session, key: str) -> None:
     A transaction-level advisory lock on PostgreSQL; on SQLite every write transaction already
     holds the single write lock, so there is nothing more to take.
     """
-    if is_postgresql(session.get_bind()):
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    lock_all(session, [key])
+
+
+LOCKS_HELD = "advisory_locks_held"
+
+
+def lock_all(session: Session, keys: Iterable[str]) -> None:
+    """`lock_for` each of `keys`, in one statement: what a batch's events lock before they are
+    handled. Taken in the order of the keys, so that two transactions locking several never
+    each wait for the other; a lock the transaction holds already is not asked for again."""
+    if not is_postgresql(session.get_bind()):
+        return
+    held: set[str] = _transaction_state(session, LOCKS_HELD, set)
+    wanted = sorted(set(keys) - held)
+    if not wanted:
+        return
+    # unnest gives the keys in the array's order, and each row's lock is taken as it comes
+    locks = "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) AS k"
+    session.execute(text(locks), {"keys": wanted})
+    held.update(wanted)

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, Table
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from shared.db import insert_at_commit, timestamp_field, transaction
+from shared.db import ReadAhead, insert_at_commit, read_ahead, timestamp_field, transaction
 from shared.events.envelope import CloudEvent
 from shared.logging import correlated
 
@@ -87,18 +87,27 @@ def process_batch(engine: Engine, consumer: str, batch: Sequence[Handled]) -> li
     applied: list[bool] = []
     with transaction(engine) as session:
         done = _processed(session, consumer, [event for event, _ in batch])
+        ahead = _read_ahead(session, [(e, h) for e, h in batch if (e.source, e.id) not in done])
         subjects: set[str] = set()
         for index, (event, handler) in enumerate(batch):
             known = (event.source, event.id)
             if known in done:
                 applied.append(False)
                 continue
-            unflushed = _reads_only_its_subject(handler) and event.subject not in subjects
+            only_its_subject = _reads_only_its_subject(handler)
+            repeated = event.subject in subjects
+            if repeated:
+                ahead.forget(event.subject)  # read before the earlier event changed it
             try:
-                with correlated(event.correlationid or event.id), _flushing(session, unflushed):
+                with (
+                    correlated(event.correlationid or event.id),
+                    _flushing(session, only_its_subject and not repeated),
+                ):
                     handler(session, event)
             except Exception as exc:
                 raise HandlerFailed(index, exc) from exc
+            if not only_its_subject:
+                ahead.clear()  # it may have changed what was read for any case
             _record_processed(session, consumer, event)
             subjects.add(event.subject)
             done.add(known)
@@ -106,15 +115,46 @@ def process_batch(engine: Engine, consumer: str, batch: Sequence[Handled]) -> li
     return applied
 
 
+BatchRead = Callable[[Session, Sequence[CloudEvent[Any]]], None]
+"""Reads for a batch of events, before any is handled, kept in `shared.db.read_ahead`."""
+READS_AHEAD = "reads_ahead"
+
+
+def reads_ahead(read: BatchRead) -> Callable[[EventHandler], EventHandler]:
+    """Mark a handler whose reads `read` makes for a whole batch of its events at once, a
+    statement per table instead of one per event, keeping each row under its event's subject
+    (`ReadAhead.keep`); the handler takes them (`ReadAhead.take`) where it would read them.
+    `read` may lock (`lock_all`) what the handler would lock before reading."""
+
+    def mark(handler: EventHandler) -> EventHandler:
+        setattr(handler, READS_AHEAD, read)
+        return handler
+
+    return mark
+
+
+def _read_ahead(session: Session, pending: Sequence[Handled]) -> ReadAhead:
+    """Run each handler's batch read (`reads_ahead`) once, on the events it will handle."""
+    reads: dict[BatchRead, list[CloudEvent[Any]]] = {}
+    for event, handler in pending:
+        read = getattr(handler, READS_AHEAD, None)
+        if read is not None:
+            reads.setdefault(read, []).append(event)
+    for read, events in reads.items():
+        read(session, events)
+    return read_ahead(session)
+
+
 ONLY_ITS_SUBJECT = "reads_only_its_subject"
 
 
 def reads_only_its_subject(handler: EventHandler) -> EventHandler:
-    """Mark `handler` as reading only rows about its event's subject (the case), and flushing
-    itself (`session.flush()`) what it writes before reading it back. In a batch it then runs
-    without flushing what the events before it wrote about other cases, so those rows go in
-    together as the batch commits, a statement per table rather than a few per event. An
-    event whose subject came earlier in the batch is handled as any other, after a flush."""
+    """Mark `handler` as reading and changing only rows about its event's subject (the case),
+    and flushing itself (`session.flush()`) what it writes before reading it back. In a batch
+    it then runs without flushing what the events before it wrote about other cases, so those
+    rows go in together as the batch commits, a statement per table rather than a few per
+    event. An event whose subject came earlier in the batch is handled as any other, after a
+    flush."""
     setattr(handler, ONLY_ITS_SUBJECT, True)
     return handler
 

@@ -19,7 +19,15 @@ from services.scheduler.decisions import open_followup, settle
 from services.scheduler.followup import FollowUpState
 from services.scheduler.models import AuditFact, FollowUp, ModerationFact, ModeratorFact
 from services.scheduler.reassignment import ReassignForm, reassign
-from services.scheduler.store import SchedulerContext, facts_of, followup_of, save, state_of
+from services.scheduler.store import (
+    SchedulerContext,
+    audit_fact,
+    facts_of,
+    followup_of,
+    read_audits_ahead,
+    save,
+    state_of,
+)
 from shared.db import lock_for
 from shared.errors import NotFound
 from shared.events import (
@@ -30,7 +38,7 @@ from shared.events import (
     ModerationCompleted,
     ModerationRequested,
 )
-from shared.inbox import EventHandler, reads_only_its_subject
+from shared.inbox import EventHandler, reads_ahead, reads_only_its_subject
 
 E = TypeVar("E", bound=EventData)
 
@@ -38,13 +46,18 @@ E = TypeVar("E", bound=EventData)
 def event_handlers(ctx: SchedulerContext) -> dict[type[EventData], EventHandler]:
     """What the scheduler does with each event it consumes."""
     return {
-        # Each reads only its audit's rows, and an audit is of one case: its event's subject.
-        InadequateFound: reads_only_its_subject(partial(on_inadequate_found, ctx=ctx)),
-        AuditGraded: reads_only_its_subject(partial(on_audit_graded, ctx=ctx)),
+        InadequateFound: read_ahead(partial(on_inadequate_found, ctx=ctx)),
+        AuditGraded: read_ahead(partial(on_audit_graded, ctx=ctx)),
         ModerationRequested: on_moderation_requested,
         ModerationCompleted: partial(on_moderation_completed, ctx=ctx),
         **allocation_handlers(ctx),
     }
+
+
+def read_ahead(handler: EventHandler) -> EventHandler:
+    """A handler of findings or gradings: it reads only its audit's rows, and an audit is of
+    one case, its event's subject; a batch's locks and rows are read at once for all."""
+    return reads_ahead(read_audits_ahead)(reads_only_its_subject(handler))
 
 
 # --- facts in ------------------------------------------------------------------------
@@ -82,7 +95,7 @@ def on_moderation_completed(
 def on_audit_graded(session: Session, event: CloudEvent[EventData], ctx: SchedulerContext) -> None:
     data = _expect(event, AuditGraded)
     lock_for(session, data.reaudit_of or data.audit_id)
-    if session.get(AuditFact, data.audit_id) is None:
+    if audit_fact(session, data.audit_id) is None:
         fact = AuditFact(
             audit_id=data.audit_id,
             case_id=data.case_id,

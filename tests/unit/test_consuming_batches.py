@@ -1,13 +1,14 @@
 """Batches: one transaction for many events, a poison event isolated, order kept (SQLite)."""
 
 from dataclasses import replace
+from functools import partial
 
 from sqlalchemy import event as sa_event
 from sqlmodel import Session, col, select
 
-from shared.db import after_commit
+from shared.db import after_commit, read_ahead
 from shared.events import serialize
-from shared.inbox import ProcessedEvent, reads_only_its_subject
+from shared.inbox import ProcessedEvent, process_batch, reads_ahead, reads_only_its_subject
 from shared.outbox import OutboxMessage, add_event
 from tests.factories import audit_graded
 from tests.fakes import RecordingPublisher
@@ -149,3 +150,36 @@ async def test_a_handler_reading_only_its_case_writes_a_batchs_rows_together_yet
     assert len(flushes) == 2
     with Session(engine) as session:
         assert sorted(r.case_id for r in receipts(session)) == sorted(cases)
+
+
+async def test_what_a_batch_reads_ahead_is_taken_once_and_never_after_its_case_changed(engine):
+    cases = ["CASE-A", "CASE-B", "CASE-A", "CASE-C", "CASE-D"]
+    batch = [from_producer(audit_graded(case, audit_id=f"AUD-{n}")) for n, case in enumerate(cases)]
+    read_for: list[list[str]] = []
+
+    def read(session, events):
+        read_for.append([e.id for e in events])
+        for e in events:
+            read_ahead(session).keep(e.subject, e.id, "read ahead")  # a row of its own
+
+    taken: list[tuple[str, str]] = []
+
+    def take(session, event):
+        first = read_ahead(session).take(event.id, lambda: "read")
+        again = read_ahead(session).take(event.id, lambda: "read")
+        taken.append((first, again))
+
+    marked = reads_ahead(read)(reads_only_its_subject(partial(take)))
+    # CASE-C's handler may change any case's rows: nothing read ahead is trusted after it.
+    unmarked = reads_ahead(read)(partial(take))
+    handled = list(zip(batch, [marked, marked, marked, unmarked, marked], strict=True))
+    process_batch(engine, "unit-consumer", handled[1:2])  # CASE-B's event, applied before
+    assert process_batch(engine, "unit-consumer", handled) == [True, False, True, True, True]
+
+    assert read_for[-1] == [e.id for i, e in enumerate(batch) if i != 1]  # once, those to apply
+    assert taken[-4:] == [
+        ("read ahead", "read"),  # CASE-A: taken once, then read
+        ("read", "read"),  # the second CASE-A: read after the first changed it
+        ("read ahead", "read"),  # CASE-C
+        ("read", "read"),  # CASE-D, after CASE-C's unmarked handler
+    ]
