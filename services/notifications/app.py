@@ -12,7 +12,7 @@ from services.notifications.api import notifications_router
 from services.notifications.context import DELIVERIES, NotifyContext
 from services.notifications.delivery import DeliveryWorker, RetryPolicy
 from services.notifications.digest import BACKLOG_EVERY_SECONDS, DigestWorker, measure_backlog
-from services.notifications.handlers import on_audit_graded, on_event
+from services.notifications.handlers import on_audit_graded, on_event, read_events_ahead
 from services.notifications.routing import ROUTED
 from services.notifications.senders import Sender, SmtpMailer, SmtpSettings, WebhookPoster
 from services.notifications.service import SERVICE
@@ -20,7 +20,7 @@ from services.notifications.settings import NotificationSettings
 from shared.clock import Clock
 from shared.events import AuditGraded, EventData
 from shared.events.vocabulary import NotificationChannel
-from shared.inbox import EventHandler, reads_only_its_subject
+from shared.inbox import EventHandler, reads_ahead, reads_only_its_subject
 from shared.organisation import load_organisation
 from shared.runtime import ServiceRuntime
 
@@ -29,11 +29,13 @@ def event_handlers(ctx: NotifyContext) -> dict[type[EventData], EventHandler]:
     """What the service does with each event it consumes."""
     # Each reads only the rows of its event's case: the audit's people, the events parked for
     # them, and the notifications made for this very event (preferences change by the API).
+    # A batch's reads of those are made ahead, at once for all its events.
+    ahead = reads_ahead(read_events_ahead)
     handlers: dict[type[EventData], EventHandler] = {
-        event: reads_only_its_subject(partial(on_event, ctx=ctx)) for event in ROUTED
+        event: ahead(reads_only_its_subject(partial(on_event, ctx=ctx))) for event in ROUTED
     }
     # routed like the rest, and besides it teaches the events waiting for it the audit's people
-    handlers[AuditGraded] = reads_only_its_subject(partial(on_audit_graded, ctx=ctx))
+    handlers[AuditGraded] = ahead(reads_only_its_subject(partial(on_audit_graded, ctx=ctx)))
     return handlers
 
 

@@ -6,10 +6,11 @@ channels and in which status is decided in `routing`; here rows are loaded and s
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.notifications.context import DELIVERIES, NotifyContext, announce_delivery
 from services.notifications.messages import Rendered, compose, render
@@ -25,7 +26,7 @@ from services.notifications.routing import (
     recipients,
 )
 from shared.auth import Forbidden
-from shared.db import lock_for, once_per_transaction, transaction
+from shared.db import lock_all, lock_for, once_per_transaction, read_ahead, transaction
 from shared.errors import NotFound
 from shared.events import AuditGraded, CloudEvent, EventData, parse_event
 from shared.events.vocabulary import NotificationChannel
@@ -38,7 +39,7 @@ def on_event(session: Session, event: CloudEvent[EventData], ctx: NotifyContext)
     people = None
     if isinstance(data, NEEDS_AUDIT_PEOPLE):
         lock_for(session, data.audit_id)  # not while another replica learns the audit's people
-        row = session.get(AuditPeopleRow, data.audit_id)
+        row = _people_of(session, data.audit_id)
         if row is None:
             if session.get(ParkedEvent, event.id) is None:
                 session.add(
@@ -60,7 +61,7 @@ def on_audit_graded(session: Session, event: CloudEvent[EventData], ctx: NotifyC
     if not isinstance(data, AuditGraded):
         raise TypeError(f"expected AuditGraded, got {event.type}")
     lock_for(session, data.audit_id)
-    row = session.get(AuditPeopleRow, data.audit_id)
+    row = _people_of(session, data.audit_id)
     if row is None:
         row = AuditPeopleRow(
             audit_id=data.audit_id,
@@ -136,10 +137,48 @@ def _notification(
 def _made_before(session: Session, source_event_id: str) -> set[tuple[str, str]]:
     """To whom, on which channel, the event's notifications were made already (one query for
     all its deliveries)."""
-    query = select(Notification.recipient_id, Notification.channel).where(
-        Notification.source_event_id == source_event_id
+    return read_ahead(session).take(
+        (Notification, source_event_id),
+        lambda: _made_for(session, [source_event_id])[source_event_id],
     )
-    return {(recipient, channel) for recipient, channel in session.exec(query)}
+
+
+def _made_for(session: Session, sources: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
+    made: dict[str, set[tuple[str, str]]] = {source: set() for source in sources}
+    query = select(
+        Notification.source_event_id, Notification.recipient_id, Notification.channel
+    ).where(col(Notification.source_event_id).in_(sources))
+    for source, recipient, channel in session.exec(query):
+        made[source].add((recipient, channel))
+    return made
+
+
+def _people_of(session: Session, audit_id: str) -> AuditPeopleRow | None:
+    return read_ahead(session).take(
+        (AuditPeopleRow, audit_id), lambda: session.get(AuditPeopleRow, audit_id)
+    )
+
+
+def read_events_ahead(session: Session, events: Sequence[CloudEvent[EventData]]) -> None:
+    """For a batch of events, before any is handled (shared.inbox `reads_ahead`): the locks
+    and people of the audits they are about, and the notifications made for each already, a
+    statement each for all of them."""
+    audits = {
+        event.data.audit_id: event.subject
+        for event in events
+        if isinstance(event.data, (*NEEDS_AUDIT_PEOPLE, AuditGraded))
+    }
+    lock_all(session, audits)
+    ahead = read_ahead(session)
+    if audits:
+        query = select(AuditPeopleRow).where(col(AuditPeopleRow.audit_id).in_(audits))
+        people = {row.audit_id: row for row in session.exec(query)}
+        for audit_id, subject in audits.items():
+            ahead.keep(subject, (AuditPeopleRow, audit_id), people.get(audit_id))
+    sources = {_source_event_id(event): event.subject for event in events}
+    made = _made_for(session, list(sources))
+    for source, subject in sources.items():
+        ahead.keep(subject, (Notification, source), made[source])
 
 
 def mark_read(

@@ -83,14 +83,28 @@ def alone(tmp_path) -> World:
 
 
 def test_a_batch_ends_as_its_events_each_applied_alone(world, alone):
-    batch = events()
-    for event in batch:
+    # Known before the batch: what it must read ahead, not take for absent.
+    before = [
+        new_event(about("CASE-9", graded("AUD-9")), source="/tests"),
+        new_event(about("CASE-9", moderated("good", audit_id="AUD-9")), source="/tests"),
+    ]
+    batch = [new_event(about("CASE-9", inadequate("AUD-9")), source="/tests"), *events()]
+    for event in [*before, *batch]:
         process_once(alone.engine, "scheduler", event, alone.handlers[type(event.data)])
+    for event in before:
+        process_once(world.engine, "scheduler", event, world.handlers[type(event.data)])
     handled = [(event, world.handlers[type(event.data)]) for event in batch]
     assert process_batch(world.engine, "scheduler", handled) == [True] * len(batch)
 
     expected = outcome(alone.engine)
-    assert sorted(expected.followups) == ["AUD-1", "AUD-2", "AUD-4", "AUD-6", "AUD-7"]  # one each
+    assert sorted(expected.followups) == [
+        "AUD-1",
+        "AUD-2",
+        "AUD-4",
+        "AUD-6",
+        "AUD-7",
+        "AUD-9",
+    ]  # one each
     assert expected.followups["AUD-1"]["found_by"] == "auditor"  # the first finding's
     assert outcome(world.engine) == expected
 
