@@ -7,7 +7,7 @@ path). PostgreSQL is used in production and in the integration tests.
 
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field, Session, create_engine
+from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -198,6 +198,29 @@ class ReadAhead:
 def read_ahead(session: Session) -> ReadAhead:
     """What the transaction of `session` read ahead for its batch of events (`ReadAhead`)."""
     return _transaction_state(session, READ_AHEAD, ReadAhead)
+
+
+M = TypeVar("M", bound=SQLModel)
+K = TypeVar("K", bound=Hashable)
+
+
+def read_rows_ahead(session: Session, model: type[M], column: str, keys: Mapping[K, str]) -> None:
+    """Read the `model` rows whose unique `column` holds one of `keys` in one query, and keep
+    each (None: there is none) under the subject its key maps to, for `row_read_ahead`."""
+    if not keys:
+        return
+    ahead = read_ahead(session)
+    query = select(model).where(getattr(model, column).in_(list(keys)))
+    found = {getattr(row, column): row for row in session.exec(query)}
+    for key, subject in keys.items():
+        ahead.keep(subject, (model, column, key), found.get(key))
+
+
+def row_read_ahead(session: Session, model: type[M], column: str, key: Hashable) -> M | None:
+    """The `model` row whose unique `column` holds `key`, as read ahead for this event's batch
+    (`read_rows_ahead`) if it was, else read now."""
+    query = select(model).where(getattr(model, column) == key)
+    return read_ahead(session).take((model, column, key), lambda: session.exec(query).first())
 
 
 def insert_at_commit(session: Session, table: Table, row: dict[str, Any]) -> None:

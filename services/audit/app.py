@@ -4,13 +4,20 @@ import logging
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.audit.api import AuditDependencies, audit_router
 from services.audit.board_api import board_router
-from services.audit.handlers import case_registrar, learn_followup_step, learn_moderator
+from services.audit.handlers import (
+    case_registrar,
+    learn_followup_step,
+    learn_moderator,
+    read_cases_ahead,
+    read_followups_ahead,
+)
 from services.audit.metrics import LEARNING_AUDITS_MONTH_TO_DATE, MONTHLY_AUDIT_TARGET
 from services.audit.programme_api import programme_router
 from services.audit.programme_drawing import Programmes
@@ -32,7 +39,7 @@ from shared.events import (
     FollowUpScheduled,
     ModerationRequested,
 )
-from shared.inbox import EventHandler
+from shared.inbox import EventHandler, reads_ahead, reads_only_its_subject
 from shared.organisation import Organisation, load_organisation
 from shared.runtime import ServiceRuntime
 
@@ -43,17 +50,24 @@ def event_handlers(organisation: Organisation | None = None) -> dict[type[EventD
     """What the service does with each event it consumes: case events (v1 and v2) keep the
     register, moderation requests say who else may see an audit, follow-up events who may
     re-audit it. The organisation says each registered team's service area."""
-    register_case = case_registrar(organisation or load_organisation())
+    # Each reads and changes only its case's rows: its register entry, its audit's moderators
+    # and re-audit assignment; a batch's register entries and assignments are read at once.
+    register_case = reads_ahead(read_cases_ahead)(
+        reads_only_its_subject(case_registrar(organisation or load_organisation()))
+    )
+    learn_step = reads_ahead(read_followups_ahead)(
+        reads_only_its_subject(partial(learn_followup_step))
+    )
     return {
         CaseOpened: register_case,
         CaseAllocated: register_case,
         CaseOpenedV2: register_case,
         CaseAllocatedV2: register_case,
         CaseClosed: register_case,
-        ModerationRequested: learn_moderator,
-        FollowUpScheduled: learn_followup_step,
-        FollowUpCompleted: learn_followup_step,
-        FollowUpCancelled: learn_followup_step,
+        ModerationRequested: reads_only_its_subject(partial(learn_moderator)),
+        FollowUpScheduled: learn_step,
+        FollowUpCompleted: learn_step,
+        FollowUpCancelled: learn_step,
     }
 
 

@@ -7,6 +7,7 @@ saves what it returns.
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -28,7 +29,7 @@ from services.audit.reaudit import FollowUpEvent, ReauditAssignment, assigned
 from services.audit.register import CaseFacts, RegisterEntry, allocation_of, registered
 from services.audit.submission import GradedAudit, audit_events, check_replay, fingerprint, graded
 from shared.clock import Clock
-from shared.db import transaction
+from shared.db import read_rows_ahead, row_read_ahead, transaction
 from shared.events import (
     CaseAllocated,
     CaseAllocatedV2,
@@ -141,7 +142,10 @@ def _earlier(session: Session, form: AuditForm) -> EarlierAudit | None:
 
 def reaudit_assignment(session: Session, audit_id: str) -> ReauditAssignment | None:
     """Where the follow-up of `audit_id` stands, as the scheduler last announced it."""
-    row = session.get(ReauditAssignmentRow, audit_id)
+    return _assignment_of(session.get(ReauditAssignmentRow, audit_id))
+
+
+def _assignment_of(row: ReauditAssignmentRow | None) -> ReauditAssignment | None:
     if row is None:
         return None
     return ReauditAssignment(
@@ -149,14 +153,17 @@ def reaudit_assignment(session: Session, audit_id: str) -> ReauditAssignment | N
     )
 
 
+FOLLOWUP_EVENTS = (FollowUpScheduled, FollowUpCompleted, FollowUpCancelled)
+
+
 def learn_followup_step(session: Session, event: CloudEvent[EventData]) -> None:
     """Keep who may record an audit's re-audit (`reaudit.assigned` decides what changes)."""
     data = event.data
-    if not isinstance(data, FollowUpScheduled | FollowUpCompleted | FollowUpCancelled):
+    if not isinstance(data, FOLLOWUP_EVENTS):
         raise TypeError(f"not a follow-up event: {event.type}")
     followup: FollowUpEvent = data
-    row = session.get(ReauditAssignmentRow, followup.audit_id)
-    after = assigned(reaudit_assignment(session, followup.audit_id), followup)
+    row = row_read_ahead(session, ReauditAssignmentRow, "audit_id", followup.audit_id)
+    after = assigned(_assignment_of(row), followup)
     if after is None:
         return
     changes = asdict(after) | {"step": after.step.value}
@@ -165,6 +172,13 @@ def learn_followup_step(session: Session, event: CloudEvent[EventData]) -> None:
     else:
         row.sqlmodel_update(changes)
     session.add(row)
+
+
+def read_followups_ahead(session: Session, events: Sequence[CloudEvent[EventData]]) -> None:
+    """For a batch of follow-up events (shared.inbox `reads_ahead`): each audit's re-audit
+    assignment, one query for all."""
+    audits = {e.data.audit_id: e.subject for e in events if isinstance(e.data, FOLLOWUP_EVENTS)}
+    read_rows_ahead(session, ReauditAssignmentRow, "audit_id", audits)
 
 
 def register_entry(session: Session, case_id: str) -> RegisterEntry | None:
@@ -199,6 +213,12 @@ def case_registrar(organisation: Organisation) -> EventHandler:
     return register
 
 
+def read_cases_ahead(session: Session, events: Sequence[CloudEvent[EventData]]) -> None:
+    """For a batch of case events (shared.inbox `reads_ahead`): what the register holds of
+    each case, one query for all."""
+    read_rows_ahead(session, RegisteredCase, "case_id", {e.subject: e.subject for e in events})
+
+
 def register_case(
     session: Session, event: CloudEvent[EventData], organisation: Organisation
 ) -> None:
@@ -206,7 +226,7 @@ def register_case(
     data = event.data
     if not isinstance(data, CASE_EVENTS):
         raise TypeError(f"not a case event: {event.type}")
-    case = session.get(RegisteredCase, event.subject)
+    case = row_read_ahead(session, RegisteredCase, "case_id", event.subject)
     entry = registered(_entry_of(case), data)
     if entry is None:
         return

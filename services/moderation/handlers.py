@@ -1,6 +1,7 @@
 """Use cases of the moderation service: load, let `domain` decide, save, publish what follows."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,11 +21,11 @@ from services.moderation.sampling import (
     require_rate_setter,
 )
 from shared.clock import Clock
-from shared.db import after_commit, lock_for, once_per_transaction
+from shared.db import after_commit, lock_for, once_per_transaction, read_rows_ahead, row_read_ahead
 from shared.errors import NotFound
 from shared.events import AuditGraded, CloudEvent, EventData, SamplingRateChanged, new_event
 from shared.events.vocabulary import ServiceArea
-from shared.inbox import EventHandler
+from shared.inbox import EventHandler, reads_ahead, reads_only_its_subject
 from shared.organisation import Organisation
 from shared.outbox import add_event
 from shared.wakeup import wake_after_commit
@@ -44,10 +45,21 @@ class ModerationContext:
 def event_handlers(ctx: ModerationContext) -> dict[type[EventData], EventHandler]:
     """The service's handler of each event it consumes (the app subscribes exactly these)."""
 
+    # It reads its audit's moderation, and what all share it reads once per batch and keeps
+    # up to date itself: the rows before it need not be flushed first.
+    @reads_ahead(read_assignments_ahead)
+    @reads_only_its_subject
     def on_audit_graded(session: Session, event: CloudEvent[EventData]) -> None:
         request_moderation(session, event, ctx.organisation, ctx.policy, ctx.clock.now())
 
     return {AuditGraded: on_audit_graded}
+
+
+def read_assignments_ahead(session: Session, events: Sequence[CloudEvent[EventData]]) -> None:
+    """For a batch of gradings, before any is handled (shared.inbox `reads_ahead`): the
+    moderation each audit has already, if any, one query for all."""
+    audits = {e.data.audit_id: e.subject for e in events if isinstance(e.data, AuditGraded)}
+    read_rows_ahead(session, ModerationRow, "audit_id", audits)
 
 
 def request_moderation(
@@ -61,8 +73,7 @@ def request_moderation(
     audit = event.data
     if not isinstance(audit, AuditGraded):
         raise TypeError(f"expected AuditGraded, got {event.type}")
-    assigned = select(ModerationRow.id).where(ModerationRow.audit_id == audit.audit_id)
-    if session.exec(assigned).first() is not None:
+    if row_read_ahead(session, ModerationRow, "audit_id", audit.audit_id) is not None:
         return  # redelivered: it was assigned the first time
     # Read once for a batch of events (shared.consumer), and counted on as it assigns.
     area = audit.service_area

@@ -26,7 +26,15 @@ from services.notifications.routing import (
     recipients,
 )
 from shared.auth import Forbidden
-from shared.db import lock_all, lock_for, once_per_transaction, read_ahead, transaction
+from shared.db import (
+    lock_all,
+    lock_for,
+    once_per_transaction,
+    read_ahead,
+    read_rows_ahead,
+    row_read_ahead,
+    transaction,
+)
 from shared.errors import NotFound
 from shared.events import AuditGraded, CloudEvent, EventData, parse_event
 from shared.events.vocabulary import NotificationChannel
@@ -154,9 +162,7 @@ def _made_for(session: Session, sources: Sequence[str]) -> dict[str, set[tuple[s
 
 
 def _people_of(session: Session, audit_id: str) -> AuditPeopleRow | None:
-    return read_ahead(session).take(
-        (AuditPeopleRow, audit_id), lambda: session.get(AuditPeopleRow, audit_id)
-    )
+    return row_read_ahead(session, AuditPeopleRow, "audit_id", audit_id)
 
 
 def read_events_ahead(session: Session, events: Sequence[CloudEvent[EventData]]) -> None:
@@ -169,12 +175,8 @@ def read_events_ahead(session: Session, events: Sequence[CloudEvent[EventData]])
         if isinstance(event.data, (*NEEDS_AUDIT_PEOPLE, AuditGraded))
     }
     lock_all(session, audits)
+    read_rows_ahead(session, AuditPeopleRow, "audit_id", audits)
     ahead = read_ahead(session)
-    if audits:
-        query = select(AuditPeopleRow).where(col(AuditPeopleRow.audit_id).in_(audits))
-        people = {row.audit_id: row for row in session.exec(query)}
-        for audit_id, subject in audits.items():
-            ahead.keep(subject, (AuditPeopleRow, audit_id), people.get(audit_id))
     sources = {_source_event_id(event): event.subject for event in events}
     made = _made_for(session, list(sources))
     for source, subject in sources.items():

@@ -9,7 +9,7 @@ again (services/scheduler/gauges.py).
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
@@ -29,7 +29,7 @@ from services.scheduler.models import (
     Timer,
 )
 from shared.clock import Clock
-from shared.db import after_commit, lock_all, read_ahead
+from shared.db import after_commit, lock_all, read_ahead, read_rows_ahead, row_read_ahead
 from shared.events import AuditGraded, CloudEvent, InadequateFound, new_event
 from shared.events.vocabulary import (
     ActionStatus,
@@ -71,22 +71,19 @@ def state_of(row: FollowUp) -> FollowUpState:
 
 
 def followup_of(session: Session, audit_id: str) -> FollowUp | None:
-    query = select(FollowUp).where(FollowUp.audit_id == audit_id)
-    return read_ahead(session).take((FollowUp, audit_id), lambda: session.exec(query).first())
+    return row_read_ahead(session, FollowUp, "audit_id", audit_id)
 
 
 def audit_fact(session: Session, audit_id: str) -> AuditFact | None:
     """The audit's grading as the scheduler learnt it (None: not yet)."""
-    return read_ahead(session).take((AuditFact, audit_id), lambda: session.get(AuditFact, audit_id))
+    return row_read_ahead(session, AuditFact, "audit_id", audit_id)
 
 
 def facts_of(session: Session, audit_id: str, followup: FollowUp | None) -> Facts:
     """The audit's grading, its moderation and its re-audits not yet judged, as far as known;
     `followup` is the audit's follow-up (None before it is opened), which every caller has."""
     audit = audit_fact(session, audit_id)
-    moderation = read_ahead(session).take(
-        (ModerationFact, audit_id), lambda: session.get(ModerationFact, audit_id)
-    )
+    moderation = row_read_ahead(session, ModerationFact, "audit_id", audit_id)
     return Facts(
         auditor_id=audit.auditor_id if audit is not None else None,
         team_manager_id=audit.team_manager_id if audit is not None else None,
@@ -168,30 +165,15 @@ def read_audits_ahead(session: Session, events: Sequence[CloudEvent[Any]]) -> No
             locks.append(data.reaudit_of or data.audit_id)
             graded[data.audit_id] = event.subject
     lock_all(session, locks)
-    ahead = read_ahead(session)
-    facts = _by_audit(session, AuditFact, [*found, *graded])
-    followups = _by_audit(session, FollowUp, list(found))
-    moderations = _by_audit(session, ModerationFact, list(found))
+    read_rows_ahead(session, AuditFact, "audit_id", {**found, **graded})
+    read_rows_ahead(session, FollowUp, "audit_id", found)
+    read_rows_ahead(session, ModerationFact, "audit_id", found)
     reaudits: dict[str, list[AuditFact]] = {audit_id: [] for audit_id in found}
     for fact in session.exec(_reaudits_of(list(found))) if found else ():
         reaudits[str(fact.reaudit_of)].append(fact)
+    ahead = read_ahead(session)
     for audit_id, subject in found.items():
-        ahead.keep(subject, (FollowUp, audit_id), followups.get(audit_id))
-        ahead.keep(subject, (AuditFact, audit_id), facts.get(audit_id))
-        ahead.keep(subject, (ModerationFact, audit_id), moderations.get(audit_id))
         ahead.keep(subject, (REAUDITS, audit_id), reaudits[audit_id])
-    for audit_id, subject in graded.items():
-        ahead.keep(subject, (AuditFact, audit_id), facts.get(audit_id))
-
-
-Row = TypeVar("Row", AuditFact, FollowUp, ModerationFact)
-
-
-def _by_audit(session: Session, table: type[Row], audit_ids: list[str]) -> dict[str, Row]:
-    if not audit_ids:
-        return {}
-    query = select(table).where(col(table.audit_id).in_(audit_ids))
-    return {row.audit_id: row for row in session.exec(query)}
 
 
 def save(session: Session, row: FollowUp | None, decision: Decision, now: datetime) -> FollowUp:

@@ -96,3 +96,12 @@ def test_a_batch_shares_its_moderations_out_as_one_by_one_would(engine, tmp_path
     together = moderators(engine)
     assert together == moderators(one_by_one)
     assert len(set(together)) > 1  # the open items counted on within the batch, not read once
+
+
+def test_an_audit_graded_again_in_a_batch_or_before_it_is_moderated_once(engine):
+    deliver(engine, audit_graded("CASE-0", "inadequate", "AUD-0"))  # assigned before the batch
+    again = [audit_graded(f"CASE-{n % 3}", "inadequate", f"AUD-{n % 3}") for n in range(6)]
+    deliver_together(engine, again)  # AUD-0 a third time, AUD-1 and AUD-2 twice each
+    moderations, requested = stored(engine)
+    assert sorted(m.audit_id for m in moderations) == ["AUD-0", "AUD-1", "AUD-2"]
+    assert len(requested) == 3
