@@ -219,8 +219,10 @@ def read_rows_ahead(session: Session, model: type[M], column: str, keys: Mapping
 def row_read_ahead(session: Session, model: type[M], column: str, key: Hashable) -> M | None:
     """The `model` row whose unique `column` holds `key`, as read ahead for this event's batch
     (`read_rows_ahead`) if it was, else read now."""
-    query = select(model).where(getattr(model, column) == key)
-    return read_ahead(session).take((model, column, key), lambda: session.exec(query).first())
+    def read() -> M | None:  # built only when needed: a query costs more than the take
+        return session.exec(select(model).where(getattr(model, column) == key)).first()
+
+    return read_ahead(session).take((model, column, key), read)
 
 
 def insert_at_commit(session: Session, table: Table, row: dict[str, Any]) -> None:
