@@ -219,6 +219,7 @@ def read_rows_ahead(session: Session, model: type[M], column: str, keys: Mapping
 def row_read_ahead(session: Session, model: type[M], column: str, key: Hashable) -> M | None:
     """The `model` row whose unique `column` holds `key`, as read ahead for this event's batch
     (`read_rows_ahead`) if it was, else read now."""
+
     def read() -> M | None:  # built only when needed: a query costs more than the take
         return session.exec(select(model).where(getattr(model, column) == key)).first()
 
@@ -241,6 +242,16 @@ def insert_at_commit(session: Session, table: Table, row: dict[str, Any]) -> Non
     if fresh:
         event.listen(session, "before_commit", _insert_pending)
     pending.setdefault(table, []).append(row)
+
+
+def insert_waiting_now(session: Session, table: Table) -> None:
+    """Write now the rows of `table` waiting for the commit (`insert_at_commit`), in one
+    statement: before a statement about that table that must see them."""
+    pending: dict[Table, list[dict[str, Any]]] | None = session.info.get(INSERTED_AT_COMMIT)
+    rows = pending.pop(table, None) if pending else None
+    if rows:
+        session.flush()  # what they follow, as at the commit
+        session.execute(table.insert(), rows)
 
 
 def _insert_pending(session: Session) -> None:

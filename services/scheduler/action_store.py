@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from services.scheduler.action_decisions import ActionDecision
 from services.scheduler.actions import ACTION_STEP, ActionState, Line
 from services.scheduler.models import ActionRecord, ActionRequest, Timer
-from services.scheduler.store import SOURCE, plan_timer
+from services.scheduler.store import SOURCE, NewTimer, plan_timer, timers_so_far
 from shared.db import lock_for
 from shared.errors import Conflict, NotFound
 from shared.events import new_event
@@ -73,7 +73,7 @@ def save_action(
     row = ActionRecord(**values) if row is None else row.sqlmodel_update(values)
     session.add(row)
     if decision.cancels_timers:
-        session.flush()
+        timers_so_far(session)
         session.execute(
             update(Timer)
             .where(col(Timer.action_id) == after.id, col(Timer.fired_at).is_(None))
@@ -82,7 +82,7 @@ def save_action(
     for timer in decision.timers:
         plan_timer(
             session,
-            Timer(
+            NewTimer(
                 followup_id=after.origin_id,
                 step=ACTION_STEP,
                 action_id=after.id,
@@ -98,6 +98,7 @@ def save_action(
 
 def _next_sequence(session: Session, action_id: str, kind: str) -> int:
     """A new timer of a kind the action had before (a due date moved, a repeat) numbers on."""
+    timers_so_far(session)
     query = select(func.max(Timer.sequence)).where(Timer.action_id == action_id, Timer.kind == kind)
     last = session.exec(query).one()
     return 0 if last is None else last + 1

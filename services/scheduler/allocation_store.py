@@ -9,7 +9,7 @@ from sqlmodel import Session, col
 from services.scheduler import metrics
 from services.scheduler.allocations import ALLOCATION_STEP, AllocationDecision, AllocationState
 from services.scheduler.models import AllocationRecord, Timer
-from services.scheduler.store import SOURCE, plan_timer
+from services.scheduler.store import SOURCE, NewTimer, plan_timer, timers_so_far
 from shared.db import after_commit, lock_for
 from shared.events import new_event
 from shared.events.vocabulary import AllocationStatus, ServiceArea
@@ -53,7 +53,7 @@ def save_allocation(
     row = AllocationRecord(**values) if row is None else row.sqlmodel_update(values)
     session.add(row)
     if decision.cancels_timers:
-        session.flush()
+        timers_so_far(session)
         session.execute(
             update(Timer)
             .where(col(Timer.allocation_id) == after.id, col(Timer.fired_at).is_(None))
@@ -62,7 +62,7 @@ def save_allocation(
     for timer in decision.timers:
         plan_timer(
             session,
-            Timer(
+            NewTimer(
                 followup_id="",
                 step=ALLOCATION_STEP,
                 allocation_id=after.id,

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import Table, func, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -29,7 +29,15 @@ from services.scheduler.models import (
     Timer,
 )
 from shared.clock import Clock
-from shared.db import after_commit, lock_all, read_ahead, read_rows_ahead, row_read_ahead
+from shared.db import (
+    after_commit,
+    insert_at_commit,
+    insert_waiting_now,
+    lock_all,
+    read_ahead,
+    read_rows_ahead,
+    row_read_ahead,
+)
 from shared.events import AuditGraded, CloudEvent, InadequateFound, new_event
 from shared.events.vocabulary import (
     ActionStatus,
@@ -190,18 +198,10 @@ def save(session: Session, row: FollowUp | None, decision: Decision, now: dateti
     if decision.cancels_timers:
         _cancel_timers(session, row.id)
     for note in decision.notes:
-        session.add(TimelineEntry(followup_id=row.id, at=now, what=note.what, detail=note.detail))
+        line = {"followup_id": row.id, "at": now, "what": note.what, "detail": note.detail}
+        insert_at_commit(session, TIMELINE, line)  # read only by people, after the commit
     for timer in decision.timers:
-        plan_timer(
-            session,
-            Timer(
-                followup_id=row.id,
-                step=timer.step,
-                kind=timer.kind,
-                sequence=timer.sequence,
-                fire_at=timer.fire_at,
-            ),
-        )
+        plan_timer(session, NewTimer(row.id, timer.step, timer.kind, timer.sequence, timer.fire_at))
     for data in decision.events:
         add_event(session, new_event(data, source=SOURCE, correlation_id=after.audit_id))
     for refused in decision.refused:
@@ -213,17 +213,44 @@ def save(session: Session, row: FollowUp | None, decision: Decision, now: dateti
     return row
 
 
-def plan_timer(session: Session, timer: Timer) -> None:
+TIMERS: Table = Timer.__table__  # type: ignore[attr-defined]
+TIMELINE: Table = TimelineEntry.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class NewTimer:
+    """A timer row to add (services/scheduler/models.py `Timer`, whose key it fills in)."""
+
+    followup_id: str
+    step: str
+    kind: str
+    sequence: int
+    fire_at: datetime
+    action_id: str = ""
+    allocation_id: str = ""
+
+
+def plan_timer(session: Session, timer: NewTimer) -> None:
     """Add `timer` in the caller's transaction, and wake the timers worker once it commits: the
     new timer may be due before the one the worker sleeps until. Every new timer row is added
-    here (none is moved: a changed due date cancels its timers and plans others)."""
-    session.add(timer)
+    here (none is moved: a changed due date cancels its timers and plans others).
+
+    The rows go in together as the transaction commits, a statement for all (`insert_at_commit`,
+    cheaper than a model each); a statement about timers before that calls `timers_so_far`."""
+    insert_at_commit(session, TIMERS, {**vars(timer), "fired_at": None, "cancelled": False})
     wake_after_commit(session, TIMERS_CHANNEL)  # once per transaction, however many timers
+
+
+def timers_so_far(session: Session) -> None:
+    """Before a statement about timers in a transaction that may have planned some: those
+    planned and everything they follow written first, so that it sees them."""
+    session.flush()
+    insert_waiting_now(session, TIMERS)
 
 
 def _cancel_timers(session: Session, followup_id: str) -> None:
     """The follow-up's own timers; its actions' keep going (they end with each action)."""
-    session.flush()
+    timers_so_far(session)
     session.execute(
         update(Timer)
         .where(

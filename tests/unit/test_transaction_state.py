@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 from sqlmodel import Session
 
-from shared.db import insert_at_commit, once_per_transaction
+from shared.db import insert_at_commit, insert_waiting_now, once_per_transaction
 
 NOTES = Table("notes", MetaData(), Column("id", Integer, primary_key=True), Column("text", String))
 
@@ -28,6 +28,19 @@ def test_rows_go_in_as_the_transaction_commits_in_the_order_given(engine):
         assert session.execute(select(func.count()).select_from(NOTES)).scalar_one() == 0
         session.commit()
     assert notes(engine) == ["first", "second", "third"]
+
+
+def test_rows_waiting_for_the_commit_can_be_written_before_a_statement_that_must_see_them(
+    engine,
+):
+    with Session(engine) as session:
+        insert_at_commit(session, NOTES, {"text": "first"})
+        insert_at_commit(session, NOTES, {"text": "second"})
+        insert_waiting_now(session, NOTES)
+        assert session.execute(select(func.count()).select_from(NOTES)).scalar_one() == 2
+        insert_at_commit(session, NOTES, {"text": "third"})
+        session.commit()
+    assert notes(engine) == ["first", "second", "third"]  # each once, in order
 
 
 def test_rows_of_a_rolled_back_or_closed_transaction_never_go_in_later(engine):
