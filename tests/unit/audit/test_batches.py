@@ -1,15 +1,12 @@
 """A batch of the audit service's events (the case register's, moderators', follow-ups'), read
 ahead and applied in one transaction, ends as the same events each applied on its own."""
 
-import pytest
 from sqlmodel import Session, col, select
 
 from services.audit.app import event_handlers
 from services.audit.models import AuditModerator, ReauditAssignmentRow, RegisteredCase
-from shared.db import create_db_engine
 from shared.events import FollowUpCompleted, FollowUpScheduled, new_event
-from shared.inbox import process_batch, process_once
-from shared.migrations import upgrade
+from tests.batches import apply_both_ways, migrated, one_by_one_engine
 from tests.factories import followup_event, moderation_requested
 from tests.unit.audit.test_case_register import ALLOCATED, CLOSED, OPENED
 
@@ -50,20 +47,9 @@ def tables(engine) -> list[list[dict]]:
         ]
 
 
-def engine_at(url: str):
-    upgrade("audit", url)
-    return create_db_engine(url)
-
-
-@pytest.fixture
-def alone(tmp_path):
-    return engine_at(f"sqlite:///{tmp_path / 'alone.db'}")
-
-
-def test_a_batch_ends_as_its_events_each_applied_alone(both_engines, alone):
-    batched = engine_at(both_engines.url.render_as_string(hide_password=False))
-    handlers = event_handlers()
-    # Known before the batch: what it must read ahead, not take for absent.
+def test_a_batch_ends_as_its_events_each_applied_alone(both_engines, tmp_path):
+    batched = migrated("audit", both_engines.url.render_as_string(hide_password=False))
+    alone = one_by_one_engine("audit", tmp_path)
     before = [
         new_event(about("CASE-7", OPENED), source="/cms"),
         new_event(
@@ -71,12 +57,8 @@ def test_a_batch_ends_as_its_events_each_applied_alone(both_engines, alone):
         ),
     ]
     batch = events()
-    for event in [*before, *batch]:
-        process_once(alone, "audit", event, handlers[type(event.data)])
-    for event in before:
-        process_once(batched, "audit", event, handlers[type(event.data)])
-    handled = [(event, handlers[type(event.data)]) for event in batch]
-    assert process_batch(batched, "audit", handled) == [True] * len(batch)
+    applied = apply_both_ways("audit", event_handlers(), before, batch, alone, batched)
+    assert applied == [True] * len(batch)
 
     expected = tables(alone)
     registered, assignments, moderators = expected

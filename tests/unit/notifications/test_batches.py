@@ -6,10 +6,8 @@ import pytest
 from sqlmodel import Session, select
 
 from services.notifications.models import Notification, ParkedEvent
-from shared.db import create_db_engine
 from shared.events import new_event
-from shared.inbox import process_batch, process_once
-from shared.migrations import upgrade
+from tests.batches import apply_both_ways, migrated, one_by_one_engine
 from tests.unit.notifications.test_notifying import (
     Setup,
     found_inadequate,
@@ -54,31 +52,20 @@ def notifications(engine) -> list[tuple]:
 
 @pytest.fixture
 def batched(both_engines) -> Setup:
-    upgrade("notifications", str(both_engines.url))
-    return Setup(both_engines)
+    return Setup(migrated("notifications", both_engines.url.render_as_string(hide_password=False)))
 
 
-@pytest.fixture
-def alone(tmp_path) -> Setup:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'alone.db'}")
-    upgrade("notifications", str(engine.url))
-    return Setup(engine)
+def test_a_batch_makes_the_notifications_of_its_events_each_applied_alone(batched, tmp_path):
+    alone = one_by_one_engine("notifications", tmp_path)
+    before = [new_event(about("CASE-6", graded_in_early_help("AUD-6")), source="/tests")]
+    finding = about("CASE-6", found_inadequate("AUD-6", batched))
+    batch = [new_event(finding, source="/tests"), *events(batched)]
+    applied = apply_both_ways(
+        "notifications", batched.handlers, before, batch, alone, batched.engine
+    )
+    assert applied == [True] * 9 + [False]
 
-
-def test_a_batch_makes_the_notifications_of_its_events_each_applied_alone(batched, alone):
-    # Known before the batch: what it must read ahead, not take for absent.
-    before = new_event(about("CASE-6", graded_in_early_help("AUD-6")), source="/tests")
-    batch = [
-        new_event(about("CASE-6", found_inadequate("AUD-6", alone)), source="/t"),
-        *events(alone),
-    ]
-    for event in [before, *batch]:
-        process_once(alone.engine, "notifications", event, alone.handlers[type(event.data)])
-    process_once(batched.engine, "notifications", before, batched.handlers[type(before.data)])
-    handled = [(event, batched.handlers[type(event.data)]) for event in batch]
-    assert process_batch(batched.engine, "notifications", handled) == [True] * 9 + [False]
-
-    expected = notifications(alone.engine)
+    expected = notifications(alone)
     assert expected[-1] == ("parked", "AUD-5")
     # Four findings whose audits' people were known or learnt (one after it was parked), and
     # the follow-up; a grading tells nobody here.

@@ -10,10 +10,10 @@ from sqlalchemy import event as sa_event
 from sqlmodel import Session, col, select
 
 from services.scheduler.models import FollowUp, TimelineEntry, Timer
-from shared.db import create_db_engine
 from shared.events import new_event
-from shared.inbox import process_batch, process_once
+from shared.inbox import process_batch
 from shared.migrations import upgrade
+from tests.batches import apply_both_ways, migrated, one_by_one_engine
 from tests.unit.scheduler.test_followups import World, graded, inadequate, moderated
 
 
@@ -71,32 +71,20 @@ def outcome(engine) -> Outcome:
 
 @pytest.fixture
 def world(both_engines) -> World:
-    upgrade("scheduler", str(both_engines.url))
-    return World(both_engines)
+    return World(migrated("scheduler", both_engines.url.render_as_string(hide_password=False)))
 
 
-@pytest.fixture
-def alone(tmp_path) -> World:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'alone.db'}")
-    upgrade("scheduler", str(engine.url))
-    return World(engine)
-
-
-def test_a_batch_ends_as_its_events_each_applied_alone(world, alone):
-    # Known before the batch: what it must read ahead, not take for absent.
+def test_a_batch_ends_as_its_events_each_applied_alone(world, tmp_path):
+    alone = one_by_one_engine("scheduler", tmp_path)
     before = [
         new_event(about("CASE-9", graded("AUD-9")), source="/tests"),
         new_event(about("CASE-9", moderated("good", audit_id="AUD-9")), source="/tests"),
     ]
     batch = [new_event(about("CASE-9", inadequate("AUD-9")), source="/tests"), *events()]
-    for event in [*before, *batch]:
-        process_once(alone.engine, "scheduler", event, alone.handlers[type(event.data)])
-    for event in before:
-        process_once(world.engine, "scheduler", event, world.handlers[type(event.data)])
-    handled = [(event, world.handlers[type(event.data)]) for event in batch]
-    assert process_batch(world.engine, "scheduler", handled) == [True] * len(batch)
+    applied = apply_both_ways("scheduler", world.handlers, before, batch, alone, world.engine)
+    assert applied == [True] * len(batch)
 
-    expected = outcome(alone.engine)
+    expected = outcome(alone)
     assert sorted(expected.followups) == [
         "AUD-1",
         "AUD-2",
