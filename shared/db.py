@@ -7,12 +7,12 @@ path). PostgreSQL is used in production and in the integration tests.
 
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, DateTime, Dialect, Engine, Select, Table, event, text
 from sqlalchemy.engine import make_url
@@ -165,34 +165,56 @@ READ_AHEAD = "read_ahead"
 MISSING = object()
 
 
+class ReadFor(Protocol):
+    """The event (shared.events CloudEvent) a row is read ahead for."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+
+
 class ReadAhead:
     """Rows read for a batch of events before any is handled, a statement per table for all of
-    them (shared.inbox `reads_ahead`), each kept under the subject (case) of the events it was
-    read for until a read takes it. A read takes it once: read again, it comes from the
-    database, where the handler has flushed what it changed since. What is kept for a subject
-    is forgotten before any later event of that subject is handled, and all of it after a
-    handler that may change other cases' rows: then it might no longer be what is stored."""
+    them (shared.inbox `reads_ahead`), each kept for the event it was read for. Only that event
+    takes it, while it is being handled (`handling`), and once: read again, or by another
+    event, it comes from the database, where the handler has flushed what it changed since.
+    What is kept for a case's events is forgotten once an earlier event of that case has been
+    handled, and all of it after a handler that may change other cases' rows: either may have
+    changed what was read."""
 
     def __init__(self) -> None:
-        self._kept: dict[Hashable, object] = {}
-        self._by_subject: dict[str, list[Hashable]] = {}
+        self._kept: dict[tuple[str, str], dict[Hashable, object]] = {}
+        self._by_subject: dict[str, list[tuple[str, str]]] = {}
+        self._now: dict[Hashable, object] = {}
 
-    def keep(self, subject: str, key: Hashable, value: object) -> None:
-        self._kept[key] = value
-        self._by_subject.setdefault(subject, []).append(key)
+    def keep(self, event: ReadFor, key: Hashable, value: object) -> None:
+        known = (event.source, event.id)
+        if known not in self._kept:
+            self._kept[known] = {}
+            self._by_subject.setdefault(event.subject, []).append(known)
+        self._kept[known][key] = value
+
+    def handling(self, event: ReadFor) -> None:
+        """`event` is handled now: what was kept for it is what `take` gives, until the next."""
+        self._now = self._kept.pop((event.source, event.id), {})
 
     def take(self, key: Hashable, read: Callable[[], T]) -> T:
-        """What was kept for `key`, else (or when taken already) `read()`."""
-        kept = self._kept.pop(key, MISSING)
+        """What was kept for `key` for the event being handled, else `read()`."""
+        kept = self._now.pop(key, MISSING)
         return read() if kept is MISSING else kept  # type: ignore[return-value]
 
     def forget(self, subject: str) -> None:
-        for key in self._by_subject.pop(subject, ()):
-            self._kept.pop(key, None)
+        """What is kept for the events of `subject` (the case) not handled yet."""
+        for known in self._by_subject.pop(subject, ()):
+            self._kept.pop(known, None)
 
     def clear(self) -> None:
         self._kept.clear()
         self._by_subject.clear()
+        self._now = {}
 
 
 def read_ahead(session: Session) -> ReadAhead:
@@ -201,19 +223,22 @@ def read_ahead(session: Session) -> ReadAhead:
 
 
 M = TypeVar("M", bound=SQLModel)
-K = TypeVar("K", bound=Hashable)
 
 
-def read_rows_ahead(session: Session, model: type[M], column: str, keys: Mapping[K, str]) -> None:
-    """Read the `model` rows whose unique `column` holds one of `keys` in one query, and keep
-    each (None: there is none) under the subject its key maps to, for `row_read_ahead`."""
-    if not keys:
+def read_rows_ahead(
+    session: Session, model: type[M], column: str, wanted: Iterable[tuple[ReadFor, Hashable]]
+) -> None:
+    """For each (event, key) of `wanted`, the `model` row whose unique `column` holds the key
+    (None: there is none), read in one query for all and kept for the event, which takes it
+    with `row_read_ahead`."""
+    wanted = list(wanted)
+    if not wanted:
         return
     ahead = read_ahead(session)
-    query = select(model).where(getattr(model, column).in_(list(keys)))
+    query = select(model).where(getattr(model, column).in_({key for _, key in wanted}))
     found = {getattr(row, column): row for row in session.exec(query)}
-    for key, subject in keys.items():
-        ahead.keep(subject, (model, column, key), found.get(key))
+    for reader, key in wanted:
+        ahead.keep(reader, (model, column, key), found.get(key))
 
 
 def row_read_ahead(session: Session, model: type[M], column: str, key: Hashable) -> M | None:
@@ -341,8 +366,10 @@ LOCKS_HELD = "advisory_locks_held"
 
 def lock_all(session: Session, keys: Iterable[str]) -> None:
     """`lock_for` each of `keys`, in one statement: what a batch's events lock before they are
-    handled. Taken in the order of the keys, so that two transactions locking several never
-    each wait for the other; a lock the transaction holds already is not asked for again."""
+    handled. Taken in the order of the keys, so that two transactions that take theirs so do
+    not each wait for the other (one that locks more later may: PostgreSQL then breaks the
+    deadlock, and the consumer applies the batch's events one at a time); a lock the
+    transaction holds already is not asked for again."""
     if not is_postgresql(session.get_bind()):
         return
     held: set[str] = _transaction_state(session, LOCKS_HELD, set)

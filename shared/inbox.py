@@ -98,6 +98,7 @@ def process_batch(engine: Engine, consumer: str, batch: Sequence[Handled]) -> li
             repeated = event.subject in subjects
             if repeated:
                 ahead.forget(event.subject)  # read before the earlier event changed it
+            ahead.handling(event)
             try:
                 with (
                     correlated(event.correlationid or event.id),
@@ -122,8 +123,9 @@ READS_AHEAD = "reads_ahead"
 
 def reads_ahead(read: BatchRead) -> Callable[[EventHandler], EventHandler]:
     """Mark a handler whose reads `read` makes for a whole batch of its events at once, a
-    statement per table instead of one per event, keeping each row under its event's subject
-    (`ReadAhead.keep`); the handler takes them (`ReadAhead.take`) where it would read them.
+    statement per table instead of one per event, keeping each row for the event it is read
+    for (`ReadAhead.keep`); the handler takes them (`ReadAhead.take`) where it would read them,
+    before it changes them.
     `read` may lock (`lock_all`) what the handler would lock before reading."""
 
     def mark(handler: EventHandler) -> EventHandler:

@@ -177,7 +177,7 @@ def learn_followup_step(session: Session, event: CloudEvent[EventData]) -> None:
 def read_followups_ahead(session: Session, events: Sequence[CloudEvent[EventData]]) -> None:
     """For a batch of follow-up events (shared.inbox `reads_ahead`): each audit's re-audit
     assignment, one query for all."""
-    audits = {e.data.audit_id: e.subject for e in events if isinstance(e.data, FOLLOWUP_EVENTS)}
+    audits = [(e, e.data.audit_id) for e in events if isinstance(e.data, FOLLOWUP_EVENTS)]
     read_rows_ahead(session, ReauditAssignmentRow, "audit_id", audits)
 
 
@@ -216,7 +216,7 @@ def case_registrar(organisation: Organisation) -> EventHandler:
 def read_cases_ahead(session: Session, events: Sequence[CloudEvent[EventData]]) -> None:
     """For a batch of case events (shared.inbox `reads_ahead`): what the register holds of
     each case, one query for all."""
-    read_rows_ahead(session, RegisteredCase, "case_id", {e.subject: e.subject for e in events})
+    read_rows_ahead(session, RegisteredCase, "case_id", [(e, e.subject) for e in events])
 
 
 def register_case(

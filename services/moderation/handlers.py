@@ -58,7 +58,7 @@ def event_handlers(ctx: ModerationContext) -> dict[type[EventData], EventHandler
 def read_assignments_ahead(session: Session, events: Sequence[CloudEvent[EventData]]) -> None:
     """For a batch of gradings, before any is handled (shared.inbox `reads_ahead`): the
     moderation each audit has already, if any, one query for all."""
-    audits = {e.data.audit_id: e.subject for e in events if isinstance(e.data, AuditGraded)}
+    audits = [(e, e.data.audit_id) for e in events if isinstance(e.data, AuditGraded)]
     read_rows_ahead(session, ModerationRow, "audit_id", audits)
 
 

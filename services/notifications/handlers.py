@@ -169,18 +169,18 @@ def read_events_ahead(session: Session, events: Sequence[CloudEvent[EventData]])
     """For a batch of events, before any is handled (shared.inbox `reads_ahead`): the locks
     and people of the audits they are about, and the notifications made for each already, a
     statement each for all of them."""
-    audits = {
-        event.data.audit_id: event.subject
+    audits = [
+        (event, event.data.audit_id)
         for event in events
         if isinstance(event.data, (*NEEDS_AUDIT_PEOPLE, AuditGraded))
-    }
-    lock_all(session, audits)
+    ]
+    lock_all(session, [audit_id for _, audit_id in audits])
     read_rows_ahead(session, AuditPeopleRow, "audit_id", audits)
     ahead = read_ahead(session)
-    sources = {_source_event_id(event): event.subject for event in events}
-    made = _made_for(session, list(sources))
-    for source, subject in sources.items():
-        ahead.keep(subject, (Notification, source), made[source])
+    made = _made_for(session, [_source_event_id(event) for event in events])
+    for event in events:
+        source = _source_event_id(event)
+        ahead.keep(event, (Notification, source), made[source])
 
 
 def mark_read(

@@ -162,26 +162,26 @@ def read_audits_ahead(session: Session, events: Sequence[CloudEvent[Any]]) -> No
     `reads_ahead`): each audit's lock, and what the handlers read about it, a statement per
     table for all of them: a finding's follow-up and facts, a grading's own fact."""
     locks: list[str] = []
-    found: dict[str, str] = {}  # audit id -> the subject it is read for
-    graded: dict[str, str] = {}
+    found: list[tuple[CloudEvent[Any], str]] = []  # (event, audit id)
+    graded: list[tuple[CloudEvent[Any], str]] = []
     for event in events:
         data = event.data
         if isinstance(data, InadequateFound):
             locks.append(data.audit_id)
-            found[data.audit_id] = event.subject
+            found.append((event, data.audit_id))
         elif isinstance(data, AuditGraded):
             locks.append(data.reaudit_of or data.audit_id)
-            graded[data.audit_id] = event.subject
+            graded.append((event, data.audit_id))
     lock_all(session, locks)
-    read_rows_ahead(session, AuditFact, "audit_id", {**found, **graded})
+    read_rows_ahead(session, AuditFact, "audit_id", [*found, *graded])
     read_rows_ahead(session, FollowUp, "audit_id", found)
     read_rows_ahead(session, ModerationFact, "audit_id", found)
-    reaudits: dict[str, list[AuditFact]] = {audit_id: [] for audit_id in found}
-    for fact in session.exec(_reaudits_of(list(found))) if found else ():
+    reaudits: dict[str, list[AuditFact]] = {audit_id: [] for _, audit_id in found}
+    for fact in session.exec(_reaudits_of(list(reaudits))) if found else ():
         reaudits[str(fact.reaudit_of)].append(fact)
     ahead = read_ahead(session)
-    for audit_id, subject in found.items():
-        ahead.keep(subject, (REAUDITS, audit_id), reaudits[audit_id])
+    for event, audit_id in found:
+        ahead.keep(event, (REAUDITS, audit_id), list(reaudits[audit_id]))
 
 
 def save(session: Session, row: FollowUp | None, decision: Decision, now: datetime) -> FollowUp:

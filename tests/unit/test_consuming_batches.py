@@ -152,34 +152,59 @@ async def test_a_handler_reading_only_its_case_writes_a_batchs_rows_together_yet
         assert sorted(r.case_id for r in receipts(session)) == sorted(cases)
 
 
-async def test_what_a_batch_reads_ahead_is_taken_once_and_never_after_its_case_changed(engine):
-    cases = ["CASE-A", "CASE-B", "CASE-A", "CASE-C", "CASE-D"]
+async def test_what_a_batch_reads_ahead_is_taken_once_by_its_event_and_never_after_its_case_changed(
+    engine,
+):
+    cases = ["CASE-A", "CASE-B", "CASE-A", "CASE-C", "CASE-D", "CASE-E"]
     batch = [from_producer(audit_graded(case, audit_id=f"AUD-{n}")) for n, case in enumerate(cases)]
     read_for: list[list[str]] = []
 
     def read(session, events):
         read_for.append([e.id for e in events])
         for e in events:
-            read_ahead(session).keep(e.subject, e.id, "read ahead")  # a row of its own
+            read_ahead(session).keep(e, "its row", f"read ahead for {e.subject}")
 
-    taken: list[tuple[str, str]] = []
+    taken: list[tuple[str, ...]] = []
 
     def take(session, event):
-        first = read_ahead(session).take(event.id, lambda: "read")
-        again = read_ahead(session).take(event.id, lambda: "read")
+        ahead = read_ahead(session)
+        first = ahead.take("its row", lambda: "read")
+        again = ahead.take("its row", lambda: "read")
         taken.append((first, again))
 
     marked = reads_ahead(read)(reads_only_its_subject(partial(take)))
     # CASE-C's handler may change any case's rows: nothing read ahead is trusted after it.
     unmarked = reads_ahead(read)(partial(take))
-    handled = list(zip(batch, [marked, marked, marked, unmarked, marked], strict=True))
+    handlers = [marked, marked, marked, unmarked, marked, marked]
+    handled = list(zip(batch, handlers, strict=True))
     process_batch(engine, "unit-consumer", handled[1:2])  # CASE-B's event, applied before
-    assert process_batch(engine, "unit-consumer", handled) == [True, False, True, True, True]
+    assert process_batch(engine, "unit-consumer", handled) == [True, False, True, True, True, True]
 
     assert read_for[-1] == [e.id for i, e in enumerate(batch) if i != 1]  # once, those to apply
-    assert taken[-4:] == [
-        ("read ahead", "read"),  # CASE-A: taken once, then read
+    assert taken[-5:] == [
+        ("read ahead for CASE-A", "read"),  # taken once, by its own event, then read
         ("read", "read"),  # the second CASE-A: read after the first changed it
-        ("read ahead", "read"),  # CASE-C
+        ("read ahead for CASE-C", "read"),
         ("read", "read"),  # CASE-D, after CASE-C's unmarked handler
+        ("read", "read"),  # CASE-E likewise
     ]
+
+
+def test_an_event_takes_only_what_was_read_ahead_for_it(engine):
+    first, second = (from_producer(audit_graded(case)) for case in ("CASE-A", "CASE-B"))
+    taken: list[str] = []
+
+    def read(session, events):
+        for e in events:
+            read_ahead(session).keep(e, ("row of", e.subject), "read ahead")
+
+    def take(session, event):
+        ahead = read_ahead(session)
+        other = "CASE-B" if event.subject == "CASE-A" else "CASE-A"
+        taken.append(ahead.take(("row of", other), lambda: "read"))
+        taken.append(ahead.take(("row of", event.subject), lambda: "read"))
+
+    handler = reads_ahead(read)(reads_only_its_subject(partial(take)))
+    process_batch(engine, "unit-consumer", [(first, handler), (second, handler)])
+    # Another event's row, read before this one's handler changed anything, is read afresh.
+    assert taken == ["read", "read ahead", "read", "read ahead"]

@@ -77,22 +77,39 @@ def world(both_engines) -> World:
 def test_a_batch_ends_as_its_events_each_applied_alone(world, tmp_path):
     alone = one_by_one_engine("scheduler", tmp_path)
     before = [
-        new_event(about("CASE-9", graded("AUD-9")), source="/tests"),
-        new_event(about("CASE-9", moderated("good", audit_id="AUD-9")), source="/tests"),
+        new_event(about(case, data), source="/tests")
+        for case, data in (
+            ("CASE-9", graded("AUD-9")),
+            ("CASE-9", moderated("good", audit_id="AUD-9")),
+            ("CASE-10", graded("AUD-10")),
+            ("CASE-10", inadequate("AUD-10")),
+            ("CASE-11", graded("AUD-11")),
+            ("CASE-11", inadequate("AUD-11")),
+        )
     ]
-    batch = [new_event(about("CASE-9", inadequate("AUD-9")), source="/tests"), *events()]
+    # Found again after an event of its case changed what the finding's handler reads: a
+    # re-audit graded (refused, the conversation not held), a moderation that regrades it.
+    # First in the batch: nothing before them has cleared what was read ahead.
+    again = [
+        ("CASE-10", graded("AUD-12", grade="good", reaudit_of="AUD-10")),
+        ("CASE-10", inadequate("AUD-10", found_by="moderation")),
+        ("CASE-11", moderated("good", audit_id="AUD-11")),
+        ("CASE-11", inadequate("AUD-11", found_by="moderation")),
+    ]
+    batch = [
+        *(new_event(about(case, data), source="/tests") for case, data in again),
+        new_event(about("CASE-9", inadequate("AUD-9")), source="/tests"),
+        *events(),
+    ]
     applied = apply_both_ways("scheduler", world.handlers, before, batch, alone, world.engine)
     assert applied == [True] * len(batch)
 
     expected = outcome(alone)
-    assert sorted(expected.followups) == [
-        "AUD-1",
-        "AUD-2",
-        "AUD-4",
-        "AUD-6",
-        "AUD-7",
-        "AUD-9",
-    ]  # one each
+    # one each, sorted as text
+    found = ["AUD-1", "AUD-10", "AUD-11", "AUD-2", "AUD-4", "AUD-6", "AUD-7", "AUD-9"]
+    assert sorted(expected.followups) == found
+    assert expected.followups["AUD-11"]["status"] == "cancelled"  # regraded by moderation
+    assert "reaudit refused" in expected.timeline["AUD-10"]
     assert expected.followups["AUD-1"]["found_by"] == "auditor"  # the first finding's
     assert outcome(world.engine) == expected
 
