@@ -46,15 +46,15 @@ E = TypeVar("E", bound=EventData)
 def event_handlers(ctx: SchedulerContext) -> dict[type[EventData], EventHandler]:
     """What the scheduler does with each event it consumes."""
     return {
-        InadequateFound: read_ahead(partial(on_inadequate_found, ctx=ctx)),
-        AuditGraded: read_ahead(partial(on_audit_graded, ctx=ctx)),
+        InadequateFound: audit_handler(partial(on_inadequate_found, ctx=ctx)),
+        AuditGraded: audit_handler(partial(on_audit_graded, ctx=ctx)),
         ModerationRequested: on_moderation_requested,
         ModerationCompleted: partial(on_moderation_completed, ctx=ctx),
         **allocation_handlers(ctx),
     }
 
 
-def read_ahead(handler: EventHandler) -> EventHandler:
+def audit_handler(handler: EventHandler) -> EventHandler:
     """A handler of findings or gradings: it reads only its audit's rows, and an audit is of
     one case, its event's subject; a batch's locks and rows are read at once for all."""
     return reads_ahead(read_audits_ahead)(reads_only_its_subject(handler))

@@ -15,7 +15,7 @@ from services.scheduler.gauges import (
 )
 from services.scheduler.handlers import event_handlers
 from services.scheduler.models import Timer
-from services.scheduler.store import TIMERS_CHANNEL, SchedulerContext, plan_timer
+from services.scheduler.store import TIMERS_CHANNEL, NewTimer, SchedulerContext, plan_timer
 from services.scheduler.timers import BUSY_RETRY_SECONDS, TimerService, wait_for_next
 from shared.calendar import WorkingDayCalendar
 from shared.clock import FixedClock
@@ -100,9 +100,7 @@ def test_a_timer_planned_in_a_rolled_back_transaction_wakes_nobody(world):
     engine, _clock, _ctx, _handlers = world
     before = WAKEUPS.count(TIMERS_CHANNEL)
     with Session(engine) as session:
-        plan_timer(
-            session, Timer(followup_id="FU-X", step="reaudit", kind="overdue", fire_at=GRADED)
-        )
+        plan_timer(session, NewTimer("FU-X", "reaudit", "overdue", 0, GRADED))
         session.rollback()
     assert WAKEUPS.count(TIMERS_CHANNEL) == before
 
