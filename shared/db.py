@@ -14,7 +14,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, DateTime, Dialect, Engine, Select, Table, event, text
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Dialect,
+    Engine,
+    Executable,
+    Select,
+    Table,
+    event,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import SessionTransaction
@@ -130,6 +140,7 @@ def _run_after_commit(session: Session) -> None:
 
 MEMO = "read_once_per_transaction"
 INSERTED_AT_COMMIT = "rows_inserted_at_commit"
+RUN_LAST_AT_COMMIT = "statements_run_last_at_commit"
 
 
 def _transaction_state(session: Session, key: str, empty: Callable[[], T]) -> T:
@@ -260,13 +271,30 @@ def insert_at_commit(session: Session, table: Table, row: dict[str, Any]) -> Non
     before every query the next event's handler makes. A failure in them is found at the
     commit, so a batch then goes on one event at a time (shared.consumer).
     """
-    fresh = INSERTED_AT_COMMIT not in session.info
-    pending: dict[Table, list[dict[str, Any]]] = _transaction_state(
-        session, INSERTED_AT_COMMIT, dict
-    )
-    if fresh:
-        event.listen(session, "before_commit", _insert_pending)
+    pending: dict[Table, list[dict[str, Any]]] = _at_commit(session, INSERTED_AT_COMMIT, dict)
     pending.setdefault(table, []).append(row)
+
+
+def last_at_commit(session: Session, statement: Executable, rows: list[dict[str, Any]]) -> None:
+    """Run `statement` for `rows` (an executemany) as `session` commits, after everything else
+    it writes (the ORM's flush, `insert_at_commit`'s rows), in the order these were given.
+
+    For rows that many transactions change (a running count): the row lock a statement takes is
+    held until the COMMIT. Run early, it would be held across every later round trip of the
+    transaction, and every transaction changing the same row would wait for all of them (at 30
+    POST /audits a second, answers took 0.55-0.65 s at the median that way, 0.17-0.18 s so).
+    """
+    waiting: list[tuple[Executable, list[dict[str, Any]]]] = _at_commit(
+        session, RUN_LAST_AT_COMMIT, list
+    )
+    waiting.append((statement, rows))
+
+
+def _at_commit(session: Session, key: str, empty: Callable[[], T]) -> T:
+    """What `session` writes as it commits, kept per transaction (one listener writes all)."""
+    if INSERTED_AT_COMMIT not in session.info and RUN_LAST_AT_COMMIT not in session.info:
+        event.listen(session, "before_commit", _write_at_commit)
+    return _transaction_state(session, key, empty)
 
 
 def insert_waiting_now(session: Session, table: Table) -> None:
@@ -279,15 +307,19 @@ def insert_waiting_now(session: Session, table: Table) -> None:
         session.execute(table.insert(), rows)
 
 
-def _insert_pending(session: Session) -> None:
+def _write_at_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint's commit: the rows wait for the transaction's
-    pending = session.info[INSERTED_AT_COMMIT]
-    waiting = dict(pending)
+    pending: dict[Table, list[dict[str, Any]]] = session.info.get(INSERTED_AT_COMMIT, {})
+    last: list[tuple[Executable, list[dict[str, Any]]]] = session.info.get(RUN_LAST_AT_COMMIT, [])
+    inserts, statements = dict(pending), list(last)
     pending.clear()
+    last.clear()
     session.flush()  # the rows the ORM holds first: those may be what these rows follow
-    for table, rows in waiting.items():
+    for table, rows in inserts.items():
         session.execute(table.insert(), rows)
+    for statement, rows in statements:
+        session.execute(statement, rows)
 
 
 def timestamp_field(**options: Any) -> Any:

@@ -2,7 +2,7 @@
 change, so that /stats/monthly reads a few hundred counts instead of every audit's JSON.
 
 Every change to the audits changes these in the same transaction, through one UPSERT
-(`_add`: INSERT ... ON CONFLICT DO UPDATE SET audits = audits + excluded.audits, written with
+(`_upsert`: INSERT ... ON CONFLICT DO UPDATE SET audits = audits + excluded.audits, written with
 the dialect's insert, the same on PostgreSQL and SQLite), so they cannot drift: recording an
 audit adds its counts (`count_audits`, from services.audit.handlers), a purge takes away those
 of the very rows it deleted (`uncount_audits`, from services.audit.retention), and migration
@@ -14,11 +14,22 @@ The counts hold no case and no person; small numbers are hidden where they are s
 """
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Table, delete, distinct, func, insert, literal_column, true
+from sqlalchemy import (
+    Connection,
+    Executable,
+    Table,
+    delete,
+    distinct,
+    func,
+    insert,
+    literal_column,
+    true,
+)
 from sqlalchemy import select as select_columns
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
@@ -26,7 +37,7 @@ from sqlmodel import Session, col
 from services.audit.models import Audit, MonthGradeCount, MonthThemeCount
 from services.audit.queries import graded_month, json_elements
 from shared.calendar import uk_day, uk_month
-from shared.db import is_postgresql
+from shared.db import is_postgresql, last_at_commit
 from shared.events.vocabulary import AuditDomain
 
 OVERALL = "overall"
@@ -94,36 +105,58 @@ def tallies(
 
 
 def count_audits(session: Session, audits: Iterable[CountedAudit]) -> None:
-    """Add `audits` to the counts, in `session`'s transaction (the one that records them)."""
-    grades, themes = tallies(audits)
-    _add(session, GRADES, GRADE_KEY, grades)
-    _add(session, THEMES, THEME_KEY, themes)
+    """Add `audits` to the counts as `session`'s transaction (the one that records them)
+    commits, after everything else it writes: every audit of a team's month moves the same
+    rows, so their locks are held no longer than the COMMIT (shared.db `last_at_commit`)."""
+    for upsert in _upserts(session, tallies(audits)):
+        last_at_commit(session, *upsert)
 
 
 def uncount_audits(session: Session, audits: Iterable[CountedAudit]) -> None:
     """Take `audits` (deleted in `session`'s transaction) away from the counts; a count that
     reaches zero goes, as if those audits had never been."""
-    grades, themes = tallies(audits, sign=-1)
-    _add(session, GRADES, GRADE_KEY, grades)
-    _add(session, THEMES, THEME_KEY, themes)
+    for upsert in _upserts(session, tallies(audits, sign=-1)):
+        session.execute(*upsert)
     for table in (GRADES, THEMES):
         session.execute(delete(table).where(table.c.audits == 0))
 
 
-def _add(session: Session, table: Table, key: Sequence[str], counts: Mapping[Key, int]) -> None:
-    """The one UPSERT: each count's row created, or its number moved by the count. Rows go
-    in key order, so that two transactions lock shared rows in the same order (no deadlock)."""
+Upsert = tuple[Executable, list[dict[str, Any]]]
+
+
+def _upserts(
+    session: Session, counts: tuple[Counter[GradeKey], Counter[ThemeKey]]
+) -> Iterator[Upsert]:
+    grades, themes = counts
+    upserts = (
+        _upsert(session, GRADES, GRADE_KEY, grades),
+        _upsert(session, THEMES, THEME_KEY, themes),
+    )
+    yield from (upsert for upsert in upserts if upsert is not None)
+
+
+def _upsert(
+    session: Session, table: Table, key: Sequence[str], counts: Mapping[Key, int]
+) -> Upsert | None:
+    """The one UPSERT: each count's row created, or its number moved by the count (None when
+    nothing moves). Rows go in key order, so that two transactions lock shared rows in the
+    same order (no deadlock)."""
     rows = [dict(zip(key, k, strict=True), audits=n) for k, n in sorted(counts.items()) if n]
     if not rows:
-        return
-    dialect: Any = postgresql if is_postgresql(session.get_bind()) else sqlite
-    statement = dialect.insert(table)
-    upsert = statement.on_conflict_do_update(
-        index_elements=list(key), set_={"audits": table.c.audits + statement.excluded.audits}
-    )
+        return None
     # Given the rows as parameters, not as VALUES in the statement: one statement compiled once
     # per table for every audit, run by the driver's executemany in the rows' order.
-    session.execute(upsert, rows)
+    return _upsert_statement(table, tuple(key), is_postgresql(session.get_bind())), rows
+
+
+@cache
+def _upsert_statement(table: Table, key: tuple[str, ...], postgres: bool) -> Executable:
+    """Built once per table and dialect (the same on PostgreSQL and SQLite)."""
+    dialect: Any = postgresql if postgres else sqlite
+    statement = dialect.insert(table)
+    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=list(key), set_={"audits": table.c.audits + statement.excluded.audits}
+    )
 
 
 def recount(connection: Connection) -> None:

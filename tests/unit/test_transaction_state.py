@@ -2,10 +2,10 @@
 both forgotten when it ends, however it ends (SQLite)."""
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, update
 from sqlmodel import Session
 
-from shared.db import insert_at_commit, insert_waiting_now, once_per_transaction
+from shared.db import insert_at_commit, insert_waiting_now, last_at_commit, once_per_transaction
 
 NOTES = Table("notes", MetaData(), Column("id", Integer, primary_key=True), Column("text", String))
 
@@ -43,9 +43,23 @@ def test_rows_waiting_for_the_commit_can_be_written_before_a_statement_that_must
     assert notes(engine) == ["first", "second", "third"]  # each once, in order
 
 
+def test_a_statement_run_last_runs_after_every_row_the_commit_writes_in_the_order_given(
+    engine,
+):
+    marked = update(NOTES).values(text=NOTES.c.text + "!")
+    with Session(engine) as session:
+        last_at_commit(session, marked, [{}])  # asked for first, run after the rows below
+        insert_at_commit(session, NOTES, {"text": "waited"})
+        last_at_commit(session, update(NOTES).values(text=NOTES.c.text + "?"), [{}])
+        assert notes(engine) == []  # nothing run yet
+        session.commit()
+    assert notes(engine) == ["waited!?"]
+
+
 def test_rows_of_a_rolled_back_or_closed_transaction_never_go_in_later(engine):
     with Session(engine) as session:
         insert_at_commit(session, NOTES, {"text": "rolled back"})
+        last_at_commit(session, NOTES.insert(), [{"text": "rolled back last"}])
         session.rollback()
         insert_at_commit(session, NOTES, {"text": "abandoned"})
         session.close()  # ends the transaction without a rollback event
